@@ -1,0 +1,49 @@
+// The `wanwatch` command line. Each command lives in cli/commands/<name>.ts and registers itself here.
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError } from 'commander';
+import { ConfigError } from '../shared/config/load.ts';
+import { registerPlan } from './commands/plan.ts';
+import { CliError, EXIT } from './errors.ts';
+
+const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+  version: string;
+};
+
+const program = new Command('wanwatch')
+  .description(
+    'Measures the WAN links between the sites of a clustered deployment and says whether each link ' +
+      'meets what the deployment needs (by default: at most 80 ms round trip, 5 Mbps per subcluster).',
+  )
+  .version(pkg.version, '-V, --version', 'print the wanwatch version')
+  .helpOption('-h, --help', 'show help for a command')
+  .showHelpAfterError('(run with --help for usage)')
+  .exitOverride();
+
+registerPlan(program);
+
+program.addHelpText(
+  'after',
+  '\nExit codes: 0 success, 1 a check failed, 2 bad input (usage, topology file, arguments).\n' +
+    'Start with: wanwatch plan -c examples/remote-failover.yaml',
+);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  process.exitCode = exitCodeFor(err);
+}
+
+function exitCodeFor(err: unknown): number {
+  if (err instanceof CommanderError) {
+    // Commander already printed its message (or the help / version text).
+    return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
+  }
+  if (err instanceof ConfigError || err instanceof CliError) {
+    process.stderr.write(`wanwatch: ${err.message}\n`);
+    return err instanceof CliError ? err.exitCode : EXIT.usage;
+  }
+  process.stderr.write(
+    `wanwatch: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+  );
+  return EXIT.failed;
+}

@@ -1,0 +1,226 @@
+// The topology file's shape. One schema library (zod) validates it at the edge; everything past
+// `loadTopology` works with the typed, normalised `Topology` of shared/topology/model.ts.
+import { isIP } from 'node:net';
+import { z } from 'zod';
+import { parseDuration } from './duration.ts';
+
+/** A duration such as "10s" or "1h30m", parsed to milliseconds. */
+export const durationMs = z
+  .string({ error: 'expected a duration such as "10s", "5m" or "1h"' })
+  .transform((text, ctx) => {
+    const ms = parseDuration(text);
+    if (ms === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `"${text}" is not a duration; write it as "500ms", "10s", "5m" or "1h"`,
+      });
+      return z.NEVER;
+    }
+    return ms;
+  });
+
+const positive = (what: string) =>
+  z.number({ error: `expected a number (${what})` }).positive({ error: `must be greater than 0 (${what})` });
+
+const HOSTNAME =
+  /^(?=.{1,253}$)([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/;
+export const address = z
+  .string({
+    error: (i) =>
+      i.input === undefined
+        ? 'missing: the IP address or host name where peers reach this site'
+        : 'expected an IP address or host name',
+  })
+  .refine((a) => isIP(a) !== 0 || HOSTNAME.test(a), {
+    error: (i) => `"${String(i.input)}" is not an IP address or host name`,
+  });
+
+const port = z.number().int().min(1).max(65535, { error: 'must be a port number from 1 to 65535' });
+
+export const RTT_STATISTICS = ['median', 'p95', 'max', 'mean'] as const;
+
+export const thresholdsSchema = z.strictObject({
+  max_rtt_ms: positive('milliseconds of round-trip time').default(80),
+  mbps_per_subcluster: positive('Mbps per subcluster').default(5),
+  max_loss_percent: z
+    .number({ error: 'expected a number (percent)' })
+    .min(0, { error: 'must be 0 or more (percent)' })
+    .max(100, { error: 'must be at most 100 (percent)' })
+    .default(1),
+  rtt_statistic: z.enum(RTT_STATISTICS).default('p95'),
+});
+
+export const siteSchema = z.strictObject({
+  address,
+  /** Name of an environment variable that holds this site's agent token. */
+  token_env: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'must be an environment variable name' })
+    .optional(),
+  /** Hex SHA-256 of this site's agent token, for files that must not hold secrets. */
+  token_sha256: z
+    .string()
+    .regex(/^[0-9a-fA-F]{64}$/, { error: 'must be 64 hex digits (a SHA-256)' })
+    .optional(),
+  reflector_port: port.default(4789),
+  iperf3_port: port.default(5201),
+});
+
+const siteName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, {
+  error: 'site names use letters, digits, "_", "-" and "."',
+});
+
+export const subclusterSchema = z.strictObject({
+  /** node name → site name */
+  nodes: z.record(z.string(), z.string({ error: 'expected the name of a site' }), {
+    error: 'expected a map of node name → site name',
+  }),
+});
+
+export const clusterSchema = z.strictObject({
+  subclusters: z.record(z.string(), subclusterSchema, {
+    error: 'expected a map of subcluster name → {nodes: …}',
+  }),
+});
+
+export const linkOverrideSchema = z.strictObject({
+  between: z.tuple([z.string(), z.string()], { error: 'expected two site names, e.g. [dallas, london]' }),
+  extra_mbps: z.number().min(0, { error: 'must be 0 or more (Mbps)' }).optional(),
+  required_mbps: positive('Mbps').optional(),
+  max_rtt_ms: positive('milliseconds of round-trip time').optional(),
+  max_loss_percent: z.number().min(0).max(100).optional(),
+});
+
+export const PROBE_METHODS = ['icmp', 'tcp', 'udp'] as const;
+
+export const probesSchema = z.strictObject({
+  rtt: z
+    .strictObject({
+      method: z.enum(PROBE_METHODS).default('icmp'),
+      interval: durationMs.default(10_000),
+      count: z.number().int().min(1).max(10_000).default(5),
+      spacing: durationMs.default(200),
+      timeout: durationMs.default(2000),
+      /** Port for the tcp method (the peer's TCP listener). */
+      tcp_port: port.optional(),
+    })
+    .prefault({}),
+  throughput: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      interval: durationMs.default(3_600_000),
+      duration: durationMs.default(10_000),
+      protocol: z.enum(['tcp', 'udp']).default('tcp'),
+      streams: z.number().int().min(1).max(128).default(1),
+      reverse: z.boolean().default(true),
+      /** Seconds of TCP slow start left out of the result (iperf3 -O). */
+      omit: durationMs.default(1000),
+    })
+    .prefault({}),
+  heartbeat: z
+    .strictObject({
+      interval: durationMs.default(60_000),
+      timeout: durationMs.default(30_000),
+    })
+    .prefault({}),
+});
+
+export const alertsSchema = z.strictObject({
+  /** How long a breach must last before it fires. */
+  for: durationMs.default(60_000),
+  /** How long recovery must last before it resolves. */
+  clear_for: durationMs.default(120_000),
+  repeat_interval: durationMs.default(4 * 3_600_000),
+  /** Window over which the RTT statistic and loss are computed. */
+  window: durationMs.default(300_000),
+  send_resolved: z.boolean().default(true),
+});
+
+const secretEnv = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'must be an environment variable name' });
+const url = z.url({ error: 'expected an http(s) URL' });
+
+export const notifierSchema = z.discriminatedUnion(
+  'type',
+  [
+    z.strictObject({
+      type: z.literal('webhook'),
+      name: z.string().optional(),
+      url,
+      secret_env: secretEnv.optional(),
+    }),
+    z.strictObject({ type: z.literal('slack'), name: z.string().optional(), url }),
+    z.strictObject({ type: z.literal('teams'), name: z.string().optional(), url }),
+    z.strictObject({
+      type: z.literal('pagerduty'),
+      name: z.string().optional(),
+      routing_key_env: secretEnv,
+      url: url.default('https://events.pagerduty.com/v2/enqueue'),
+      severity: z.enum(['critical', 'error', 'warning', 'info']).default('error'),
+    }),
+    z.strictObject({ type: z.literal('alertmanager'), name: z.string().optional(), url }),
+  ],
+  { error: 'expected type: webhook, slack, teams, pagerduty or alertmanager' },
+);
+
+export const collectorSchema = z.strictObject({
+  listen: z.string().default('127.0.0.1:8080'),
+  data_dir: z.string().default('./data'),
+  tls: z.strictObject({ cert: z.string(), key: z.string() }).optional(),
+  retention: durationMs.default(30 * 86_400_000),
+});
+
+/** Top-level sections, validated one at a time so that one broken section does not hide the others. */
+export const sectionSchemas = {
+  thresholds: thresholdsSchema.prefault({}),
+  sites: z
+    .record(siteName, siteSchema, { error: 'expected a map of site name → {address: …}' })
+    .refine((s) => Object.keys(s).length > 0, { error: 'at least one site is needed' }),
+  clusters: z
+    .record(z.string(), clusterSchema, { error: 'expected a map of cluster name → {subclusters: …}' })
+    .default({}),
+  intercluster: z
+    .array(
+      z.tuple([z.string(), z.string()], { error: 'expected a pair of cluster names, e.g. [east, west]' }),
+    )
+    .default([]),
+  links: z.array(linkOverrideSchema).default([]),
+  probes: probesSchema.prefault({}),
+  alerts: alertsSchema.prefault({}),
+  notify: z.array(notifierSchema).default([]),
+  collector: collectorSchema.prefault({}),
+} as const;
+
+export type Thresholds = z.output<typeof thresholdsSchema>;
+export type SiteConfig = z.output<typeof siteSchema>;
+export type LinkOverride = z.output<typeof linkOverrideSchema>;
+export type ProbesConfig = z.output<typeof probesSchema>;
+export type AlertsConfig = z.output<typeof alertsSchema>;
+export type NotifierConfig = z.output<typeof notifierSchema>;
+export type CollectorConfig = z.output<typeof collectorSchema>;
+export type RttStatistic = (typeof RTT_STATISTICS)[number];
+export type ProbeMethod = (typeof PROBE_METHODS)[number];
+
+/** Every key name the schema knows, for "did you mean" hints on unknown keys. */
+export function allKeys(): Set<string> {
+  const keys = new Set<string>();
+  const seen = new Set<unknown>();
+  const walk = (schema: unknown): void => {
+    if (!schema || typeof schema !== 'object' || seen.has(schema)) return;
+    seen.add(schema);
+    const def = (schema as { _zod?: { def?: Record<string, unknown> } })._zod?.def;
+    if (!def) return;
+    if (def.type === 'object') {
+      for (const [k, v] of Object.entries(def.shape as Record<string, unknown>)) {
+        keys.add(k);
+        walk(v);
+      }
+    }
+    for (const field of ['innerType', 'valueType', 'element', 'in', 'out']) walk(def[field]);
+    for (const field of ['options', 'items'])
+      for (const o of (def[field] as unknown[] | undefined) ?? []) walk(o);
+  };
+  for (const s of Object.values(sectionSchemas)) walk(s);
+  return keys;
+}
