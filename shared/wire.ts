@@ -1,0 +1,115 @@
+// The HTTP API between agents and the collector (and the read API for people and tools).
+// Every body is validated with these schemas at the edge; inside, the types are trusted.
+//
+//   GET  /api/v1/plan?site=S       agent → collector  AgentPlan          (Bearer token of site S)
+//   POST /api/v1/results           agent → collector  ResultBatch → IngestReply
+//   POST /api/v1/heartbeat         agent → collector  Heartbeat
+//   GET  /api/v1/links | /alerts | /agents           read API (JSON)
+//   GET  /healthz                                     liveness
+import { z } from 'zod';
+import { resultSchema } from './result.ts';
+
+export const API_PREFIX = '/api/v1';
+/** Largest request body the collector accepts. */
+export const MAX_BODY_BYTES = 4 * 1024 * 1024;
+/** Most results in one batch. */
+export const MAX_BATCH_RESULTS = 5000;
+
+export const resultBatchSchema = z.strictObject({
+  /** UUID chosen by the agent; a resent batch (same id) is stored once. */
+  batch_id: z.uuid(),
+  site: z.string().min(1).max(200),
+  results: z.array(resultSchema).max(MAX_BATCH_RESULTS),
+});
+export type ResultBatch = z.infer<typeof resultBatchSchema>;
+
+export const ingestReplySchema = z.strictObject({
+  stored: z.number().int().min(0),
+  duplicates: z.number().int().min(0),
+});
+export type IngestReply = z.infer<typeof ingestReplySchema>;
+
+export const heartbeatSchema = z.strictObject({
+  site: z.string().min(1).max(200),
+  version: z.string().max(50),
+  time_ms: z.number().int().min(0),
+  started_at_ms: z.number().int().min(0),
+  plan_version: z.string().max(100).nullable(),
+  /** Results waiting in the agent's disk spool, and how many it has dropped past the spool's bound. */
+  spool_queued: z.number().int().min(0),
+  spool_dropped: z.number().int().min(0),
+  /** Probes that failed to run since the last heartbeat (not measurement failures: those are Results). */
+  errors: z.number().int().min(0),
+});
+export type Heartbeat = z.infer<typeof heartbeatSchema>;
+
+export const peerSchema = z.strictObject({
+  site: z.string(),
+  address: z.string(),
+  reflector_port: z.number().int(),
+  iperf3_port: z.number().int(),
+});
+export type Peer = z.infer<typeof peerSchema>;
+
+/**
+ * One throughput test in the collector's schedule. The schedule repeats every `cycle_ms`, anchored at
+ * the Unix epoch: the test starts whenever (now mod cycle_ms) = offset_ms. No two slots that share a
+ * site overlap, because an iperf3 server serves one test at a time.
+ */
+export const throughputSlotSchema = z.strictObject({
+  /** The site that runs the iperf3 client; `peer` runs the server. */
+  client: z.string(),
+  peer: z.string(),
+  offset_ms: z.number().int().min(0),
+  /** Time the slot reserves: the test (both directions when reverse) plus a margin. */
+  length_ms: z.number().int().min(0),
+  /** The link's required rate, for UDP tests at that rate (-u -b). */
+  required_bps: z.number().min(0),
+});
+export type ThroughputSlot = z.infer<typeof throughputSlotSchema>;
+
+export const agentPlanSchema = z.strictObject({
+  site: z.string(),
+  /** Changes whenever anything in the plan changes; agents re-plan when it does. */
+  plan_version: z.string(),
+  /** The agent's own responder (UDP reflector and iperf3 server) binds here. */
+  responder: z.strictObject({
+    address: z.string(),
+    reflector_port: z.number().int(),
+    iperf3_port: z.number().int(),
+  }),
+  heartbeat: z.strictObject({
+    interval_ms: z.number().int().positive(),
+    timeout_ms: z.number().int().positive(),
+  }),
+  /** How often the agent asks for its plan again. */
+  plan_refresh_ms: z.number().int().positive(),
+  rtt: z.strictObject({
+    method: z.enum(['icmp', 'tcp', 'udp']),
+    interval_ms: z.number().int().positive(),
+    count: z.number().int().positive(),
+    spacing_ms: z.number().int().min(0),
+    timeout_ms: z.number().int().positive(),
+    tcp_port: z.number().int().nullable(),
+  }),
+  peers: z.array(peerSchema),
+  throughput: z.strictObject({
+    enabled: z.boolean(),
+    cycle_ms: z.number().int().positive(),
+    duration_ms: z.number().int().positive(),
+    omit_ms: z.number().int().min(0),
+    protocol: z.enum(['tcp', 'udp']),
+    streams: z.number().int().positive(),
+    reverse: z.boolean(),
+    /** Only the slots this agent takes part in (as client or as server). */
+    slots: z.array(throughputSlotSchema),
+  }),
+});
+export type AgentPlan = z.infer<typeof agentPlanSchema>;
+
+/** Error body of every 4xx/5xx reply. */
+export const errorReplySchema = z.strictObject({
+  error: z.string(),
+  details: z.array(z.string()).optional(),
+});
+export type ErrorReply = z.infer<typeof errorReplySchema>;
