@@ -104,6 +104,10 @@ export interface AgentStats {
   produced: number;
   /** Results the collector acknowledged since start. */
   sent: number;
+  /** Results waiting in memory for their batch to be cut (then they go to the spool). */
+  batching: number;
+  /** Measurements running now. */
+  in_flight: number;
   spool: SpoolStats;
   /** Probes that failed to run (internal errors) since start. */
   errors_total: number;
@@ -163,6 +167,8 @@ export class Agent {
       plan_version: this.plan?.plan_version ?? null,
       produced: this.produced,
       sent: this.sender?.sentResults ?? 0,
+      batching: this.batcher?.size ?? 0,
+      in_flight: this.running.size,
       spool: this.spool?.stats() ?? { queued_results: 0, queued_batches: 0, dropped: 0 },
       errors_total: this.errorsTotal,
     };
