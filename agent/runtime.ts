@@ -33,14 +33,16 @@ export interface ThroughputTarget {
 }
 
 export interface ThroughputOptions {
+  protocol: 'tcp' | 'udp';
   duration_ms: number;
   omit_ms: number;
-  protocol: 'tcp' | 'udp';
   streams: number;
   /** iperf3 -R: the peer sends, this site receives. */
   reverse: boolean;
   /** UDP: the rate to send at (iperf3 -b), the link's required rate. */
-  bitrate_bps: number | null;
+  rate_bps?: number;
+  /** Latency under load: the RTT round the runner sends to the peer while the test runs. */
+  loadedRtt?: { probe: ProbeMethod; count: number; spacing_ms: number; port?: number; timeout_ms?: number };
   signal?: AbortSignal;
 }
 
@@ -371,7 +373,7 @@ export class Agent {
       plan.rtt.method === 'udp'
         ? peer.reflector_port
         : plan.rtt.method === 'tcp'
-          ? (plan.rtt.tcp_port ?? peer.iperf3_port)
+          ? (plan.rtt.tcp_port ?? peer.reflector_port)
           : undefined;
     return { src: plan.site, dst: peer.site, host: peer.address, ...(port === undefined ? {} : { port }) };
   }
@@ -431,7 +433,7 @@ export class Agent {
     }
   }
 
-  /** One iperf3 test, with an RTT round to the same peer while it sends (latency under load). */
+  /** One iperf3 test; the runner sends an RTT round to the same peer while it runs (latency under load). */
   private async oneThroughput(
     plan: AgentPlan,
     slot: ThroughputSlot,
@@ -445,32 +447,32 @@ export class Agent {
       host: peer.address,
       port: peer.iperf3_port,
     };
+    const rttPort = this.rttTarget(plan, peer).port;
     const started = this.now();
-    const loaded = (async () => {
-      // Past iperf3's omitted slow start, so the round sees the link under steady load.
-      await this.sleep(Math.min(t.omit_ms + 200, Math.max(0, t.duration_ms / 2)));
-      if (this.stopping) return null;
-      const r = await this.measureRtt(plan, peer);
-      return r.rtt;
-    })();
-    let result: ThroughputResult;
     try {
-      result = await this.deps.runThroughput(target, {
+      const result = await this.deps.runThroughput(target, {
+        protocol: t.protocol,
         duration_ms: t.duration_ms,
         omit_ms: t.omit_ms,
-        protocol: t.protocol,
         streams: t.streams,
         reverse,
-        bitrate_bps: t.protocol === 'udp' ? slot.required_bps : null,
+        ...(t.protocol === 'udp' ? { rate_bps: slot.required_bps } : {}),
+        loadedRtt: {
+          probe: plan.rtt.method,
+          count: plan.rtt.count,
+          spacing_ms: plan.rtt.spacing_ms,
+          timeout_ms: plan.rtt.timeout_ms,
+          ...(rttPort === undefined ? {} : { port: rttPort }),
+        },
         signal: this.abort.signal,
       });
       const checked = throughputResultSchema.safeParse(result);
       if (!checked.success)
         throw new Error(`returned a malformed result: ${checked.error.issues[0]?.message}`);
-      result = checked.data;
+      return checked.data;
     } catch (err) {
       this.countError();
-      result = {
+      return {
         id: randomUUID(),
         kind: 'throughput',
         method: 'iperf3',
@@ -491,8 +493,6 @@ export class Agent {
         loaded_rtt: null,
       };
     }
-    const loadedRtt = await loaded;
-    return result.loaded_rtt === null && loadedRtt !== null ? { ...result, loaded_rtt: loadedRtt } : result;
   }
 
   private emit(result: Result): void {

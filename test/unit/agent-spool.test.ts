@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Batcher } from '../../agent/push/batcher.ts';
 import { Spool } from '../../agent/spool/spool.ts';
 import type { Result } from '../../shared/result.ts';
-import { rttResults } from '../support/results.ts';
+import { rttResults } from '../support/agent-results.ts';
 
 let dir: string;
 beforeEach(async () => {
