@@ -142,6 +142,8 @@ export class Agent {
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private readonly running = new Map<string, Promise<void>>();
   private stopping = false;
+  /** False once drain() was called: plans are still followed, but nothing new is measured. */
+  private measuring = true;
   private stopped: Promise<void> | undefined;
 
   private produced = 0;
@@ -331,7 +333,7 @@ export class Agent {
   private scheduleTick(): void {
     if (this.tickTimer !== undefined) clearTimeout(this.tickTimer);
     this.tickTimer = undefined;
-    if (this.stopping || this.table === undefined) return;
+    if (this.stopping || !this.measuring || this.table === undefined) return;
     const now = this.now();
     const next = nextDue(this.table.jobs, this.cursor);
     if (next === undefined) return;
@@ -341,7 +343,7 @@ export class Agent {
   private tick(): void {
     this.tickTimer = undefined;
     const table = this.table;
-    if (this.stopping || table === undefined) return;
+    if (this.stopping || !this.measuring || table === undefined) return;
     const now = this.now();
     for (const job of dueBetween(table.jobs, this.cursor, now)) {
       const rttPeer = table.rtt.get(job.key);
@@ -560,6 +562,26 @@ export class Agent {
       );
     }
     this.schedulePlanRefresh();
+  }
+
+  /**
+   * Stops starting new measurements and resolves once everything measured so far has been acknowledged
+   * by the collector (or `timeoutMs` passed: false). Keeps the responder up for the peers. For tests,
+   * benchmarks and an orderly hand-over; a signal uses stop(), which does not wait for the collector.
+   */
+  async drain(timeoutMs = 60_000): Promise<boolean> {
+    this.measuring = false;
+    if (this.tickTimer !== undefined) clearTimeout(this.tickTimer);
+    this.tickTimer = undefined;
+    const end = this.now() + timeoutMs;
+    await Promise.allSettled([...this.running.values()]);
+    await this.batcher?.flushNow();
+    this.sender?.wake();
+    while (this.now() < end) {
+      if ((this.spool?.stats().queued_results ?? 0) === 0) return true;
+      await this.sleep(50);
+    }
+    return false;
   }
 
   // --- shutdown ----------------------------------------------------------------------------------------

@@ -164,14 +164,10 @@ function agent(h: Harness, over: Partial<Parameters<typeof createAgent>[1]> = {}
 
 const ids = (rs: Result[]) => rs.map((r) => r.id).sort();
 
-/** Gives the agent a plan with no peers and waits until everything it produced has been acknowledged. */
+/** Stops measuring and waits until everything the agent produced has been acknowledged. */
 async function quiesce(a: Agent): Promise<void> {
-  collector.plans.set('A', planFor('A', { plan_version: 'quiet', peers: [] }));
-  await until('the quiet plan', () => a.stats().plan_version === 'quiet');
-  await until('nothing in flight, batching or spooled', () => {
-    const s = a.stats();
-    return s.in_flight === 0 && s.batching === 0 && s.spool.queued_results === 0;
-  });
+  expect(await a.drain(10_000)).toBe(true);
+  expect(a.stats()).toMatchObject({ in_flight: 0, batching: 0, spool: { queued_results: 0 } });
 }
 
 describe('wanwatch agent runtime', () => {
