@@ -13,6 +13,8 @@ import type { Logger } from '../../shared/log.ts';
 import { alertEventLines, heartbeatLines, linkStatusLines, resultLines } from './influx-schema.ts';
 import type { SinkSource, SinkStream, Stored } from './source.ts';
 
+const LINES_PER_ROW = 2;
+
 export interface SinkOptions {
   /** Backoff after a failed write: starts at min_ms, doubles up to max_ms. */
   backoff?: { min_ms: number; max_ms: number };
@@ -57,9 +59,10 @@ export function createWriteApi(cfg: InfluxOutputConfig, env: NodeJS.ProcessEnv =
   }
   const client = new InfluxDB({ url: cfg.url, timeout: cfg.timeout, headers, ...(token ? { token } : {}) });
   const api = client.getWriteApi(cfg.org ?? '', cfg.bucket ?? cfg.db ?? '', 'ms', {
-    // One request per flush(): the sink decides when to send, and a batch never splits on its own.
-    batchSize: Number.MAX_SAFE_INTEGER,
-    maxBatchBytes: Number.MAX_SAFE_INTEGER,
+    // One request per flush(): the sink decides when to send, and a batch never splits on its own
+    // (a row renders to at most LINES_PER_ROW lines; the client allocates a buffer of batchSize).
+    batchSize: cfg.batch_size * LINES_PER_ROW + 1,
+    maxBatchBytes: 1 << 30,
     flushInterval: 0,
     maxRetries: 0,
     // Hand the failure to flush()'s caller instead of letting the client log and retry it.
@@ -133,6 +136,8 @@ export class InfluxSink {
         const rows = s.read(after, this.cfg.batch_size);
         if (rows.length === 0) break;
         const lines = rows.flatMap((r) => s.render(r.value));
+        if (lines.length > rows.length * LINES_PER_ROW)
+          throw new Error('a row rendered to more lines than LINES_PER_ROW');
         this.api.writeRecords(lines);
         await this.api.flush();
         this.source.setCursor(this.name, s.stream, (rows[rows.length - 1] as Stored<unknown>).seq);
