@@ -92,14 +92,14 @@ function actual(series: InfluxSeries[] | undefined, isTagValues: boolean) {
 
 function compareRows(got: unknown[][], want: unknown[][], what: string) {
   expect(got.length, `${what}: rows`).toBe(want.length);
-  got.forEach((row, i) =>
+  got.forEach((row, i) => {
     row.forEach((v, j) => {
       const w = want[i]?.[j];
       if (typeof w === 'number' && typeof v === 'number')
         expect(v, `${what} row ${i} column ${j}`).toBeCloseTo(w, 6);
       else expect(v, `${what} row ${i} column ${j}`).toEqual(w);
-    }),
-  );
+    });
+  });
 }
 
 const dashboards = Object.values(allDashboards());
@@ -130,7 +130,7 @@ describe.each(dashboards.map((d) => [d.uid, d] as const))(
     );
     it.each(targets)('panel "%s" returns the series and values written', async (what, query) => {
       const spec = SPECS.get(query);
-      if (!spec || spec.kind !== 'select') throw new Error(`no select spec for ${query}`);
+      if (spec?.kind !== 'select') throw new Error(`no select spec for ${query}`);
       const [res] = await influx.query(interpolate(query, ctx), DB);
       const want = expectedSeries(spec, points, ctx, vars);
       const got = actual(res?.series, false);

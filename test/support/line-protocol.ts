@@ -26,7 +26,7 @@ function split(s: string, sep: string, limit = Number.POSITIVE_INFINITY): string
   out.push(cur);
   return out;
 }
-const unescape = (s: string) => s.replace(/\\(.)/g, '$1');
+const unescapeLp = (s: string) => s.replace(/\\(.)/g, '$1');
 
 export function parseLine(l: string): ParsedPoint {
   const [head = '', fieldText = '', time = ''] = split(l, ' ', 3);
@@ -34,14 +34,14 @@ export function parseLine(l: string): ParsedPoint {
   const tags: Record<string, string> = {};
   for (const t of tagParts) {
     const [k = '', v = ''] = split(t, '=', 2);
-    tags[unescape(k)] = unescape(v);
+    tags[unescapeLp(k)] = unescapeLp(v);
   }
   const fields: ParsedPoint['fields'] = {};
   for (const f of split(fieldText, ',')) {
     const [k = '', v = ''] = split(f, '=', 2);
-    if (v.startsWith('"')) fields[unescape(k)] = v.slice(1, -1).replace(/\\(["\\])/g, '$1');
-    else if (v === 'true' || v === 'false') fields[unescape(k)] = v === 'true';
-    else fields[unescape(k)] = Number(v.endsWith('i') ? v.slice(0, -1) : v);
+    if (v.startsWith('"')) fields[unescapeLp(k)] = v.slice(1, -1).replace(/\\(["\\])/g, '$1');
+    else if (v === 'true' || v === 'false') fields[unescapeLp(k)] = v === 'true';
+    else fields[unescapeLp(k)] = Number(v.endsWith('i') ? v.slice(0, -1) : v);
   }
-  return { measurement: unescape(measurement), tags, fields, time_ms: Number(time) };
+  return { measurement: unescapeLp(measurement), tags, fields, time_ms: Number(time) };
 }

@@ -37,22 +37,26 @@ describe('the committed dashboards', () => {
     }
   });
 
-  it.each(committed)('%s: unique panel ids, core panel types, every query on ${datasource}', (_f, d) => {
-    const ids = d.panels.map((p) => p.id);
-    expect(new Set(ids).size).toBe(ids.length);
-    for (const p of d.panels) {
-      expect(CORE_PANELS).toContain(p.type);
-      if (p.type === 'text') continue;
-      expect(p.datasource, p.title).toEqual({ type: 'influxdb', uid: '${datasource}' });
-      expect(p.targets?.length, p.title).toBeGreaterThan(0);
-      for (const t of p.targets ?? [])
-        expect(t.datasource, p.title).toEqual({ type: 'influxdb', uid: '${datasource}' });
-    }
-    const ds = d.templating.list.filter((v) => v.type === 'datasource');
-    expect(ds).toMatchObject([{ name: 'datasource', query: 'influxdb' }]);
-    for (const v of d.templating.list.filter((x) => x.type === 'query'))
-      expect(v.datasource, v.name).toEqual({ type: 'influxdb', uid: '${datasource}' });
-  });
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: Grafana's variable syntax
+  const DS = { type: 'influxdb', uid: '${datasource}' };
+  it.each(committed)(
+    '%s: unique panel ids, core panel types, every query on the datasource variable',
+    (_f, d) => {
+      const ids = d.panels.map((p) => p.id);
+      expect(new Set(ids).size).toBe(ids.length);
+      for (const p of d.panels) {
+        expect(CORE_PANELS).toContain(p.type);
+        if (p.type === 'text') continue;
+        expect(p.datasource, p.title).toEqual(DS);
+        expect(p.targets?.length, p.title).toBeGreaterThan(0);
+        for (const t of p.targets ?? []) expect(t.datasource, p.title).toEqual(DS);
+      }
+      const ds = d.templating.list.filter((v) => v.type === 'datasource');
+      expect(ds).toMatchObject([{ name: 'datasource', query: 'influxdb' }]);
+      for (const v of d.templating.list.filter((x) => x.type === 'query'))
+        expect(v.datasource, v.name).toEqual(DS);
+    },
+  );
 
   it.each(committed)('%s: panels lie within 24 columns and do not overlap', (_f, d) => {
     const cells = new Map<string, string>();
