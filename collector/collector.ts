@@ -127,6 +127,7 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
       notifiers: () => current.topology.notify,
       collectorUrl: () => collectorUrl,
       repeatIntervalMs: () => current.topology.alerts.repeat_interval,
+      env,
     },
     { ...DEFAULT_RETRY, ...opts.retry },
     log.child({ part: 'outbox' }),

@@ -13,6 +13,8 @@ export interface OutboxContext {
   notifiers(): NotifierConfig[];
   collectorUrl(): string | null;
   repeatIntervalMs(): number;
+  /** Where secret_env and routing_key_env are read. */
+  env: NodeJS.ProcessEnv;
 }
 
 export class Outbox {
@@ -94,11 +96,16 @@ export class Outbox {
       log.warn('dropped a notification: its notifier is no longer configured');
       return;
     }
-    const rendered = renderNotification(config, row.event, {
-      now_ms: this.now(),
-      collector_url: this.ctx.collectorUrl(),
-      repeat_interval_ms: this.ctx.repeatIntervalMs(),
-    });
+    const rendered = renderNotification(
+      config,
+      row.event,
+      {
+        now_ms: this.now(),
+        collector_url: this.ctx.collectorUrl(),
+        repeat_interval_ms: this.ctx.repeatIntervalMs(),
+      },
+      this.ctx.env,
+    );
     if (!rendered.ok) {
       this.store.markFailed(row.id, this.now(), rendered.error);
       log.error('notification failed', { error: rendered.error });
