@@ -25,6 +25,8 @@ import { Store } from './store/store.ts';
 
 export const DEFAULT_EVALUATE_INTERVAL_MS = 5000;
 const PRUNE_INTERVAL_MS = 3_600_000;
+/** Evaluations asked for by ingest run at most this often (or every evaluate interval, if shorter). */
+const MIN_EVALUATION_SPACING_MS = 1000;
 
 export interface CollectorOptions {
   /** Topology file. */
@@ -144,20 +146,28 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
     return events;
   };
   const safeEvaluate = () => {
+    lastEvaluation = Date.now();
     try {
       evaluateNow();
     } catch (err) {
       log.error('alert evaluation failed; retrying at the next interval', { error: err });
     }
   };
+  // Ingest and heartbeats ask for an evaluation; they are coalesced and spaced out, so a burst of
+  // batches costs one evaluation (each reads the whole alert window from the store).
   let evaluationQueued = false;
+  let lastEvaluation = 0;
   const queueEvaluation = () => {
     if (evaluationQueued) return;
     evaluationQueued = true;
-    setImmediate(() => {
+    const wait = Math.max(
+      0,
+      lastEvaluation + Math.min(evaluateIntervalMs, MIN_EVALUATION_SPACING_MS) - Date.now(),
+    );
+    setTimeout(() => {
       evaluationQueued = false;
       if (!closed) safeEvaluate();
-    });
+    }, wait).unref();
   };
 
   const prune = () => {
