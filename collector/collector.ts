@@ -120,6 +120,7 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
   const evaluateIntervalMs =
     opts.evaluateIntervalMs ?? (Number(env.WANWATCH_EVALUATE_INTERVAL_MS) || DEFAULT_EVALUATE_INTERVAL_MS);
 
+  let closed = false;
   const store = Store.open(dataDir);
   const evaluator = new Evaluator(store, startedAt);
   let collectorUrl: string | null = null;
@@ -235,9 +236,17 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
     : createHttpServer(handler);
   server.requestTimeout = 60_000;
   server.headersTimeout = 30_000;
-  server.on('clientError', (_err, socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
-    else socket.destroy();
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    // Requests node:http cannot even parse still get a JSON error body.
+    const tooBig = err.code === 'HPE_HEADER_OVERFLOW';
+    const body = JSON.stringify({
+      error: tooBig ? 'request headers too large' : `malformed HTTP request: ${err.code ?? err.message}`,
+    });
+    if (!socket.writable) return socket.destroy();
+    socket.end(
+      `HTTP/1.1 ${tooBig ? '431 Request Header Fields Too Large' : '400 Bad Request'}\r\n` +
+        `content-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+    );
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) => {
@@ -255,7 +264,6 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
   collectorUrl = `${tls ? 'https' : 'http'}://${hostInUrl}:${port}`;
   log.info('collector listening', { url: collectorUrl, data_dir: dataDir, topology: opts.configPath });
 
-  let closed = false;
   const evalTimer = setInterval(safeEvaluate, evaluateIntervalMs);
   const pruneTimer = setInterval(prune, PRUNE_INTERVAL_MS);
   pruneTimer.unref();

@@ -189,6 +189,22 @@ describe('plan and heartbeat endpoints', () => {
     expect(bad.body.details?.[0]).toMatch(/^spool_queued: /);
   });
 
+  it('answers a request that is not even HTTP with a JSON 400', async () => {
+    const { connect } = await import('node:net');
+    const reply = await new Promise<string>((resolve, reject) => {
+      const sock = connect(c.port, '127.0.0.1', () => sock.write('HELLO THERE\r\n\r\n'));
+      let got = '';
+      sock.on('data', (d) => {
+        got += d.toString();
+      });
+      sock.on('end', () => resolve(got));
+      sock.on('error', reject);
+    });
+    expect(reply).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
+    expect(JSON.parse(reply.slice(reply.indexOf('\r\n\r\n') + 4)).error).toMatch(/^malformed HTTP request/);
+    await stillServing();
+  });
+
   it('answers unknown paths and methods with a JSON 404 or 405', async () => {
     const nf = await fetch(`${c.url}/api/v1/nothing`);
     expect(nf.status).toBe(404);
