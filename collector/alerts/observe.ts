@@ -87,13 +87,24 @@ export function goodputObservation(
   return { breach: v === null ? null : v < required_bps, observed: v, threshold: required_bps };
 }
 
-/** An agent is down when its last heartbeat (or, never seen, the collector's start) is too old. */
+/**
+ * An agent is down when its last heartbeat is older than interval + timeout. The collector cannot have
+ * heard an agent while it was itself down, so an agent not heard since the collector started gets a
+ * full interval + timeout of grace: until then its state is unknown (no change), which keeps a restart
+ * from paging for every agent, or from resolving an agent that is still silent.
+ */
 export function agentObservation(
   lastHeartbeatMs: number | null,
-  referenceMs: number,
+  startedAtMs: number,
   now: number,
   limitMs: number,
 ): Observation {
-  const silentS = Math.round((now - (lastHeartbeatMs ?? referenceMs)) / 100) / 10;
-  return { breach: silentS * 1000 > limitMs, observed: silentS, threshold: limitMs / 1000 };
+  const threshold = limitMs / 1000;
+  const silentS = (since: number) => Math.round((now - since) / 100) / 10;
+  if (lastHeartbeatMs !== null && lastHeartbeatMs >= startedAtMs) {
+    const observed = silentS(lastHeartbeatMs);
+    return { breach: observed * 1000 > limitMs, observed, threshold };
+  }
+  if (now - startedAtMs <= limitMs) return { breach: null, observed: null, threshold };
+  return { breach: true, observed: silentS(lastHeartbeatMs ?? startedAtMs), threshold };
 }

@@ -58,8 +58,32 @@ describe('rule observations', () => {
   });
 
   it('declares an agent down after interval + timeout without a heartbeat', () => {
-    expect(agentObservation(0, 0, 90_000, 90_000).breach).toBe(false);
-    expect(agentObservation(0, 0, 90_100, 90_000)).toEqual({ breach: true, observed: 90.1, threshold: 90 });
-    expect(agentObservation(null, 1000, 95_000, 90_000).breach).toBe(true);
+    expect(agentObservation(1000, 0, 91_000, 90_000).breach).toBe(false);
+    expect(agentObservation(1000, 0, 91_100, 90_000)).toEqual({
+      breach: true,
+      observed: 90.1,
+      threshold: 90,
+    });
+    expect(agentObservation(null, 1000, 95_000, 90_000)).toEqual({
+      breach: true,
+      observed: 94,
+      threshold: 90,
+    });
+  });
+
+  it('gives agents not heard since the collector started a full interval + timeout before judging them', () => {
+    // Last heard an hour before a restart at t = 3,600,000: unknown during the grace, down after it.
+    expect(agentObservation(0, 3_600_000, 3_650_000, 90_000)).toEqual({
+      breach: null,
+      observed: null,
+      threshold: 90,
+    });
+    expect(agentObservation(0, 3_600_000, 3_690_100, 90_000)).toEqual({
+      breach: true,
+      observed: 3690.1,
+      threshold: 90,
+    });
+    expect(agentObservation(null, 3_600_000, 3_650_000, 90_000).breach).toBeNull();
+    expect(agentObservation(3_640_000, 3_600_000, 3_650_000, 90_000).breach).toBe(false);
   });
 });
