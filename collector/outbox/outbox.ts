@@ -68,15 +68,22 @@ export class Outbox {
     await this.running?.catch(() => undefined);
   }
 
+  /** Notifiers are served side by side (a slow one does not hold up the others); each one in order. */
   private async drain(): Promise<void> {
     for (;;) {
       if (this.closed) return;
-      const rows = this.store.dueOutbox(this.now(), 20);
+      const rows = this.store.dueOutbox(this.now(), 50);
       if (rows.length === 0) return;
-      for (const row of rows) {
-        if (this.closed) return;
-        await this.deliver(row);
-      }
+      const byNotifier = new Map<string, OutboxRow[]>();
+      for (const row of rows) byNotifier.set(row.notifier, [...(byNotifier.get(row.notifier) ?? []), row]);
+      await Promise.all(
+        [...byNotifier.values()].map(async (mine) => {
+          for (const row of mine) {
+            if (this.closed) return;
+            await this.deliver(row);
+          }
+        }),
+      );
     }
   }
 

@@ -49,6 +49,11 @@ export interface EvaluationWrite<S> {
   now_ms: number;
 }
 
+/** SQL condition: no earlier pending row for the same notifier and alert (dedup key). */
+const UNBLOCKED = `NOT EXISTS (
+  SELECT 1 FROM outbox p JOIN alert_events pe ON pe.seq = p.event_seq
+  WHERE p.status = 'pending' AND p.notifier = o.notifier AND pe.dedup_key = e.dedup_key AND p.id < o.id)`;
+
 interface ResultRow {
   seq: number;
   json: string;
@@ -256,20 +261,28 @@ export class Store implements SinkSource {
 
   // ---- outbox -------------------------------------------------------------------------------------
 
+  /**
+   * Pending deliveries that are due, oldest first. A row waits while an earlier row for the same
+   * notifier and alert is still pending, so a receiver never sees `resolved` before its `firing`.
+   */
   dueOutbox(nowMs: number, limit: number): OutboxRow[] {
     const rows = this.db
       .prepare(
         `SELECT o.*, e.json AS event_json FROM outbox o JOIN alert_events e ON e.seq = o.event_seq
-         WHERE o.status = 'pending' AND o.next_attempt_ms <= ? ORDER BY o.next_attempt_ms, o.id LIMIT ?`,
+         WHERE o.status = 'pending' AND o.next_attempt_ms <= ? AND ${UNBLOCKED}
+         ORDER BY o.next_attempt_ms, o.id LIMIT ?`,
       )
       .all(nowMs, limit) as (Omit<OutboxRow, 'event'> & { event_json: string })[];
     return rows.map(({ event_json, ...r }) => ({ ...r, event: JSON.parse(event_json) as AlertEvent }));
   }
 
-  /** When the next pending delivery is due, or null when none is pending. */
+  /** When the next deliverable row is due, or null when none is pending. */
   nextOutboxDue(): number | null {
     const row = this.db
-      .prepare("SELECT MIN(next_attempt_ms) AS t FROM outbox WHERE status = 'pending'")
+      .prepare(
+        `SELECT MIN(o.next_attempt_ms) AS t FROM outbox o JOIN alert_events e ON e.seq = o.event_seq
+         WHERE o.status = 'pending' AND ${UNBLOCKED}`,
+      )
       .get() as { t: number | null };
     return row.t;
   }

@@ -125,4 +125,30 @@ describe('durable delivery through the outbox', () => {
     expect(row.attempts).toBe(1);
     expect(row.last_error).toMatch(/^HTTP 404 from http:\/\/127\.0\.0\.1:\d+.*not retried/);
   });
+
+  it('never delivers resolved before the firing it resolves, even while the firing is being retried', async () => {
+    const hook = await startReceiver();
+    cleanup.push(() => hook.close());
+    let hold = true;
+    hook.answer = () => (hold ? { status: 503 } : undefined);
+    const notify = `  - {type: webhook, url: "${hook.url}/hook"}`;
+    const alerts = '{for: 0s, clear_for: 0s, window: 1m}';
+    const c = await startTestCollector(twoSites({ max_rtt_ms: 20, notify, alerts }), { env: TOKEN_ENV });
+    cleanup.push(() => c.dispose());
+    await breach(c);
+    await eventually(() => (hook.received.length >= 1 ? true : undefined), 10_000, 'a first failed attempt');
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(c.configPath, twoSites({ max_rtt_ms: 500, notify, alerts }));
+    expect(c.reload()).toBe(true);
+    await eventually(
+      () => (c.store.outboxRows().some((o) => o.event.status === 'resolved') ? true : undefined),
+      10_000,
+      'the resolved event',
+    );
+    await new Promise((r) => setTimeout(r, 500)); // both rows pending; the resolved one must wait
+    expect(hook.received.every((r) => (r.body as { status: string }).status === 'firing')).toBe(true);
+    hold = false;
+    await eventually(() => (hook.accepted().length === 2 ? true : undefined), 10_000, 'both deliveries');
+    expect(hook.accepted().map((r) => (r.body as { status: string }).status)).toEqual(['firing', 'resolved']);
+  });
 });
