@@ -223,7 +223,7 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
     heartbeat: (hb: Heartbeat) => {
       store.recordHeartbeat(hb, Date.now());
       queueEvaluation();
-      return { plan_version: current.plans.get(hb.site)?.plan_version ?? null };
+      return { ok: true, plan_version: current.plans.get(hb.site)?.plan_version ?? null };
     },
     links: () => linksView(current.topology, current.links, evaluator, Date.now()),
     alerts: () => alertsView(evaluator, store),

@@ -7,6 +7,7 @@ import {
   type AgentPlan,
   API_PREFIX,
   type Heartbeat,
+  type HeartbeatReply,
   heartbeatSchema,
   type IngestReply,
   MAX_BODY_BYTES,
@@ -21,7 +22,7 @@ export interface ApiContext {
   knownSites(): string[];
   plan(site: string): AgentPlan | undefined;
   ingest(batch: ResultBatch): IngestReply;
-  heartbeat(hb: Heartbeat): { plan_version: string | null };
+  heartbeat(hb: Heartbeat): HeartbeatReply;
   links(): unknown;
   alerts(): unknown;
   agents(): unknown;
@@ -87,7 +88,7 @@ async function route(ctx: ApiContext, req: IncomingMessage, res: ServerResponse)
       const who = agentSite(ctx, req);
       const hb = await readValid(req, heartbeatSchema, 'heartbeat');
       checkSite(ctx, who, hb.site, 'heartbeat');
-      return sendJson(res, 200, { ok: true, ...ctx.heartbeat(hb) });
+      return sendJson(res, 200, ctx.heartbeat(hb));
     }
     case `${API_PREFIX}/links`:
       only('GET');

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WebhookPayloadV1 } from '../../collector/notifiers/webhook.ts';
+import { heartbeatReplySchema } from '../../shared/wire.ts';
 import { eventually, startTestCollector, type TestCollector } from '../support/collector.ts';
 import { type Receiver, startReceiver } from '../support/receivers.ts';
 import { TOKEN_A, TOKEN_ENV, twoSites } from '../support/topologies.ts';
@@ -93,8 +94,7 @@ describe('agent heartbeats', () => {
   });
 
   it('answers a heartbeat with the plan_version the agent should run', async () => {
-    const r = (await (await beat()).json()) as { ok: boolean; plan_version: string };
-    expect(r.ok).toBe(true);
+    const r = heartbeatReplySchema.parse(await (await beat()).json());
     const plan = (await (
       await fetch(`${c.url}/api/v1/plan?site=a`, { headers: { authorization: `Bearer ${TOKEN_A}` } })
     ).json()) as { plan_version: string };
