@@ -18,7 +18,7 @@
 //   3. delay: it arrives delay_ms (± a uniform random jitter_ms) after it was sent. Packets never
 //      overtake each other: with jitter larger than the gap between packets, later ones wait.
 //
-// Usage: relay CONTROL_SOCKET LINKS SEED [--die-with-parent]
+// Usage: relay CONTROL_SOCKET LINKS SEED LOG_FILE [--die-with-parent]  (errors go to LOG_FILE)
 // Creates 2 × LINKS TUN devices (kernel-chosen names) and prints "tun LINK END NAME" for each, then
 // "ready". Direction 2·L carries packets from end 0 of link L to end 1; 2·L+1 the other way.
 // The control socket (a Unix stream socket) takes one command per connection and answers one line:
@@ -213,10 +213,12 @@ static void on_signal(int sig) {
 }
 
 int main(int argc, char **argv) {
-  if (argc < 4) {
-    fprintf(stderr, "usage: relay CONTROL_SOCKET LINKS SEED [--die-with-parent]\n");
+  if (argc < 5) {
+    fprintf(stderr, "usage: relay CONTROL_SOCKET LINKS SEED LOG_FILE [--die-with-parent]\n");
     return 2;
   }
+  if (!freopen(argv[4], "a", stderr)) die("open the log file");
+  setvbuf(stderr, NULL, _IOLBF, 0);
   control_path = argv[1];
   int links = atoi(argv[2]);
   uint64_t seed = strtoull(argv[3], NULL, 10);
@@ -224,7 +226,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "relay: LINKS must be 1..1024, got %s\n", argv[2]);
     return 2;
   }
-  if (argc > 4 && strcmp(argv[4], "--die-with-parent") == 0) prctl(PR_SET_PDEATHSIG, SIGTERM);
+  if (argc > 5 && strcmp(argv[5], "--die-with-parent") == 0) prctl(PR_SET_PDEATHSIG, SIGTERM);
   prctl(PR_SET_TIMERSLACK, 1UL);
   signal(SIGPIPE, SIG_IGN);
   struct sigaction sa;

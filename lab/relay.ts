@@ -53,13 +53,15 @@ export async function startRelay(opts: {
   detached: boolean;
   logFile: string;
 }): Promise<StartedRelay> {
-  const args = [opts.controlSocket, String(opts.links), String(opts.seed)];
+  const args = [opts.controlSocket, String(opts.links), String(opts.seed), opts.logFile];
   if (!opts.detached) args.push('--die-with-parent');
   const child = execa(opts.binary, args, {
     detached: opts.detached,
     stdin: 'ignore',
     stdout: 'pipe',
-    stderr: { file: opts.logFile, append: true },
+    // The relay writes its errors to the log file itself: no pipe of ours keeps a detached relay and
+    // this process tied to each other.
+    stderr: 'ignore',
     buffer: false,
     reject: false,
     cleanup: !opts.detached,

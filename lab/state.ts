@@ -44,6 +44,7 @@ export function processRef(pid: number): ProcessRef | undefined {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // Field 22 is the start time; the command name (field 2) may hold spaces, so count after its ")".
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (fields[0] === 'Z') return undefined; // exited, not yet reaped
     return { pid, start: fields[19] ?? '' };
   } catch {
     return undefined;
