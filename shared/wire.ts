@@ -113,3 +113,11 @@ export const errorReplySchema = z.strictObject({
   details: z.array(z.string()).optional(),
 });
 export type ErrorReply = z.infer<typeof errorReplySchema>;
+
+/** Reply to POST /api/v1/heartbeat: the plan_version the agent should be running. */
+export const heartbeatReplySchema = z.strictObject({
+  ok: z.literal(true),
+  /** null when the site is no longer in the topology. */
+  plan_version: z.string().nullable(),
+});
+export type HeartbeatReply = z.infer<typeof heartbeatReplySchema>;
