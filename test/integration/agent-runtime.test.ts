@@ -110,7 +110,11 @@ function harness(probe: RttProbe = standInProbe): Harness {
       startResponder: (config) => {
         const r = { config, closed: false };
         responders.push(r);
-        return { close: () => void (r.closed = true) };
+        return {
+          close: () => {
+            r.closed = true;
+          },
+        };
       },
       log: quiet,
       onResult: (r) => produced.push(r),
