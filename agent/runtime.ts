@@ -311,8 +311,8 @@ export class Agent {
       this.countError();
       this.log.error(
         `could not start the responder on ${config.address} (UDP ${config.reflector_port}, iperf3 ${config.iperf3_port}): ` +
-          `${errorText(err)}. Peers measuring this site will see errors; fix the address or ports in the ` +
-          'topology file (sites.<name>.address, reflector_port, iperf3_port); retrying at the next plan change.',
+          `${errorText(err)}. Peers measuring this site will see errors; free the ports or fix the topology ` +
+          'file (sites.<name>.address, reflector_port, iperf3_port); retrying at the next plan refresh.',
       );
     }
   }
@@ -552,6 +552,8 @@ export class Agent {
     if (this.stopping) return;
     if (out.kind === 'ok') {
       if (out.value.plan_version !== this.plan?.plan_version) await this.apply(out.value);
+      // A responder that could not start (port taken) is tried again at every refresh.
+      else if (this.responder === undefined) await this.ensureResponder(out.value.responder);
     } else if (out.kind === 'retry') {
       this.log.debug('plan refresh failed; keeping the current plan', { reason: out.reason });
     } else {

@@ -307,6 +307,23 @@ describe('wanwatch agent runtime', () => {
     ]);
   });
 
+  it('keeps measuring when its responder cannot start, counts the error, and retries at the next plan refresh', async () => {
+    const h = harness();
+    const start = h.deps.startResponder;
+    let attempts = 0;
+    h.deps.startResponder = (config) => {
+      attempts += 1;
+      if (attempts === 1) throw new Error('listen EADDRINUSE: address already in use 127.0.0.1:40001');
+      return start(config);
+    };
+    const a = agent(h);
+    await a.start();
+    await until('results despite the responder', () => collector.stored.size >= 2);
+    await until('the responder started on a later refresh', () => h.responders.length === 1);
+    expect(attempts).toBe(2);
+    await until('the error reported', () => collector.heartbeats.some((hb) => hb.errors >= 1));
+  });
+
   it('turns a probe that throws into an internal error Result and counts it in the heartbeat', async () => {
     const h = harness(async () => {
       throw new Error('boom');
