@@ -1,7 +1,10 @@
-// The agent runtime against a real HTTP server standing in for the collector: plan, push, spool through
-// an outage, restarts on both sides, wrong token, re-planning, heartbeats and shutdown.
+// The agent runtime against the real collector (in-process, its own SQLite store): plan, push, spool
+// through an outage, a lost acknowledgement, restarts on both sides, wrong token, re-planning from an
+// edited topology file, heartbeats and shutdown. The RTT probe, the throughput runner and the responder
+// are stand-ins that answer at once, so these tests are about the runtime; the real ones run in
+// agent-real-probes, agent-collector and collector-agents.
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -13,41 +16,46 @@ import {
   createAgent,
   type ResponderConfig,
   type ThroughputOptions,
+  type ThroughputTarget,
 } from '../../agent/runtime.ts';
+import { type RunningCollector, startCollector } from '../../collector/collector.ts';
 import { createLogger } from '../../shared/log.ts';
-import type { Result, RttResult } from '../../shared/result.ts';
-import type { AgentPlan } from '../../shared/wire.ts';
-import { StandInCollector } from '../support/stand-in-collector.ts';
+import type { Result } from '../../shared/result.ts';
+import { type LossyProxy, startLossyProxy } from '../support/lossy-proxy.ts';
+import { freePort } from '../support/ports.ts';
 
 const quiet = createLogger({}, () => {});
+const TOKENS = {
+  WW_TOKEN_A: 'runtime-token-a',
+  WW_TOKEN_B: 'runtime-token-b',
+  WW_TOKEN_C: 'runtime-token-c',
+};
 
-function planFor(site: string, over: Partial<AgentPlan> = {}): AgentPlan {
-  return {
-    site,
-    plan_version: 'v1',
-    responder: { address: '127.0.0.1', reflector_port: 40001, iperf3_port: 40002 },
-    heartbeat: { interval_ms: 200, timeout_ms: 1000 },
-    plan_refresh_ms: 100,
-    rtt: { method: 'udp', interval_ms: 100, count: 3, spacing_ms: 1, timeout_ms: 50, tcp_port: null },
-    peers: [
-      { site: 'B', address: '127.0.0.2', reflector_port: 40011, iperf3_port: 40012 },
-      { site: 'C', address: '127.0.0.3', reflector_port: 40021, iperf3_port: 40022 },
-    ],
-    throughput: {
-      enabled: false,
-      cycle_ms: 3_600_000,
-      duration_ms: 1000,
-      omit_ms: 0,
-      protocol: 'tcp',
-      streams: 1,
-      reverse: false,
-      slots: [],
-    },
-    ...over,
-  };
+interface TopologyOpts {
+  aAddress?: string;
+  withC?: boolean;
+  throughput?: string;
+  rttInterval?: string;
 }
 
-/** A stand-in RTT probe: answers at once with a well-formed round, so these tests are about the runtime. */
+/** Site a runs the agent under test; b and c are its peers. */
+function topology(o: TopologyOpts = {}): string {
+  const withC = o.withC ?? true;
+  return `sites:
+  a: {address: ${o.aAddress ?? '127.0.0.1'}, token_env: WW_TOKEN_A, reflector_port: 40001, iperf3_port: 40002}
+  b: {address: 127.0.0.2, token_env: WW_TOKEN_B, reflector_port: 40011, iperf3_port: 40012}
+${withC ? '  c: {address: 127.0.0.3, token_env: WW_TOKEN_C, reflector_port: 40021, iperf3_port: 40022}\n' : ''}clusters:
+  east:
+    subclusters:
+      sc1: {nodes: {n1: a, n2: b}}
+${withC ? '      sc2: {nodes: {n3: a, n4: c}}\n' : ''}probes:
+  rtt: {method: udp, interval: ${o.rttInterval ?? '100ms'}, count: 3, spacing: 1ms, timeout: 50ms}
+  throughput: ${o.throughput ?? '{enabled: false}'}
+  heartbeat: {interval: 200ms, timeout: 1s}
+`;
+}
+
+/** A stand-in RTT probe: answers at once with a well-formed round. */
 const standInProbe: RttProbe = async (target, opts) => ({
   id: randomUUID(),
   kind: 'rtt',
@@ -78,13 +86,13 @@ interface Harness {
   deps: AgentDeps;
   produced: Result[];
   responders: { config: ResponderConfig; closed: boolean }[];
-  throughputCalls: ThroughputOptions[];
+  throughputCalls: { target: ThroughputTarget; opts: ThroughputOptions }[];
 }
 
 function harness(probe: RttProbe = standInProbe): Harness {
   const produced: Result[] = [];
   const responders: Harness['responders'] = [];
-  const throughputCalls: ThroughputOptions[] = [];
+  const throughputCalls: Harness['throughputCalls'] = [];
   return {
     produced,
     responders,
@@ -92,7 +100,7 @@ function harness(probe: RttProbe = standInProbe): Harness {
     deps: {
       rttProbes: { icmp: probe, tcp: probe, udp: probe },
       runThroughput: async (target, opts) => {
-        throughputCalls.push(opts);
+        throughputCalls.push({ target, opts });
         return {
           id: randomUUID(),
           kind: 'throughput',
@@ -102,7 +110,7 @@ function harness(probe: RttProbe = standInProbe): Harness {
           target: `${target.host}:${target.port}`,
           time_ms: Date.now(),
           duration_ms: opts.duration_ms,
-          error: { code: 'refused', message: 'stand-in: no iperf3 here' },
+          error: { code: 'refused', message: 'stand-in runner: no iperf3 server here' },
           throughput: null,
           loaded_rtt: null,
         };
@@ -130,30 +138,53 @@ async function until(what: string, cond: () => boolean, timeoutMs = 10_000): Pro
   }
 }
 
-let collector: StandInCollector;
-let dataDir: string;
+let dir: string;
+let configPath: string;
+let port: number;
+let collector: RunningCollector | undefined;
+let proxy: LossyProxy | undefined;
 const agents: Agent[] = [];
 
+/** Starts the real collector on `port`, on the same data dir each time (a restart). */
+async function startTheCollector(): Promise<RunningCollector> {
+  collector = await startCollector({
+    configPath,
+    listen: `127.0.0.1:${port}`,
+    dataDir: join(dir, 'collector'),
+    env: TOKENS,
+    planRefreshMs: 100,
+    evaluateIntervalMs: 60_000,
+    log: quiet,
+  });
+  return collector;
+}
+
+async function stopTheCollector(): Promise<void> {
+  await collector?.close();
+  collector = undefined;
+}
+
 beforeEach(async () => {
-  collector = new StandInCollector();
-  collector.tokens.set('A', 'token-a');
-  collector.plans.set('A', planFor('A'));
-  await collector.start();
-  dataDir = await mkdtemp(join(tmpdir(), 'wanwatch-agent-'));
+  dir = await mkdtemp(join(tmpdir(), 'wanwatch-agent-'));
+  configPath = join(dir, 'topology.yaml');
+  await writeFile(configPath, topology());
+  port = await freePort();
 });
 
 afterEach(async () => {
   for (const a of agents.splice(0)) await a.stop();
-  await collector.stop();
-  await rm(dataDir, { recursive: true, force: true });
+  await proxy?.close();
+  proxy = undefined;
+  await stopTheCollector();
+  await rm(dir, { recursive: true, force: true });
 });
 
 function agent(h: Harness, over: Partial<Parameters<typeof createAgent>[1]> = {}): Agent {
   const a = createAgent(h.deps, {
-    site: 'A',
-    collector: collector.url,
-    token: 'token-a',
-    dataDir,
+    site: 'a',
+    collector: `http://127.0.0.1:${port}`,
+    token: TOKENS.WW_TOKEN_A,
+    dataDir: join(dir, 'agent-a'),
     batchMaxResults: 10,
     batchMaxDelayMs: 30,
     retryMinMs: 30,
@@ -166,6 +197,11 @@ function agent(h: Harness, over: Partial<Parameters<typeof createAgent>[1]> = {}
   return a;
 }
 
+/** Result ids the collector stored from site a, sorted. */
+function storedIds(): string[] {
+  const c = collector!;
+  return [...c.store.rttResults('a', 'b', 0), ...c.store.rttResults('a', 'c', 0)].map((r) => r.id).sort();
+}
 const ids = (rs: Result[]) => rs.map((r) => r.id).sort();
 
 /** Stops measuring and waits until everything the agent produced has been acknowledged. */
@@ -174,133 +210,138 @@ async function quiesce(a: Agent): Promise<void> {
   expect(a.stats()).toMatchObject({ in_flight: 0, batching: 0, spool: { queued_results: 0 } });
 }
 
-describe('wanwatch agent runtime', () => {
+describe('wanwatch agent runtime, with the real collector', () => {
   it('fetches its plan, starts its responder on the plan’s address, and measures every peer each interval', async () => {
+    await startTheCollector();
     const h = harness();
     const a = agent(h);
     await a.start();
     expect(h.responders.map((r) => r.config)).toEqual([
       { address: '127.0.0.1', reflector_port: 40001, iperf3_port: 40002 },
     ]);
-    await until('six results stored', () => collector.stored.size >= 6);
-    const rtt = [...collector.stored.values()] as RttResult[];
-    expect(new Set(rtt.map((r) => r.dst))).toEqual(new Set(['B', 'C']));
-    expect(rtt.every((r) => r.src === 'A' && r.rtt?.sent === 3)).toBe(true);
-    // Peers are spread over the interval: B and C rounds start about half an interval apart.
-    const b = rtt.filter((r) => r.dst === 'B').map((r) => r.time_ms % 100);
-    const c = rtt.filter((r) => r.dst === 'C').map((r) => r.time_ms % 100);
-    expect(Math.abs(Math.round(median(c) - median(b)))).toBeGreaterThanOrEqual(30);
+    await until('six results stored', () => storedIds().length >= 6);
+    const rtt = h.produced.filter((r) => r.kind === 'rtt');
+    expect(new Set(rtt.map((r) => r.dst))).toEqual(new Set(['b', 'c']));
+    // The peers are spread over the interval: b and c rounds start about half an interval apart.
+    const phase = (dst: string) => median(rtt.filter((r) => r.dst === dst).map((r) => r.time_ms % 100));
+    expect(Math.abs(phase('c') - phase('b'))).toBeGreaterThanOrEqual(30);
+    expect(Math.abs(phase('c') - phase('b'))).toBeLessThanOrEqual(70);
   });
 
-  it('stores every result exactly once across a collector outage, resending the spool in order', async () => {
+  it('stores every result exactly once across a collector outage, and resends the spool in order', async () => {
+    await startTheCollector();
+    proxy = await startLossyProxy(`http://127.0.0.1:${port}`);
     const h = harness();
-    const a = agent(h);
+    const a = agent(h, { collector: proxy.url });
     await a.start();
-    await until('results flowing', () => collector.stored.size >= 4);
-    await collector.stop();
-    const producedAtOutage = h.produced.length;
+    await until('results flowing', () => storedIds().length >= 4);
+    await stopTheCollector();
+    const atOutage = h.produced.length;
     await until('results spooled while the collector is away', () => a.stats().spool.queued_results >= 10);
-    expect(await readdir(join(dataDir, 'spool'))).not.toEqual([]);
-    await collector.start();
-    await until('some results after the outage', () => h.produced.length >= producedAtOutage + 20);
+    expect((await readdir(join(dir, 'agent-a', 'spool'))).some((n) => n.endsWith('.json'))).toBe(true);
+    await startTheCollector();
+    await until('more results after the return', () => h.produced.length >= atOutage + 20);
     await quiesce(a);
-    // The collector holds exactly what was produced, each result once, and got them in production order.
-    expect([...collector.stored.keys()]).toEqual(h.produced.map((r) => r.id));
-    expect(a.stats().spool.dropped).toBe(0);
+    expect(storedIds()).toEqual(ids(h.produced));
+    // What reached the collector, in arrival order (first sight of each result), is production order.
+    const seen = new Set<string>();
+    const arrival: string[] = [];
+    for (const f of proxy.forwarded.filter((x) => x.path === '/api/v1/results')) {
+      for (const r of (JSON.parse(f.body) as { results: Result[] }).results) {
+        if (!seen.has(r.id)) arrival.push(r.id);
+        seen.add(r.id);
+      }
+    }
+    expect(arrival).toEqual(h.produced.map((r) => r.id));
   });
 
   it('resends a batch whose acknowledgement was lost with the same batch_id, and it is stored once', async () => {
+    await startTheCollector();
+    proxy = await startLossyProxy(`http://127.0.0.1:${port}`);
+    proxy.loseAnswers('/api/v1/results', 1);
     const h = harness();
-    collector.loseAcks = 1;
-    const a = agent(h);
+    const a = agent(h, { collector: proxy.url });
     await a.start();
-    await until('the lost batch resent', () => collector.batchIds.length >= 2);
-    expect(collector.batchIds[1]).toBe(collector.batchIds[0]);
+    const posts = () => proxy!.forwarded.filter((x) => x.path === '/api/v1/results');
+    await until('the batch resent', () => posts().length >= 2);
+    const batchId = (i: number) => (JSON.parse(posts()[i]!.body) as { batch_id: string }).batch_id;
+    expect(batchId(1)).toBe(batchId(0));
     await quiesce(a);
-    expect(collector.duplicates).toBeGreaterThan(0);
-    expect(ids([...collector.stored.values()])).toEqual(ids(h.produced));
+    expect(storedIds()).toEqual(ids(h.produced));
   });
 
   it('keeps its spool across an agent restart and sends it when the collector is back', async () => {
-    await collector.stop();
-    collector.plans.set('A', planFor('A'));
-    // First run: the collector is away the whole time; results go to the spool only.
-    await collector.start();
     const h1 = harness();
     const first = agent(h1);
+    await startTheCollector();
     await first.start();
-    await collector.stop();
+    await stopTheCollector();
     await until('results spooled', () => first.stats().spool.queued_results >= 5);
     await first.stop();
     const spooled = first.stats().spool.queued_results;
     expect(spooled).toBeGreaterThanOrEqual(5);
-    const alreadyStored = collector.stored.size;
-    // Second run, same data dir, collector back.
-    await collector.start();
+    // A new agent process on the same data dir, with the collector back.
+    await startTheCollector();
     const h2 = harness();
     const second = agent(h2);
     await second.start();
-    await until('the first run’s results arrive', () => collector.stored.size >= alreadyStored + spooled);
     await quiesce(second);
-    expect(ids([...collector.stored.values()])).toEqual(ids([...h1.produced, ...h2.produced]));
+    expect(storedIds()).toEqual(ids([...h1.produced, ...h2.produced]));
   });
 
   it('drops the oldest results past --spool-max-results and reports the count in its heartbeat', async () => {
+    await startTheCollector();
     const h = harness();
     const a = agent(h, { spoolMaxResults: 5 });
     await a.start();
-    await collector.stop();
-    await until('spool bound exceeded', () => a.stats().spool.dropped >= 5);
+    await stopTheCollector();
+    await until('the spool bound exceeded', () => a.stats().spool.dropped >= 5);
     expect(a.stats().spool.queued_results).toBeLessThanOrEqual(5);
-    await collector.start();
-    await until('a heartbeat with the drop count', () =>
-      collector.heartbeats.some((hb) => hb.spool_dropped >= 5),
-    );
-    const hb = collector.heartbeats.at(-1)!;
-    expect(hb).toMatchObject({ site: 'A', version: 'test', plan_version: 'v1' });
+    await startTheCollector();
+    const heartbeat = () => collector!.store.agents().find((x) => x.site === 'a')?.heartbeat;
+    await until('a heartbeat with the drop count', () => (heartbeat()?.spool_dropped ?? 0) >= 5);
+    expect(heartbeat()).toMatchObject({ site: 'a', version: 'test' });
+    expect(heartbeat()?.plan_version).toBe(a.stats().plan_version);
   });
 
   it('keeps retrying while the collector is unreachable at start, then runs', async () => {
-    await collector.stop();
     const h = harness();
     const a = agent(h);
     const started = a.start();
     await new Promise((r) => setTimeout(r, 300));
     expect(a.currentPlan).toBeUndefined();
-    await collector.start();
+    await startTheCollector();
     await started;
-    expect(a.currentPlan?.plan_version).toBe('v1');
+    expect(a.currentPlan?.site).toBe('a');
   });
 
-  it('refuses to start with the collector’s message when the token is wrong or the site unknown', async () => {
+  it('refuses to start with the collector’s message when the token is wrong or the site is not its own', async () => {
+    await startTheCollector();
     const wrong = agent(harness(), { token: 'nope' });
     const err = await wrong.start().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(AgentDeniedError);
-    expect((err as Error).message).toContain('wrong token for site "A"');
-    expect((err as Error).message).toContain('sites.A.token_env or token_sha256');
-    const unknown = agent(harness(), { site: 'Z' });
-    const err2 = await unknown.start().catch((e: unknown) => e);
-    expect((err2 as Error).message).toContain('unknown site "Z"');
+    expect((err as AgentDeniedError).status).toBe(401);
+    expect((err as Error).message).toContain('the bearer token matches no site');
+    expect((err as Error).message).toContain('sites.a.token_env or token_sha256');
+    const other = agent(harness(), { site: 'z', dataDir: join(dir, 'agent-z') });
+    const err2 = await other.start().catch((e: unknown) => e);
+    expect((err2 as AgentDeniedError).status).toBe(403);
+    expect((err2 as Error).message).toContain('"z" (not a site in the topology)');
   });
 
-  it('re-plans when plan_version changes, without a restart: new peers, new responder address', async () => {
+  it('re-plans when the topology file changes, without a restart: peers and responder address follow', async () => {
+    await startTheCollector();
     const h = harness();
     const a = agent(h);
     await a.start();
-    await until('measuring B and C', () => collector.stored.size >= 4);
-    collector.plans.set(
-      'A',
-      planFor('A', {
-        plan_version: 'v2',
-        responder: { address: '127.0.0.9', reflector_port: 40001, iperf3_port: 40002 },
-        peers: [{ site: 'D', address: '127.0.0.4', reflector_port: 40031, iperf3_port: 40032 }],
-      }),
-    );
-    await until('re-planned', () => a.stats().plan_version === 'v2');
+    await until('measuring b and c', () => storedIds().length >= 4);
+    const before = a.stats().plan_version;
+    await writeFile(configPath, topology({ aAddress: '127.0.0.9', withC: false }));
+    await until('re-planned', () => a.stats().plan_version !== before, 15_000);
     const mark = h.produced.length;
-    await until('measuring D', () => h.produced.length >= mark + 3);
-    // Rounds already running when the plan changed may still finish; everything after is to D.
-    expect(h.produced.slice(mark + 2).every((r) => r.dst === 'D')).toBe(true);
+    await until('measuring again', () => h.produced.length >= mark + 5);
+    // Rounds already running when the plan changed may finish; everything after is to b only.
+    expect(h.produced.slice(mark + 2).every((r) => r.dst === 'b')).toBe(true);
     expect(h.responders.map((r) => [r.config.address, r.closed])).toEqual([
       ['127.0.0.1', true],
       ['127.0.0.9', false],
@@ -308,6 +349,7 @@ describe('wanwatch agent runtime', () => {
   });
 
   it('keeps measuring when its responder cannot start, counts the error, and retries at the next plan refresh', async () => {
+    await startTheCollector();
     const h = harness();
     const start = h.deps.startResponder;
     let attempts = 0;
@@ -318,79 +360,68 @@ describe('wanwatch agent runtime', () => {
     };
     const a = agent(h);
     await a.start();
-    await until('results despite the responder', () => collector.stored.size >= 2);
+    await until('results despite the responder', () => storedIds().length >= 2);
     await until('the responder started on a later refresh', () => h.responders.length === 1);
     expect(attempts).toBe(2);
-    await until('the error reported', () => collector.heartbeats.some((hb) => hb.errors >= 1));
+    expect(a.stats().errors_total).toBe(1);
   });
 
   it('turns a probe that throws into an internal error Result and counts it in the heartbeat', async () => {
+    await startTheCollector();
     const h = harness(async () => {
       throw new Error('boom');
     });
     const a = agent(h);
     await a.start();
-    await until('an error counted in a heartbeat', () => collector.heartbeats.some((hb) => hb.errors > 0));
-    const r = [...collector.stored.values()][0]!;
-    expect(r.error?.code).toBe('internal');
-    expect(r.error?.message).toContain('boom');
-    expect(a.stats().errors_total).toBeGreaterThan(0);
+    const heartbeat = () => collector!.store.agents().find((x) => x.site === 'a')?.heartbeat;
+    await until('an error counted in a heartbeat', () => (heartbeat()?.errors ?? 0) > 0);
+    await until('an error result stored', () => storedIds().length > 0);
+    const r = collector!.store.rttResults('a', 'b', 0)[0] ?? collector!.store.rttResults('a', 'c', 0)[0];
+    expect(r?.error?.code).toBe('internal');
+    expect(r?.error?.message).toContain('boom');
   });
 
-  it('runs its throughput slots as client: UDP at the required rate, both directions, with a loaded RTT round', async () => {
-    const now = Date.now();
-    collector.plans.set(
-      'A',
-      planFor('A', {
-        rtt: { ...planFor('A').rtt, interval_ms: 60_000 },
-        throughput: {
-          enabled: true,
-          cycle_ms: 1000,
-          duration_ms: 200,
-          omit_ms: 0,
-          protocol: 'udp',
-          streams: 1,
-          reverse: true,
-          slots: [
-            {
-              client: 'A',
-              peer: 'B',
-              offset_ms: (now + 400) % 1000,
-              length_ms: 500,
-              required_bps: 5_000_000,
-            },
-            { client: 'C', peer: 'A', offset_ms: (now + 900) % 1000, length_ms: 500, required_bps: 9 },
-          ],
-        },
+  it('runs its throughput slot as client: UDP at the link’s required rate, both directions, with a loaded RTT round', async () => {
+    await writeFile(
+      configPath,
+      topology({
+        withC: false,
+        rttInterval: '1h',
+        throughput: '{interval: 1s, duration: 1s, omit: 0s, protocol: udp, reverse: true}',
       }),
     );
+    await startTheCollector();
     const h = harness();
     const a = agent(h);
     await a.start();
-    await until('a forward and a reverse test', () => h.throughputCalls.length >= 2);
-    expect(h.throughputCalls.slice(0, 2).map((o) => [o.protocol, o.rate_bps, o.reverse])).toEqual([
-      ['udp', 5_000_000, false],
-      ['udp', 5_000_000, true],
+    const slot = a.currentPlan?.throughput.slots[0];
+    expect(slot).toMatchObject({ client: 'a', peer: 'b', required_bps: 5_000_000 });
+    // The cycle is one round: 2 × 1 s of tests plus the collector's 5 s margin (7 s).
+    await until('a forward and a reverse test', () => h.throughputCalls.length >= 2, 15_000);
+    expect(
+      h.throughputCalls.slice(0, 2).map((c) => [c.target, c.opts.protocol, c.opts.rate_bps, c.opts.reverse]),
+    ).toEqual([
+      [{ src: 'a', dst: 'b', host: '127.0.0.2', port: 40012 }, 'udp', 5_000_000, false],
+      [{ src: 'a', dst: 'b', host: '127.0.0.2', port: 40012 }, 'udp', 5_000_000, true],
     ]);
-    // The loaded round uses the plan's RTT method and the peer's reflector.
-    expect(h.throughputCalls[0]?.loadedRtt).toEqual({
+    // The loaded round uses the plan's RTT method against the peer's reflector.
+    expect(h.throughputCalls[0]?.opts.loadedRtt).toEqual({
       probe: 'udp',
       count: 3,
       spacing_ms: 1,
       timeout_ms: 50,
       port: 40011,
     });
-    await until('throughput results', () => h.produced.filter((r) => r.kind === 'throughput').length >= 2);
-    const tp = h.produced.filter((r) => r.kind === 'throughput');
-    expect(tp.every((r) => r.dst === 'B')).toBe(true);
+    await until('both results stored', () => collector!.store.throughputResults('a', 'b', 0).length >= 2);
   });
 
-  it('on stop, writes pending results to the spool and closes its responder', async () => {
+  it('on stop, writes the results still in memory to the spool and closes its responder', async () => {
+    await startTheCollector();
     const h = harness();
     const a = agent(h, { batchMaxDelayMs: 60_000, batchMaxResults: 1000 });
     await a.start();
-    await until('results pending in memory', () => h.produced.length >= 3);
-    await collector.stop();
+    await until('results pending in memory', () => a.stats().batching >= 3);
+    await stopTheCollector();
     await a.stop();
     expect(h.responders.every((r) => r.closed)).toBe(true);
     expect(a.stats().spool.queued_results).toBe(h.produced.length);
