@@ -240,9 +240,9 @@ export class Agent {
       if (out.kind === 'denied') {
         throw new AgentDeniedError(
           `collector ${this.client.url} refused site "${this.opts.site}" (${out.status}): ${out.message}. ` +
-            (out.status === 404
-              ? 'Check --site against the sites in the collector’s topology file.'
-              : `Check the token: it must match sites.${this.opts.site}.token_env or token_sha256 in the collector’s topology file.`),
+            (out.status === 401
+              ? `Check the token: it must match sites.${this.opts.site}.token_env or token_sha256 in the collector’s topology file.`
+              : `Check --site against the sites in the collector’s topology file, and that the token is site "${this.opts.site}"’s.`),
           out.status,
         );
       }
