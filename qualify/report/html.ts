@@ -57,7 +57,7 @@ export function rttHistogram(idle: number[], loaded: number[], limit: number): s
 <line x1="${pad.l}" y1="${H - pad.b}" x2="${W - pad.r}" y2="${H - pad.b}" stroke="#888"/>
 ${bars(ci, SERIES[0]!, 0)}${bars(cl, SERIES[1]!, 1)}
 <line x1="${x(limit).toFixed(1)}" y1="${pad.t}" x2="${x(limit).toFixed(1)}" y2="${H - pad.b}" stroke="${COLORS.FAIL}" stroke-dasharray="5 3"/>
-<text x="${(x(limit) - 4).toFixed(1)}" y="${pad.t + 10}" text-anchor="end" fill="${COLORS.FAIL}">limit ${limit} ms</text>
+<text x="${(x(limit) - 4).toFixed(1)}" y="${pad.t + 10}" text-anchor="end" style="fill:${COLORS.FAIL}">limit ${limit} ms</text>
 ${ticks}<text x="${W / 2}" y="${H - 4}" text-anchor="middle">RTT (ms)</text>
 <text x="10" y="${pad.t + 4}">${top}</text>
 </svg>
@@ -91,6 +91,9 @@ export function goodputChart(
   const legend = withData
     .map((s, k) => `<span style="color:${SERIES[k % SERIES.length]}">■</span> ${esc(s.label)}`)
     .join(' ');
+  const xt = [...new Set([0, Math.floor((secs - 1) / 2), secs - 1])]
+    .map((i) => `<text x="${x(i).toFixed(1)}" y="${H - pad.b + 16}" text-anchor="middle">${i + 1}</text>`)
+    .join('');
   const yt = [0, 0.5, 1]
     .map((f) => f * top)
     .map(
@@ -101,8 +104,8 @@ export function goodputChart(
 <line x1="${pad.l}" y1="${H - pad.b}" x2="${W - pad.r}" y2="${H - pad.b}" stroke="#888"/>
 <line x1="${pad.l}" y1="${pad.t}" x2="${pad.l}" y2="${H - pad.b}" stroke="#888"/>
 <line x1="${pad.l}" y1="${y(required_mbps).toFixed(1)}" x2="${W - pad.r}" y2="${y(required_mbps).toFixed(1)}" stroke="${COLORS.FAIL}" stroke-dasharray="5 3"/>
-<text x="${W - pad.r}" y="${(y(required_mbps) - 4).toFixed(1)}" text-anchor="end" fill="${COLORS.FAIL}">required ${required_mbps} Mbps</text>
-${lines}${yt}<text x="${W / 2}" y="${H - 4}" text-anchor="middle">seconds into each test</text>
+<text x="${W - pad.r}" y="${(y(required_mbps) - 4).toFixed(1)}" text-anchor="end" style="fill:${COLORS.FAIL}">required ${required_mbps} Mbps</text>
+${lines}${xt}${yt}<text x="${W / 2}" y="${H - 4}" text-anchor="middle">second of each test (Mbps per second)</text>
 </svg>
 <p class="legend">${legend}</p>`;
 }
