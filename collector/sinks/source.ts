@@ -2,6 +2,7 @@
 // a sink remembers how far it got (a cursor per stream) and catches up after an outage, so nothing is
 // lost when the destination is down.
 import type { Result } from '../../shared/result.ts';
+import type { Heartbeat } from '../../shared/wire.ts';
 import type { AlertEvent } from '../alerts/event.ts';
 
 export interface LinkStatusPoint {
@@ -18,7 +19,7 @@ export interface LinkStatusPoint {
   max_rtt_ms: number;
 }
 
-export type SinkStream = 'results' | 'alert_events' | 'link_status';
+export type SinkStream = 'results' | 'alert_events' | 'link_status' | 'agent_heartbeats';
 
 export interface Stored<T> {
   /** Monotonic, assigned by the store in insertion order. */
@@ -30,6 +31,8 @@ export interface SinkSource {
   resultsAfter(seq: number, limit: number): Stored<Result>[];
   alertEventsAfter(seq: number, limit: number): Stored<AlertEvent>[];
   linkStatusAfter(seq: number, limit: number): Stored<LinkStatusPoint>[];
+  /** Every heartbeat an agent sent, as received. Optional: a store without it simply has no such stream. */
+  agentHeartbeatsAfter?(seq: number, limit: number): Stored<Heartbeat>[];
   /** 0 when the sink has never written anything. */
   getCursor(sink: string, stream: SinkStream): number;
   setCursor(sink: string, stream: SinkStream, seq: number): void;

@@ -269,6 +269,7 @@ export function parseTopology(text: string, source = '<topology>'): Topology {
     alerts: p.alerts,
     notify: p.notify,
     collector: p.collector,
+    outputs: p.outputs,
   };
 }
 

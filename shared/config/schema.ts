@@ -164,6 +164,65 @@ export const notifierSchema = z.discriminatedUnion(
   { error: 'expected type: webhook, slack, teams, pagerduty or alertmanager' },
 );
 
+/**
+ * Where the collector copies what it stores. InfluxDB 2.x and 3.x (and VictoriaMetrics) take version 2:
+ * url, org, bucket and a token from an environment variable; InfluxDB 1.x takes version 1: db, an
+ * optional retention policy and user/password. Both are written as line protocol (see collector/sinks/).
+ */
+export const influxOutputSchema = z
+  .strictObject({
+    type: z.literal('influxdb'),
+    /** Names the output in logs and in the store's cursor; defaults to the URL and database/bucket. */
+    name: z.string().min(1).optional(),
+    url,
+    version: z
+      .union([z.literal(1), z.literal(2)], {
+        error: 'expected 1 (InfluxDB 1.x: db, retention_policy) or 2 (InfluxDB 2.x/3.x: org, bucket)',
+      })
+      .default(2),
+    db: z.string().min(1).optional(),
+    retention_policy: z.string().min(1).optional(),
+    username: z.string().min(1).optional(),
+    password_env: secretEnv.optional(),
+    org: z.string().optional(),
+    bucket: z.string().min(1).optional(),
+    token_env: secretEnv.optional(),
+    /** Rows read from the store per write request (each row is one to three points). */
+    batch_size: z.number().int().min(1).max(100_000).default(1000),
+    /** How often the sink looks for new rows in the store. */
+    flush_interval: durationMs.default(5000),
+    /** HTTP timeout of one write. */
+    timeout: durationMs.default(10_000),
+  })
+  .superRefine((o, ctx) => {
+    const need = (key: string, why: string) =>
+      ctx.addIssue({ code: 'custom', path: [key], message: `missing: ${why}` });
+    const never = (key: string, why: string) => ctx.addIssue({ code: 'custom', path: [key], message: why });
+    if (o.version === 1) {
+      if (o.db === undefined) need('db', 'the InfluxDB 1.x database to write to (version: 1)');
+      if (o.bucket !== undefined) never('bucket', 'version 1 writes to `db`; bucket is for version 2');
+      if (o.token_env !== undefined)
+        never(
+          'token_env',
+          'version 1 authenticates with username and password_env; token_env is for version 2',
+        );
+      if ((o.username === undefined) !== (o.password_env === undefined))
+        need(
+          o.username === undefined ? 'username' : 'password_env',
+          'give both username and password_env, or neither',
+        );
+    } else {
+      if (o.bucket === undefined) need('bucket', 'the bucket (InfluxDB 2.x/3.x) to write to (version: 2)');
+      for (const key of ['db', 'retention_policy', 'username', 'password_env'] as const)
+        if (o[key] !== undefined)
+          never(key, `${key} is for version 1; version 2 uses org, bucket and token_env`);
+    }
+  });
+
+export const outputSchema = z.discriminatedUnion('type', [influxOutputSchema], {
+  error: 'expected type: influxdb',
+});
+
 export const collectorSchema = z.strictObject({
   listen: z.string().default('127.0.0.1:8080'),
   data_dir: z.string().default('./data'),
@@ -190,6 +249,7 @@ export const sectionSchemas = {
   alerts: alertsSchema.prefault({}),
   notify: z.array(notifierSchema).default([]),
   collector: collectorSchema.prefault({}),
+  outputs: z.array(outputSchema).default([]),
 } as const;
 
 export type Thresholds = z.output<typeof thresholdsSchema>;
@@ -199,6 +259,8 @@ export type ProbesConfig = z.output<typeof probesSchema>;
 export type AlertsConfig = z.output<typeof alertsSchema>;
 export type NotifierConfig = z.output<typeof notifierSchema>;
 export type CollectorConfig = z.output<typeof collectorSchema>;
+export type OutputConfig = z.output<typeof outputSchema>;
+export type InfluxOutputConfig = z.output<typeof influxOutputSchema>;
 export type RttStatistic = (typeof RTT_STATISTICS)[number];
 export type ProbeMethod = (typeof PROBE_METHODS)[number];
 

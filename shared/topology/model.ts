@@ -4,6 +4,7 @@ import type {
   CollectorConfig,
   LinkOverride,
   NotifierConfig,
+  OutputConfig,
   ProbesConfig,
   SiteConfig,
   Thresholds,
@@ -41,6 +42,7 @@ export interface Topology {
   alerts: AlertsConfig;
   notify: NotifierConfig[];
   collector: CollectorConfig;
+  outputs: OutputConfig[];
 }
 
 /** The canonical key of an unordered site pair: the two names sorted, joined by "|". */

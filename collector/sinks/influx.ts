@@ -1,0 +1,204 @@
+// The InfluxDB sink: copies the collector's store into InfluxDB 1.x, 2.x or 3.x (or anything that takes
+// /api/v2/write, such as VictoriaMetrics) as line protocol (schema in ./influx-schema.ts).
+//
+// The store is the source of truth, not the client. @influxdata/influxdb-client keeps failed writes only
+// in memory and drops the oldest past maxBufferLines, so its own retrying is switched off (maxRetries 0)
+// and this sink does it instead: for each stream it reads the rows after its stored cursor, writes them,
+// awaits flush(), and only then advances the cursor. When a write fails nothing advances; the sink backs
+// off and tries again from the same cursor, so an outage of any length loses nothing. A replayed point
+// has the same series and timestamp as before, so InfluxDB overwrites it instead of counting it twice.
+import { InfluxDB, type WriteApi } from '@influxdata/influxdb-client';
+import type { InfluxOutputConfig } from '../../shared/config/schema.ts';
+import type { Logger } from '../../shared/log.ts';
+import { alertEventLines, heartbeatLines, linkStatusLines, resultLines } from './influx-schema.ts';
+import type { SinkSource, SinkStream, Stored } from './source.ts';
+
+const LINES_PER_ROW = 2;
+
+export interface SinkOptions {
+  /** Backoff after a failed write: starts at min_ms, doubles up to max_ms. */
+  backoff?: { min_ms: number; max_ms: number };
+  env?: NodeJS.ProcessEnv;
+}
+
+interface StreamReader {
+  stream: SinkStream;
+  read(after: number, limit: number): Stored<unknown>[];
+  render(value: unknown): string[];
+}
+
+/** The cursor name of an output: its `name`, or its URL and database/bucket. */
+export function sinkName(cfg: InfluxOutputConfig): string {
+  if (cfg.name !== undefined) return cfg.name;
+  const where =
+    cfg.version === 1
+      ? `db=${cfg.db}${cfg.retention_policy ? `&rp=${cfg.retention_policy}` : ''}`
+      : `bucket=${cfg.bucket}`;
+  return `influxdb:${cfg.url.replace(/\/+$/, '')}?${where}`;
+}
+
+/** The write API for one output, with the client's own retry buffer switched off. */
+export function createWriteApi(cfg: InfluxOutputConfig, env: NodeJS.ProcessEnv = process.env): WriteApi {
+  const secret = (name: string | undefined, what: string): string | undefined => {
+    if (name === undefined) return undefined;
+    const value = env[name];
+    if (value === undefined || value === '')
+      throw new Error(
+        `InfluxDB output ${sinkName(cfg)}: environment variable ${name} (${what}) is not set; export it before starting the collector`,
+      );
+    return value;
+  };
+  const headers: Record<string, string> = {};
+  let token: string | undefined;
+  if (cfg.version === 1) {
+    const password = secret(cfg.password_env, 'the InfluxDB 1.x password');
+    if (cfg.username !== undefined && password !== undefined)
+      headers.Authorization = `Basic ${Buffer.from(`${cfg.username}:${password}`).toString('base64')}`;
+  } else {
+    token = secret(cfg.token_env, 'the InfluxDB API token');
+  }
+  const client = new InfluxDB({ url: cfg.url, timeout: cfg.timeout, headers, ...(token ? { token } : {}) });
+  const api = client.getWriteApi(cfg.org ?? '', cfg.bucket ?? cfg.db ?? '', 'ms', {
+    // One request per flush(): the sink decides when to send, and a batch never splits on its own
+    // (a row renders to at most LINES_PER_ROW lines; the client allocates a buffer of batchSize).
+    batchSize: cfg.batch_size * LINES_PER_ROW + 1,
+    maxBatchBytes: 1 << 30,
+    flushInterval: 0,
+    maxRetries: 0,
+    // Hand the failure to flush()'s caller instead of letting the client log and retry it.
+    writeFailed: (error) => Promise.reject(error),
+  });
+  if (cfg.version === 1) {
+    const q = new URLSearchParams({ db: cfg.db ?? '', precision: 'ms' });
+    if (cfg.retention_policy !== undefined) q.set('rp', cfg.retention_policy);
+    api.path = `/write?${q.toString()}`;
+  }
+  return api;
+}
+
+export class InfluxSink {
+  readonly name: string;
+  private readonly api: WriteApi;
+  private readonly streams: StreamReader[];
+  private readonly backoff: { min_ms: number; max_ms: number };
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private closed = false;
+  private failures = 0;
+  /** Points written since start, for logs and benchmarks. */
+  written = 0;
+
+  constructor(
+    private readonly cfg: InfluxOutputConfig,
+    private readonly source: SinkSource,
+    private readonly log: Logger,
+    options: SinkOptions = {},
+  ) {
+    this.name = sinkName(cfg);
+    this.api = createWriteApi(cfg, options.env);
+    this.backoff = options.backoff ?? { min_ms: 1000, max_ms: 60_000 };
+    this.streams = [
+      {
+        stream: 'results',
+        read: (a, l) => source.resultsAfter(a, l),
+        render: (v) => resultLines(v as never),
+      },
+      {
+        stream: 'link_status',
+        read: (a, l) => source.linkStatusAfter(a, l),
+        render: (v) => linkStatusLines(v as never),
+      },
+      {
+        stream: 'alert_events',
+        read: (a, l) => source.alertEventsAfter(a, l),
+        render: (v) => alertEventLines(v as never),
+      },
+    ];
+    const heartbeats = source.agentHeartbeatsAfter?.bind(source);
+    if (heartbeats)
+      this.streams.push({
+        stream: 'agent_heartbeats',
+        read: heartbeats,
+        render: (v) => heartbeatLines(v as never),
+      });
+  }
+
+  /**
+   * Writes everything the store holds after the cursors, batch by batch, advancing each cursor only
+   * after its batch is flushed. Returns the points written; throws on the first failed write.
+   */
+  async drain(): Promise<number> {
+    let points = 0;
+    for (const s of this.streams) {
+      for (;;) {
+        if (this.closed) return points;
+        const after = this.source.getCursor(this.name, s.stream);
+        const rows = s.read(after, this.cfg.batch_size);
+        if (rows.length === 0) break;
+        const lines = rows.flatMap((r) => s.render(r.value));
+        if (lines.length > rows.length * LINES_PER_ROW)
+          throw new Error('a row rendered to more lines than LINES_PER_ROW');
+        this.api.writeRecords(lines);
+        await this.api.flush();
+        this.source.setCursor(this.name, s.stream, (rows[rows.length - 1] as Stored<unknown>).seq);
+        points += lines.length;
+        this.written += lines.length;
+        if (rows.length < this.cfg.batch_size) break;
+      }
+    }
+    return points;
+  }
+
+  /** Drains now and then every flush_interval; after a failure, backs off and retries from the cursor. */
+  start(): void {
+    if (this.timer || this.running || this.closed) return;
+    this.schedule(0);
+  }
+
+  /** Asks for a drain as soon as possible (the collector calls it when new rows are stored). */
+  poke(): void {
+    if (this.closed || this.running || this.failures > 0) return;
+    this.schedule(0);
+  }
+
+  private schedule(delay: number): void {
+    if (this.closed) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.running = this.tick().finally(() => {
+        this.running = undefined;
+      });
+    }, delay);
+    this.timer.unref?.();
+  }
+
+  private async tick(): Promise<void> {
+    try {
+      const n = await this.drain();
+      if (this.failures > 0)
+        this.log.info('InfluxDB output is writing again', {
+          sink: this.name,
+          points: n,
+          after_failures: this.failures,
+        });
+      this.failures = 0;
+      this.schedule(this.cfg.flush_interval);
+    } catch (err) {
+      this.failures++;
+      const delay = Math.min(this.backoff.max_ms, this.backoff.min_ms * 2 ** (this.failures - 1));
+      (this.failures === 1 ? this.log.warn : this.log.debug)(
+        `InfluxDB output ${this.name}: write failed; nothing is lost, retrying from the stored cursor in ${delay} ms`,
+        { sink: this.name, error: err instanceof Error ? err.message : String(err), attempt: this.failures },
+      );
+      this.schedule(delay);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.running;
+    this.api.dispose();
+  }
+}
