@@ -2,6 +2,7 @@
 // link, each with its reason and margin ("p95 RTT 83.1 ms > 80 ms"). WARN means within 10 % of a limit.
 import type { RttStatistic } from '../shared/config/schema.ts';
 import type { RttResult, ThroughputResult } from '../shared/result.ts';
+import type { LinkMeasurements } from '../shared/wire.ts';
 import { summarizeRtt } from '../shared/stats.ts';
 
 export type Verdict = 'PASS' | 'WARN' | 'FAIL' | 'ERROR';
@@ -19,14 +20,7 @@ export interface LinkRequirementInput {
   derivation: string;
 }
 
-export interface LinkMeasurements {
-  /** RTT rounds over the whole run; `loaded` marks rounds that overlapped a throughput test. */
-  rounds: { result: RttResult; loaded: boolean }[];
-  tcp: ThroughputResult[];
-  udp: ThroughputResult[];
-  /** The run was stopped before it finished (Ctrl-C). */
-  interrupted: boolean;
-}
+export type { LinkMeasurements };
 
 export interface Check {
   name: string;
