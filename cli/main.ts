@@ -2,7 +2,9 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../shared/config/load.ts';
+import { registerCollector } from './commands/collector.ts';
 import { registerPlan } from './commands/plan.ts';
+import { registerStatus } from './commands/status.ts';
 import { CliError, EXIT } from './errors.ts';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
@@ -20,6 +22,8 @@ const program = new Command('wanwatch')
   .exitOverride();
 
 registerPlan(program);
+registerCollector(program);
+registerStatus(program);
 
 program.addHelpText(
   'after',

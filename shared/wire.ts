@@ -114,6 +114,13 @@ export const errorReplySchema = z.strictObject({
 });
 export type ErrorReply = z.infer<typeof errorReplySchema>;
 
+/** Reply to POST /api/v1/heartbeat: the plan_version the agent should be running. */
+export const heartbeatReplySchema = z.strictObject({
+  ok: z.literal(true),
+  /** null when the site is no longer in the topology. */
+  plan_version: z.string().nullable(),
+});
+export type HeartbeatReply = z.infer<typeof heartbeatReplySchema>;
 // ---- Mesh qualification (`wanwatch qualify -c FILE --collector URL`) ----------------------------------
 //   POST   /api/v1/qualifications          operator → collector  QualificationRequest → Qualification
 //   GET    /api/v1/qualifications/:id      operator → collector  Qualification (progress and measurements)

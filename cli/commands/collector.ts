@@ -1,0 +1,85 @@
+import type { Command } from 'commander';
+import { parseListen, startCollector } from '../../collector/collector.ts';
+import { parseDuration } from '../../shared/config/duration.ts';
+import { loadTopology } from '../../shared/config/load.ts';
+import { CliError } from '../errors.ts';
+
+interface Options {
+  config: string;
+  listen?: string;
+  dataDir?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  evaluateInterval?: string;
+}
+
+export function registerCollector(program: Command): void {
+  program
+    .command('collector')
+    .summary('run the collector: agent API, result store, alerts and notifications')
+    .description(
+      [
+        'Runs the collector. Agents fetch their plan from it and push results and heartbeats with their',
+        "site's bearer token; it stores results in SQLite in the data directory, evaluates every link",
+        'against its requirement and sends alerts to the notifiers under `notify:`. The topology file is',
+        're-read when it changes and on SIGHUP; a broken edit is logged and the previous topology kept.',
+        "Options given here override the file's `collector:` section.",
+      ].join(' '),
+    )
+    .requiredOption('-c, --config <file>', 'topology file (YAML)')
+    .option('--listen <host:port>', 'address to listen on (default: collector.listen, 127.0.0.1:8080)')
+    .option('--data-dir <dir>', 'where the SQLite store lives (default: collector.data_dir, ./data)')
+    .option(
+      '--tls-cert <file>',
+      'serve HTTPS with this PEM certificate (with --tls-key; default: collector.tls)',
+    )
+    .option('--tls-key <file>', 'PEM private key for --tls-cert')
+    .option('--evaluate-interval <duration>', 'how often alerts are evaluated, e.g. 5s (default: 5s)')
+    .action(async (opts: Options) => {
+      if ((opts.tlsCert === undefined) !== (opts.tlsKey === undefined)) {
+        throw new CliError('--tls-cert and --tls-key go together: give both to serve HTTPS, or neither');
+      }
+      if (opts.listen !== undefined) {
+        try {
+          parseListen(opts.listen);
+        } catch (err) {
+          throw new CliError(`--listen: ${(err as Error).message}`);
+        }
+      }
+      let evaluateIntervalMs: number | undefined;
+      if (opts.evaluateInterval !== undefined) {
+        evaluateIntervalMs = parseDuration(opts.evaluateInterval);
+        if (evaluateIntervalMs === undefined || evaluateIntervalMs <= 0) {
+          throw new CliError(
+            `--evaluate-interval: "${opts.evaluateInterval}" is not a duration such as "5s"`,
+          );
+        }
+      }
+      loadTopology(opts.config); // a broken file is reported (exit 2) before anything starts
+      let collector: Awaited<ReturnType<typeof startCollector>>;
+      try {
+        collector = await startCollector({
+          configPath: opts.config,
+          ...(opts.listen !== undefined ? { listen: opts.listen } : {}),
+          ...(opts.dataDir !== undefined ? { dataDir: opts.dataDir } : {}),
+          ...(opts.tlsCert !== undefined && opts.tlsKey !== undefined
+            ? { tls: { cert: opts.tlsCert, key: opts.tlsKey } }
+            : {}),
+          ...(evaluateIntervalMs !== undefined ? { evaluateIntervalMs } : {}),
+          handleSignals: true,
+        });
+      } catch (err) {
+        throw new CliError((err as Error).message);
+      }
+      process.stdout.write(`wanwatch collector listening on ${collector.url}\n`);
+      await new Promise<void>((resolve) => {
+        const stop = () => {
+          process.off('SIGINT', stop);
+          process.off('SIGTERM', stop);
+          collector.close().then(resolve, resolve);
+        };
+        process.on('SIGINT', stop);
+        process.on('SIGTERM', stop);
+      });
+    });
+}

@@ -1,0 +1,131 @@
+// The evaluation loop's one step: observe every rule from the store, step the state machines, and
+// write changed states, new events (queued in the outbox for each notifier) and link status points in
+// one transaction. Runs every few seconds and after each ingest.
+import type { Topology } from '../../shared/topology/model.ts';
+import type { LinkRequirement } from '../../shared/topology/requirements.ts';
+import { notifierName } from '../notifiers/index.ts';
+import type { LinkStatusPoint } from '../sinks/source.ts';
+import type { Store } from '../store/store.ts';
+import type { AlertEvent } from './event.ts';
+import {
+  type DirectionView,
+  dedupKey,
+  evaluateSubjects,
+  LINK_RULES,
+  observeLinks,
+  type StoredAlertState,
+  subjectsOf,
+} from './rules.ts';
+
+/** Link status points are written at most this often per direction, unless the state changes. */
+export const STATUS_POINT_SPACING_MS = 10_000;
+
+export interface EvaluationContext {
+  topology: Topology;
+  links: LinkRequirement[];
+}
+
+export type DirectionState = LinkStatusPoint['state'];
+
+export class Evaluator {
+  private states: Map<string, StoredAlertState>;
+  private readonly lastPoint = new Map<string, { time_ms: number; state: DirectionState }>();
+
+  constructor(
+    private readonly store: Store,
+    private readonly startedAtMs: number,
+  ) {
+    this.states = store.loadAlertStates<StoredAlertState>();
+  }
+
+  alertStates(): ReadonlyMap<string, StoredAlertState> {
+    return this.states;
+  }
+
+  heartbeats(): Map<string, number> {
+    return new Map(this.store.agents().map((a) => [a.site, a.last_heartbeat_ms]));
+  }
+
+  observe(ctx: EvaluationContext, now: number): DirectionView[] {
+    return observeLinks(ctx.topology, ctx.links, this.store, now);
+  }
+
+  /** The worst state over a direction's link rules; unknown when no rule has data. */
+  directionState(v: DirectionView): DirectionState {
+    let worst: DirectionState = 'unknown';
+    for (const rule of LINK_RULES) {
+      const s = this.states.get(dedupKey(rule, { kind: 'link', src: v.src, dst: v.dst }));
+      const known = v.observations[rule].breach !== null || (s !== undefined && s.status !== 'ok');
+      if (!known) continue;
+      const st: DirectionState =
+        s?.status === 'firing' ? 'firing' : s?.status === 'pending' ? 'pending' : 'ok';
+      if (rank(st) > rank(worst)) worst = st;
+    }
+    return worst;
+  }
+
+  evaluate(ctx: EvaluationContext, now: number): AlertEvent[] {
+    const { topology } = ctx;
+    const views = this.observe(ctx, now);
+    const subjects = subjectsOf(topology, views, this.heartbeats(), this.startedAtMs, now);
+    const { changes, events } = evaluateSubjects(
+      subjects,
+      this.states,
+      now,
+      {
+        for_ms: topology.alerts.for,
+        clear_for_ms: topology.alerts.clear_for,
+        repeat_interval_ms: topology.alerts.repeat_interval,
+      },
+      topology.thresholds.rtt_statistic,
+    );
+    const next = new Map(this.states);
+    for (const [k, s] of changes) {
+      if (s === null) next.delete(k);
+      else next.set(k, s);
+    }
+    const previous = this.states;
+    this.states = next;
+
+    const points: LinkStatusPoint[] = [];
+    for (const v of views) {
+      const state = this.directionState(v);
+      const key = `${v.src}->${v.dst}`;
+      const last = this.lastPoint.get(key);
+      if (last && last.state === state && now - last.time_ms < STATUS_POINT_SPACING_MS) continue;
+      this.lastPoint.set(key, { time_ms: now, state });
+      const o = v.observations;
+      points.push({
+        time_ms: now,
+        src: v.src,
+        dst: v.dst,
+        state,
+        rtt_ms: o.rtt_high.observed,
+        rtt_statistic: v.rtt_statistic,
+        loss_percent: o.loss_high.observed,
+        goodput_bps: o.goodput_low.observed,
+        required_bps: v.link.required_mbps * 1e6,
+        max_rtt_ms: v.link.max_rtt_ms,
+      });
+    }
+
+    const names = topology.notify.map(notifierName);
+    const sendResolved = topology.alerts.send_resolved;
+    try {
+      this.store.writeEvaluation({
+        states: [...changes].map(([dedup_key, state]) => ({ dedup_key, state })),
+        events,
+        notifiersFor: (e) => (e.status === 'resolved' && !sendResolved ? [] : names),
+        linkStatus: points,
+        now_ms: now,
+      });
+    } catch (err) {
+      // Keep memory and disk in step: the next evaluation retries from the persisted states.
+      this.states = previous;
+      throw err;
+    }
+    return events;
+  }
+}
+
+const rank = (s: DirectionState): number => ({ unknown: 0, ok: 1, pending: 2, firing: 3 })[s];

@@ -1,0 +1,143 @@
+// The collector's HTTP API (shared/wire.ts is the contract). Agents authenticate with their site's
+// bearer token; the read API (links, alerts, agents) and /healthz need no token. Every bad request
+// gets a 4xx with a JSON body {error, details?}; nothing a client sends can stop the server.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { z } from 'zod';
+import {
+  type AgentPlan,
+  API_PREFIX,
+  type Heartbeat,
+  type HeartbeatReply,
+  heartbeatSchema,
+  type IngestReply,
+  MAX_BODY_BYTES,
+  type ResultBatch,
+  resultBatchSchema,
+} from '../../shared/wire.ts';
+import { authenticate, type SiteTokens } from './auth.ts';
+import { HttpError, parseJson, readBody, sendError, sendJson, zodDetails } from './http.ts';
+
+export interface ApiContext {
+  tokens(): SiteTokens;
+  knownSites(): string[];
+  plan(site: string): AgentPlan | undefined;
+  ingest(batch: ResultBatch): IngestReply;
+  heartbeat(hb: Heartbeat): HeartbeatReply;
+  links(): unknown;
+  alerts(): unknown;
+  agents(): unknown;
+  onError(err: unknown, req: IncomingMessage): void;
+}
+
+export function createHandler(ctx: ApiContext) {
+  return (req: IncomingMessage, res: ServerResponse): void => {
+    route(ctx, req, res).catch((err: unknown) => {
+      if (err instanceof HttpError) {
+        if (!res.headersSent) sendError(res, err);
+        return;
+      }
+      ctx.onError(err, req);
+      if (!res.headersSent) sendJson(res, 500, { error: `internal error: ${(err as Error).message}` });
+    });
+  };
+}
+
+async function route(ctx: ApiContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const url = new URL(req.url ?? '/', 'http://collector');
+  const path = url.pathname.replace(/\/+$/, '') || '/';
+  const method = req.method ?? 'GET';
+  const only = (m: string) => {
+    if (method !== m) {
+      res.setHeader('allow', m);
+      throw new HttpError(405, `${path} accepts ${m} only, not ${method}`);
+    }
+  };
+
+  switch (path) {
+    case '/healthz':
+      only('GET');
+      return sendJson(res, 200, { ok: true });
+    case `${API_PREFIX}/plan`: {
+      only('GET');
+      const site = url.searchParams.get('site');
+      if (!site)
+        throw new HttpError(400, 'missing query parameter "site": GET /api/v1/plan?site=<site name>');
+      const who = agentSite(ctx, req, site);
+      const plan = ctx.plan(who);
+      if (!plan) throw new HttpError(404, `no plan for site "${site}"`);
+      return sendJson(res, 200, plan);
+    }
+    case `${API_PREFIX}/results`: {
+      only('POST');
+      const who = agentSite(ctx, req);
+      const batch = await readValid(req, resultBatchSchema, 'result batch');
+      checkSite(ctx, who, batch.site, 'batch');
+      for (const [i, r] of batch.results.entries()) {
+        if (r.src !== who) {
+          throw new HttpError(
+            403,
+            `results[${i}].src is "${r.src}", but this token belongs to site "${who}"`,
+            [`results[${i}].src: must be "${who}"`],
+          );
+        }
+      }
+      return sendJson(res, 200, ctx.ingest(batch));
+    }
+    case `${API_PREFIX}/heartbeat`: {
+      only('POST');
+      const who = agentSite(ctx, req);
+      const hb = await readValid(req, heartbeatSchema, 'heartbeat');
+      checkSite(ctx, who, hb.site, 'heartbeat');
+      return sendJson(res, 200, ctx.heartbeat(hb));
+    }
+    case `${API_PREFIX}/links`:
+      only('GET');
+      return sendJson(res, 200, ctx.links());
+    case `${API_PREFIX}/alerts`:
+      only('GET');
+      return sendJson(res, 200, ctx.alerts());
+    case `${API_PREFIX}/agents`:
+      only('GET');
+      return sendJson(res, 200, ctx.agents());
+    default:
+      throw new HttpError(
+        404,
+        `no such endpoint: ${method} ${path}; see ${API_PREFIX}/plan, /results, /heartbeat, /links, /alerts, /agents`,
+      );
+  }
+}
+
+/** The site the request's token belongs to (401 otherwise); with `claimed`, it must be that site (403). */
+function agentSite(ctx: ApiContext, req: IncomingMessage, claimed?: string): string {
+  const auth = authenticate(req.headers.authorization, ctx.tokens());
+  if (!auth.ok) {
+    req.resume();
+    const tokenless = claimed !== undefined ? ctx.tokens().tokenless.get(claimed) : undefined;
+    throw new HttpError(401, tokenless ? `${tokenless}: it has no token and cannot be served` : auth.message);
+  }
+  if (claimed !== undefined) checkSite(ctx, auth.site, claimed, 'request');
+  return auth.site;
+}
+
+function checkSite(ctx: ApiContext, tokenSite: string, claimed: string, what: string): void {
+  if (claimed === tokenSite) return;
+  const known = ctx.knownSites().includes(claimed);
+  throw new HttpError(
+    403,
+    `this ${what} is for site "${claimed}"${known ? '' : ' (not a site in the topology)'}, but the token belongs to site "${tokenSite}"`,
+  );
+}
+
+async function readValid<S extends z.ZodType>(
+  req: IncomingMessage,
+  schema: S,
+  what: string,
+): Promise<z.output<S>> {
+  // Any Content-Type is accepted: the body is parsed as JSON whatever the client called it.
+  const body = await readBody(req, MAX_BODY_BYTES);
+  const parsed = schema.safeParse(parseJson(body));
+  if (!parsed.success) {
+    throw new HttpError(400, `the ${what} does not match the wire schema`, zodDetails(parsed.error.issues));
+  }
+  return parsed.data;
+}

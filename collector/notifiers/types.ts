@@ -1,0 +1,54 @@
+// One shape for every notifier: a pure function that renders the HTTP request for an AlertEvent.
+// Delivering it (retries, backoff, persistence) is the outbox's job, the same for every provider.
+import type { AlertEvent } from '../alerts/event.ts';
+
+export interface RenderContext {
+  /** Time of this delivery attempt. */
+  now_ms: number;
+  /** The collector's own URL, for links back (generatorURL, …); null when not known. */
+  collector_url: string | null;
+  /** alerts.repeat_interval: a firing alert is re-sent at least this often. */
+  repeat_interval_ms: number;
+  /** Secrets read from the environment variables the notifier names (secret_env, routing_key_env). */
+  secret: string | null;
+}
+
+export interface OutgoingRequest {
+  url: string;
+  headers: Record<string, string>;
+  body: string;
+}
+
+export type Renderer<C> = (event: AlertEvent, config: C, ctx: RenderContext) => OutgoingRequest;
+
+export const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+
+/** The observed value and its limit as people read them ("83.1 ms", "4.2 Mbps", "95 s"). */
+export function formatValue(value: number | null, unit: AlertEvent['unit']): string {
+  if (value === null) return 'n/a';
+  const r = (n: number, d: number) => String(Math.round(n * 10 ** d) / 10 ** d);
+  switch (unit) {
+    case 'ms':
+      return `${r(value, 1)} ms`;
+    case 'bps':
+      return `${r(value / 1e6, 2)} Mbps`;
+    case 'percent':
+      return `${r(value, 2)} %`;
+    case 's':
+      return `${r(value, 0)} s`;
+  }
+}
+
+/** "≤ 80 ms" for limits that are maxima, "≥ 5 Mbps" for minima. */
+export function formatLimit(event: AlertEvent): string {
+  const v = formatValue(event.threshold, event.unit);
+  return event.rule === 'goodput_low' ? `≥ ${v}` : `≤ ${v}`;
+}
+
+export function subjectText(event: AlertEvent): string {
+  return event.subject.kind === 'link' ? `${event.subject.src} → ${event.subject.dst}` : event.subject.site;
+}
+
+export function statusWord(event: AlertEvent): string {
+  return event.status === 'resolved' ? 'RESOLVED' : event.reminder ? 'STILL FIRING' : 'FIRING';
+}

@@ -1,0 +1,70 @@
+// The generic JSON webhook: a versioned body that any receiver can parse, signed with HMAC-SHA256
+// over the raw body when `secret_env` is set. The body carries `sent_at`, so a receiver that checks
+// the signature can also refuse old (replayed) deliveries.
+import { createHmac } from 'node:crypto';
+import type { NotifierConfig } from '../../shared/config/schema.ts';
+import type { AlertEvent } from '../alerts/event.ts';
+import { iso, type RenderContext, type Renderer } from './types.ts';
+
+export type WebhookConfig = Extract<NotifierConfig, { type: 'webhook' }>;
+
+export const SIGNATURE_HEADER = 'x-wanwatch-signature';
+export const TIMESTAMP_HEADER = 'x-wanwatch-timestamp';
+
+export interface WebhookPayloadV1 {
+  version: 1;
+  status: 'firing' | 'resolved';
+  reminder: boolean;
+  rule: AlertEvent['rule'];
+  dedup_key: string;
+  severity: AlertEvent['severity'];
+  summary: string;
+  subject: AlertEvent['subject'];
+  link: AlertEvent['link'];
+  observed: { value: number | null; unit: AlertEvent['unit'] };
+  threshold: { value: number | null; unit: AlertEvent['unit'] };
+  started_at: string;
+  fired_at: string;
+  resolved_at: string | null;
+  event_time: string;
+  sent_at: string;
+  collector_url: string | null;
+}
+
+export function webhookPayload(event: AlertEvent, ctx: RenderContext): WebhookPayloadV1 {
+  return {
+    version: 1,
+    status: event.status,
+    reminder: event.reminder,
+    rule: event.rule,
+    dedup_key: event.dedup_key,
+    severity: event.severity,
+    summary: event.summary,
+    subject: event.subject,
+    link: event.link,
+    observed: { value: event.observed, unit: event.unit },
+    threshold: { value: event.threshold, unit: event.unit },
+    started_at: iso(event.started_at_ms) as string,
+    fired_at: iso(event.fired_at_ms) as string,
+    resolved_at: iso(event.resolved_at_ms),
+    event_time: iso(event.time_ms) as string,
+    sent_at: iso(ctx.now_ms) as string,
+    collector_url: ctx.collector_url,
+  };
+}
+
+/** "sha256=<hex>" of HMAC-SHA256(secret, raw body). */
+export function signBody(secret: string, body: string): string {
+  return `sha256=${createHmac('sha256', secret).update(body, 'utf8').digest('hex')}`;
+}
+
+export const renderWebhook: Renderer<WebhookConfig> = (event, config, ctx) => {
+  const body = JSON.stringify(webhookPayload(event, ctx));
+  const headers: Record<string, string> = {
+    'content-type': 'application/json',
+    [TIMESTAMP_HEADER]: String(Math.floor(ctx.now_ms / 1000)),
+  };
+  if (config.secret_env !== undefined && ctx.secret !== null)
+    headers[SIGNATURE_HEADER] = signBody(ctx.secret, body);
+  return { url: config.url, headers, body };
+};

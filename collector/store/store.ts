@@ -1,0 +1,375 @@
+// The collector's embedded store: one SQLite file (WAL mode) in the data directory. It holds every
+// result (each stored once, by id), the batches seen (so a resent batch is recognised), agent
+// heartbeats, alert state and events, link status points, the notification outbox and the sinks'
+// cursors. Everything the collector must not forget across a restart lives here.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import type { Result, RttResult, ThroughputResult } from '../../shared/result.ts';
+import type { Heartbeat, ResultBatch } from '../../shared/wire.ts';
+import type { AlertEvent } from '../alerts/event.ts';
+import type { LinkStatusPoint, SinkSource, SinkStream, Stored } from '../sinks/source.ts';
+import { MIGRATIONS } from './migrations.ts';
+
+export const DB_FILE = 'wanwatch.sqlite';
+
+export interface IngestOutcome {
+  stored: number;
+  duplicates: number;
+  /** The batch id had been seen before: nothing was stored. */
+  resent: boolean;
+}
+
+export interface AgentRecord {
+  site: string;
+  last_heartbeat_ms: number;
+  heartbeat: Heartbeat;
+}
+
+export interface OutboxRow {
+  id: number;
+  event_seq: number;
+  notifier: string;
+  status: 'pending' | 'delivered' | 'failed';
+  attempts: number;
+  next_attempt_ms: number;
+  created_ms: number;
+  done_ms: number | null;
+  last_error: string | null;
+  event: AlertEvent;
+}
+
+/** Everything one evaluation changes, written in one transaction. */
+export interface EvaluationWrite<S> {
+  states: { dedup_key: string; state: S | null }[];
+  events: AlertEvent[];
+  /** Notifier names each event is queued for (already filtered, e.g. by send_resolved). */
+  notifiersFor: (event: AlertEvent) => string[];
+  linkStatus: LinkStatusPoint[];
+  now_ms: number;
+}
+
+/** SQL condition: no earlier pending row for the same notifier and alert (dedup key). */
+const UNBLOCKED = `NOT EXISTS (
+  SELECT 1 FROM outbox p JOIN alert_events pe ON pe.seq = p.event_seq
+  WHERE p.status = 'pending' AND p.notifier = o.notifier AND pe.dedup_key = e.dedup_key AND p.id < o.id)`;
+
+interface ResultRow {
+  seq: number;
+  json: string;
+}
+
+export class Store implements SinkSource {
+  readonly db: Database.Database;
+  readonly path: string;
+
+  private constructor(path: string) {
+    this.path = path;
+    this.db = new Database(path);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('foreign_keys = ON');
+    this.db.pragma('busy_timeout = 5000');
+    this.migrate();
+  }
+
+  /** Opens (creating if needed) the store in `dataDir`. */
+  static open(dataDir: string): Store {
+    try {
+      mkdirSync(dataDir, { recursive: true });
+    } catch (err) {
+      throw new Error(
+        `cannot create the data directory ${dataDir}: ${(err as Error).message}; choose another with --data-dir`,
+      );
+    }
+    return new Store(join(dataDir, DB_FILE));
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+
+  private migrate(): void {
+    this.db.exec(
+      'CREATE TABLE IF NOT EXISTS migrations (version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at_ms INTEGER NOT NULL)',
+    );
+    const current = this.schemaVersion();
+    const newest = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;
+    if (current > newest) {
+      throw new Error(
+        `${this.path} has schema version ${current}, newer than this wanwatch knows (${newest}); upgrade wanwatch or use another --data-dir`,
+      );
+    }
+    for (const m of MIGRATIONS) {
+      if (m.version <= current) continue;
+      this.db.transaction(() => {
+        this.db.exec(m.sql);
+        this.db
+          .prepare('INSERT INTO migrations (version, description, applied_at_ms) VALUES (?, ?, ?)')
+          .run(m.version, m.description, Date.now());
+      })();
+    }
+  }
+
+  schemaVersion(): number {
+    const row = this.db.prepare('SELECT MAX(version) AS v FROM migrations').get() as { v: number | null };
+    return row.v ?? 0;
+  }
+
+  // ---- ingest -------------------------------------------------------------------------------------
+
+  /** Stores a batch's results once each; a batch id seen before stores nothing. */
+  ingestBatch(batch: ResultBatch, nowMs: number): IngestOutcome {
+    const seen = this.db.prepare('SELECT 1 FROM batches WHERE batch_id = ?');
+    const insertBatch = this.db.prepare(
+      'INSERT INTO batches (batch_id, site, received_at_ms, results, stored) VALUES (?, ?, ?, ?, ?)',
+    );
+    const insertResult = this.db.prepare(
+      `INSERT INTO results (id, kind, src, dst, time_ms, ok, received_at_ms, json)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+    );
+    return this.db.transaction((): IngestOutcome => {
+      if (seen.get(batch.batch_id)) {
+        return { stored: 0, duplicates: batch.results.length, resent: true };
+      }
+      let stored = 0;
+      for (const r of batch.results) {
+        const info = insertResult.run(
+          r.id,
+          r.kind,
+          r.src,
+          r.dst,
+          r.time_ms,
+          r.error === null ? 1 : 0,
+          nowMs,
+          JSON.stringify(r),
+        );
+        stored += info.changes;
+      }
+      insertBatch.run(batch.batch_id, batch.site, nowMs, batch.results.length, stored);
+      return { stored, duplicates: batch.results.length - stored, resent: false };
+    })();
+  }
+
+  countResults(): number {
+    return (this.db.prepare('SELECT COUNT(*) AS n FROM results').get() as { n: number }).n;
+  }
+
+  /** RTT rounds measured from src towards dst that started at or after `fromMs`, oldest first. */
+  rttResults(src: string, dst: string, fromMs: number): RttResult[] {
+    const rows = this.db
+      .prepare(
+        "SELECT json FROM results WHERE kind = 'rtt' AND src = ? AND dst = ? AND time_ms >= ? ORDER BY time_ms, seq",
+      )
+      .all(src, dst, fromMs) as { json: string }[];
+    return rows.map((r) => JSON.parse(r.json) as RttResult);
+  }
+
+  latestRtt(src: string, dst: string): RttResult | undefined {
+    const row = this.db
+      .prepare(
+        "SELECT json FROM results WHERE kind = 'rtt' AND src = ? AND dst = ? ORDER BY time_ms DESC, seq DESC LIMIT 1",
+      )
+      .get(src, dst) as { json: string } | undefined;
+    return row ? (JSON.parse(row.json) as RttResult) : undefined;
+  }
+
+  /** Throughput tests between the two sites (either one the client) since `fromMs`, newest first. */
+  throughputResults(a: string, b: string, fromMs: number, limit = 20): ThroughputResult[] {
+    const rows = this.db
+      .prepare(
+        `SELECT json FROM results WHERE kind = 'throughput' AND time_ms >= ?
+           AND ((src = ? AND dst = ?) OR (src = ? AND dst = ?))
+         ORDER BY time_ms DESC, seq DESC LIMIT ?`,
+      )
+      .all(fromMs, a, b, b, a, limit) as { json: string }[];
+    return rows.map((r) => JSON.parse(r.json) as ThroughputResult);
+  }
+
+  // ---- agents -------------------------------------------------------------------------------------
+
+  recordHeartbeat(hb: Heartbeat, nowMs: number): void {
+    this.db
+      .prepare(
+        `INSERT INTO agents (site, last_heartbeat_ms, json) VALUES (?, ?, ?)
+         ON CONFLICT (site) DO UPDATE SET last_heartbeat_ms = excluded.last_heartbeat_ms, json = excluded.json`,
+      )
+      .run(hb.site, nowMs, JSON.stringify(hb));
+  }
+
+  agents(): AgentRecord[] {
+    const rows = this.db.prepare('SELECT site, last_heartbeat_ms, json FROM agents ORDER BY site').all() as {
+      site: string;
+      last_heartbeat_ms: number;
+      json: string;
+    }[];
+    return rows.map((r) => ({
+      site: r.site,
+      last_heartbeat_ms: r.last_heartbeat_ms,
+      heartbeat: JSON.parse(r.json) as Heartbeat,
+    }));
+  }
+
+  // ---- alerts -------------------------------------------------------------------------------------
+
+  loadAlertStates<S>(): Map<string, S> {
+    const rows = this.db.prepare('SELECT dedup_key, json FROM alert_state').all() as {
+      dedup_key: string;
+      json: string;
+    }[];
+    return new Map(rows.map((r) => [r.dedup_key, JSON.parse(r.json) as S]));
+  }
+
+  /** Persists an evaluation: changed states, new events (each queued for its notifiers), status points. */
+  writeEvaluation<S>(w: EvaluationWrite<S>): number[] {
+    const upsertState = this.db.prepare(
+      'INSERT INTO alert_state (dedup_key, json) VALUES (?, ?) ON CONFLICT (dedup_key) DO UPDATE SET json = excluded.json',
+    );
+    const deleteState = this.db.prepare('DELETE FROM alert_state WHERE dedup_key = ?');
+    const insertEvent = this.db.prepare(
+      'INSERT INTO alert_events (dedup_key, time_ms, json) VALUES (?, ?, ?)',
+    );
+    const insertOutbox = this.db.prepare(
+      `INSERT INTO outbox (event_seq, notifier, status, next_attempt_ms, created_ms)
+       VALUES (?, ?, 'pending', ?, ?) ON CONFLICT DO NOTHING`,
+    );
+    const insertStatus = this.db.prepare(
+      'INSERT INTO link_status (time_ms, src, dst, json) VALUES (?, ?, ?, ?)',
+    );
+    return this.db.transaction(() => {
+      for (const s of w.states) {
+        if (s.state === null) deleteState.run(s.dedup_key);
+        else upsertState.run(s.dedup_key, JSON.stringify(s.state));
+      }
+      const seqs: number[] = [];
+      for (const e of w.events) {
+        const seq = Number(insertEvent.run(e.dedup_key, e.time_ms, JSON.stringify(e)).lastInsertRowid);
+        seqs.push(seq);
+        for (const n of w.notifiersFor(e)) insertOutbox.run(seq, n, w.now_ms, w.now_ms);
+      }
+      for (const p of w.linkStatus) insertStatus.run(p.time_ms, p.src, p.dst, JSON.stringify(p));
+      return seqs;
+    })();
+  }
+
+  recentAlertEvents(limit: number): Stored<AlertEvent>[] {
+    const rows = this.db
+      .prepare('SELECT seq, json FROM alert_events ORDER BY seq DESC LIMIT ?')
+      .all(limit) as ResultRow[];
+    return rows.map((r) => ({ seq: r.seq, value: JSON.parse(r.json) as AlertEvent }));
+  }
+
+  // ---- outbox -------------------------------------------------------------------------------------
+
+  /**
+   * Pending deliveries that are due, oldest first. A row waits while an earlier row for the same
+   * notifier and alert is still pending, so a receiver never sees `resolved` before its `firing`.
+   */
+  dueOutbox(nowMs: number, limit: number): OutboxRow[] {
+    const rows = this.db
+      .prepare(
+        `SELECT o.*, e.json AS event_json FROM outbox o JOIN alert_events e ON e.seq = o.event_seq
+         WHERE o.status = 'pending' AND o.next_attempt_ms <= ? AND ${UNBLOCKED}
+         ORDER BY o.next_attempt_ms, o.id LIMIT ?`,
+      )
+      .all(nowMs, limit) as (Omit<OutboxRow, 'event'> & { event_json: string })[];
+    return rows.map(({ event_json, ...r }) => ({ ...r, event: JSON.parse(event_json) as AlertEvent }));
+  }
+
+  /** When the next deliverable row is due, or null when none is pending. */
+  nextOutboxDue(): number | null {
+    const row = this.db
+      .prepare(
+        `SELECT MIN(o.next_attempt_ms) AS t FROM outbox o JOIN alert_events e ON e.seq = o.event_seq
+         WHERE o.status = 'pending' AND ${UNBLOCKED}`,
+      )
+      .get() as { t: number | null };
+    return row.t;
+  }
+
+  outboxRows(): OutboxRow[] {
+    const rows = this.db
+      .prepare(
+        'SELECT o.*, e.json AS event_json FROM outbox o JOIN alert_events e ON e.seq = o.event_seq ORDER BY o.id',
+      )
+      .all() as (Omit<OutboxRow, 'event'> & { event_json: string })[];
+    return rows.map(({ event_json, ...r }) => ({ ...r, event: JSON.parse(event_json) as AlertEvent }));
+  }
+
+  markDelivered(id: number, nowMs: number): void {
+    this.db
+      .prepare(
+        "UPDATE outbox SET status = 'delivered', attempts = attempts + 1, done_ms = ?, last_error = NULL WHERE id = ?",
+      )
+      .run(nowMs, id);
+  }
+
+  markRetry(id: number, nextAttemptMs: number, error: string): void {
+    this.db
+      .prepare('UPDATE outbox SET attempts = attempts + 1, next_attempt_ms = ?, last_error = ? WHERE id = ?')
+      .run(nextAttemptMs, error, id);
+  }
+
+  markFailed(id: number, nowMs: number, error: string): void {
+    this.db
+      .prepare(
+        "UPDATE outbox SET status = 'failed', attempts = attempts + 1, done_ms = ?, last_error = ? WHERE id = ?",
+      )
+      .run(nowMs, error, id);
+  }
+
+  // ---- retention ----------------------------------------------------------------------------------
+
+  /**
+   * Deletes results, batch ids and link status points older than the retention, and finished outbox
+   * rows (with their events, once no sink or pending delivery needs them) older than the retention.
+   */
+  prune(nowMs: number, retentionMs: number): { results: number; batches: number; link_status: number } {
+    const cutoff = nowMs - retentionMs;
+    return this.db.transaction(() => {
+      const results = this.db.prepare('DELETE FROM results WHERE time_ms < ?').run(cutoff).changes;
+      const batches = this.db.prepare('DELETE FROM batches WHERE received_at_ms < ?').run(cutoff).changes;
+      const link_status = this.db.prepare('DELETE FROM link_status WHERE time_ms < ?').run(cutoff).changes;
+      this.db.prepare("DELETE FROM outbox WHERE status != 'pending' AND done_ms < ?").run(cutoff);
+      return { results, batches, link_status };
+    })();
+  }
+
+  // ---- SinkSource ---------------------------------------------------------------------------------
+
+  resultsAfter(seq: number, limit: number): Stored<Result>[] {
+    const rows = this.db
+      .prepare('SELECT seq, json FROM results WHERE seq > ? ORDER BY seq LIMIT ?')
+      .all(seq, limit) as ResultRow[];
+    return rows.map((r) => ({ seq: r.seq, value: JSON.parse(r.json) as Result }));
+  }
+
+  alertEventsAfter(seq: number, limit: number): Stored<AlertEvent>[] {
+    const rows = this.db
+      .prepare('SELECT seq, json FROM alert_events WHERE seq > ? ORDER BY seq LIMIT ?')
+      .all(seq, limit) as ResultRow[];
+    return rows.map((r) => ({ seq: r.seq, value: JSON.parse(r.json) as AlertEvent }));
+  }
+
+  linkStatusAfter(seq: number, limit: number): Stored<LinkStatusPoint>[] {
+    const rows = this.db
+      .prepare('SELECT seq, json FROM link_status WHERE seq > ? ORDER BY seq LIMIT ?')
+      .all(seq, limit) as ResultRow[];
+    return rows.map((r) => ({ seq: r.seq, value: JSON.parse(r.json) as LinkStatusPoint }));
+  }
+
+  getCursor(sink: string, stream: SinkStream): number {
+    const row = this.db
+      .prepare('SELECT seq FROM sink_cursors WHERE sink = ? AND stream = ?')
+      .get(sink, stream) as { seq: number } | undefined;
+    return row?.seq ?? 0;
+  }
+
+  setCursor(sink: string, stream: SinkStream, seq: number): void {
+    this.db
+      .prepare(
+        'INSERT INTO sink_cursors (sink, stream, seq) VALUES (?, ?, ?) ON CONFLICT (sink, stream) DO UPDATE SET seq = excluded.seq',
+      )
+      .run(sink, stream, seq);
+  }
+}

@@ -1,0 +1,112 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { AlertEvent } from '../../collector/alerts/event.ts';
+import { Store } from '../../collector/store/store.ts';
+import { batch, rttResult, throughputResult } from '../support/results.ts';
+
+let dir: string;
+let store: Store;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'wanwatch-store-'));
+  store = Store.open(dir);
+});
+afterEach(() => {
+  store.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const event = (time_ms: number): AlertEvent => ({
+  dedup_key: 'wanwatch/rtt_high/a->b',
+  rule: 'rtt_high',
+  status: 'firing',
+  reminder: false,
+  severity: 'warning',
+  subject: { kind: 'link', src: 'a', dst: 'b' },
+  started_at_ms: time_ms - 60_000,
+  fired_at_ms: time_ms,
+  resolved_at_ms: null,
+  time_ms,
+  observed: 90,
+  threshold: 80,
+  unit: 'ms',
+  summary: 'p95 RTT 90 ms > 80 ms on a → b',
+  link: null,
+});
+
+describe('the SQLite store', () => {
+  it('runs in WAL mode with a versioned schema that reopens without migrating twice', () => {
+    expect(store.db.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(store.schemaVersion()).toBe(1);
+    store.close();
+    store = Store.open(dir);
+    expect(store.schemaVersion()).toBe(1);
+    expect(store.db.prepare('SELECT COUNT(*) AS n FROM migrations').get()).toEqual({ n: 1 });
+  });
+
+  it('stores a resent batch once, and a result id seen in another batch once', () => {
+    const r1 = rttResult('a', 'b', 1000, [10, 11]);
+    const r2 = rttResult('a', 'b', 2000, [12, null]);
+    const b = batch('a', [r1, r2]);
+    expect(store.ingestBatch(b, 5000)).toEqual({ stored: 2, duplicates: 0, resent: false });
+    expect(store.ingestBatch(b, 6000)).toEqual({ stored: 0, duplicates: 2, resent: true });
+    const again = batch('a', [r2, rttResult('a', 'b', 3000, [13])]);
+    expect(store.ingestBatch(again, 7000)).toEqual({ stored: 1, duplicates: 1, resent: false });
+    expect(store.countResults()).toBe(3);
+    expect(store.rttResults('a', 'b', 1500).map((r) => r.time_ms)).toEqual([2000, 3000]);
+    expect(store.latestRtt('a', 'b')?.time_ms).toBe(3000);
+    expect(store.rttResults('b', 'a', 0)).toEqual([]);
+  });
+
+  it('serves results, alert events and link status to sinks in seq order, with cursors', () => {
+    store.ingestBatch(
+      batch('a', [rttResult('a', 'b', 1000, [10]), throughputResult('a', 'b', 2000, 9e6)]),
+      3000,
+    );
+    const all = store.resultsAfter(0, 10);
+    expect(all.map((s) => s.value.kind)).toEqual(['rtt', 'throughput']);
+    expect(store.resultsAfter(all[0]!.seq, 10).map((s) => s.seq)).toEqual([all[1]!.seq]);
+    expect(store.throughputResults('b', 'a', 0)).toHaveLength(1);
+
+    store.writeEvaluation({
+      states: [{ dedup_key: 'k', state: { status: 'firing' } }],
+      events: [event(4000)],
+      notifiersFor: () => ['webhook:x'],
+      linkStatus: [
+        {
+          time_ms: 4000,
+          src: 'a',
+          dst: 'b',
+          state: 'firing',
+          rtt_ms: 90,
+          rtt_statistic: 'p95',
+          loss_percent: 0,
+          goodput_bps: 9e6,
+          required_bps: 5e6,
+          max_rtt_ms: 80,
+        },
+      ],
+      now_ms: 4000,
+    });
+    expect(store.alertEventsAfter(0, 10).map((s) => s.value.dedup_key)).toEqual(['wanwatch/rtt_high/a->b']);
+    expect(store.linkStatusAfter(0, 10).map((s) => s.value.state)).toEqual(['firing']);
+    expect(store.loadAlertStates().get('k')).toEqual({ status: 'firing' });
+    expect(store.dueOutbox(4000, 10).map((o) => o.notifier)).toEqual(['webhook:x']);
+
+    expect(store.getCursor('influx', 'results')).toBe(0);
+    store.setCursor('influx', 'results', 7);
+    store.setCursor('influx', 'results', 9);
+    expect(store.getCursor('influx', 'results')).toBe(9);
+    expect(store.getCursor('influx', 'alert_events')).toBe(0);
+  });
+
+  it('prunes results and batch ids older than the retention', () => {
+    const day = 86_400_000;
+    store.ingestBatch(batch('a', [rttResult('a', 'b', 1 * day, [10])]), 1 * day);
+    store.ingestBatch(batch('a', [rttResult('a', 'b', 20 * day, [10])]), 20 * day);
+    const pruned = store.prune(31 * day + 1, 30 * day);
+    expect(pruned).toMatchObject({ results: 1, batches: 1 });
+    expect(store.resultsAfter(0, 10).map((s) => s.value.time_ms)).toEqual([20 * day]);
+  });
+});
