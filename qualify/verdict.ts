@@ -2,8 +2,8 @@
 // link, each with its reason and margin ("p95 RTT 83.1 ms > 80 ms"). WARN means within 10 % of a limit.
 import type { RttStatistic } from '../shared/config/schema.ts';
 import type { RttResult, ThroughputResult } from '../shared/result.ts';
-import type { LinkMeasurements } from '../shared/wire.ts';
 import { summarizeRtt } from '../shared/stats.ts';
+import type { LinkMeasurements } from '../shared/wire.ts';
 
 export type Verdict = 'PASS' | 'WARN' | 'FAIL' | 'ERROR';
 
