@@ -12,7 +12,9 @@ export interface LinkRequirementInput {
   /** Display names of the two ends, measured from `from` towards `to`. */
   from: string;
   to: string;
+  /** Subcluster names when known (mesh mode), else empty with the count in `subcluster_count`. */
   subclusters: string[];
+  subcluster_count: number;
   required_mbps: number;
   max_rtt_ms: number;
   max_loss_percent: number;
@@ -133,9 +135,10 @@ export function statisticOf(stats: ReturnType<typeof pooledRtt>, statistic: RttS
 }
 
 function subclusterWhy(link: LinkRequirementInput): string {
-  const n = link.subclusters.length;
+  const n = link.subcluster_count;
   if (n === 0) return '';
-  return ` (${n} subcluster${n === 1 ? '' : 's'}: ${link.subclusters.join(', ')})`;
+  const names = link.subclusters.length > 0 ? `: ${link.subclusters.join(', ')}` : '';
+  return ` (${n} subcluster${n === 1 ? '' : 's'}${names})`;
 }
 
 const directionLabel = (link: LinkRequirementInput, r: ThroughputResult) =>

@@ -13,6 +13,7 @@ const link: LinkRequirementInput = {
   from: 'dallas',
   to: 'london',
   subclusters: ['sc1', 'sc2'],
+  subcluster_count: 2,
   required_mbps: 10,
   max_rtt_ms: 80,
   max_loss_percent: 1,
