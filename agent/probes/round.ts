@@ -29,7 +29,7 @@ export async function sendSpaced(
   const t0 = nowMs();
   const pending: Promise<ProbeOutcome>[] = [];
   for (let i = 0; i < count; i++) {
-    if (i > 0) await sleep(t0 + i * spacing_ms - nowMs());
+    if (i > 0 && !signal?.aborted) await sleep(t0 + i * spacing_ms - nowMs());
     if (signal?.aborted) {
       pending.push(Promise.resolve({ ok: false, code: 'cancelled', message: 'round cancelled' }));
       continue;

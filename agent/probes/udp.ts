@@ -160,6 +160,7 @@ async function echoRound(
   // The last probe gets its full timeout; earlier ones had theirs while later ones were being sent.
   const timer = setTimeout(finish, timeout_ms);
   const onAbort = () => finish();
+  if (signal?.aborted) finish();
   signal?.addEventListener('abort', onAbort, { once: true });
   await done;
   clearTimeout(timer);
