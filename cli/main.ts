@@ -2,7 +2,11 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../shared/config/load.ts';
+import { registerDoctor } from './commands/doctor.ts';
 import { registerPlan } from './commands/plan.ts';
+import { registerProbe } from './commands/probe.ts';
+import { registerReflector } from './commands/reflector.ts';
+import { registerThroughput } from './commands/throughput.ts';
 import { CliError, EXIT } from './errors.ts';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
@@ -20,6 +24,10 @@ const program = new Command('wanwatch')
   .exitOverride();
 
 registerPlan(program);
+registerProbe(program);
+registerThroughput(program);
+registerReflector(program);
+registerDoctor(program);
 
 program.addHelpText(
   'after',
