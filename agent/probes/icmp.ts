@@ -108,7 +108,7 @@ function echoOnce(s: IcmpSession, address: string, timeout_ms: number): Promise<
         });
       if (isPermissionError(error))
         return resolve({ ok: false, code: 'permission_denied', message: ICMP_PRIVILEGE_HINT });
-      const code = /unreachable/i.test(error.message) ? 'unreachable' : 'internal';
+      const code = /unreachable|no route to host/i.test(error.message) ? 'unreachable' : 'internal';
       resolve({ ok: false, code, message: `echo to ${address} failed: ${error.message}` });
     };
     s.session.pingHost(address, callback);

@@ -28,6 +28,8 @@ import {
 
 /** The reflector's default port (sites.<name>.reflector_port). */
 export const DEFAULT_REFLECTOR_PORT = 4789;
+/** After the last reply, how long a round still listens for duplicates. */
+const DUPLICATE_GRACE_MS = 5;
 /** Bytes of UDP payload per probe: the 40-byte header plus padding, a small VoIP-like packet. */
 export const UDP_PROBE_BYTES = 64;
 
@@ -63,13 +65,25 @@ export const udpProbe: RttProbe = async (target, opts): Promise<RttResult> => {
   try {
     await new Promise<void>((resolve, reject) => {
       socket.once('error', reject);
-      socket.connect(port, resolved.address, () => {
+      // Node passes a failed connect's error to this callback (not to 'error').
+      socket.connect(port, resolved.address, (...args: unknown[]) => {
         socket.off('error', reject);
-        resolve();
+        if (args[0] instanceof Error) reject(args[0]);
+        else resolve();
       });
     });
   } catch (err) {
     socket.close();
+    const code = errnoCode(err);
+    if (code === 'ENETUNREACH' || code === 'EHOSTUNREACH')
+      return failedRound(
+        'udp',
+        target,
+        where,
+        time_ms,
+        'unreachable',
+        `${where} is unreachable (${code}): check the route to it`,
+      );
     return failedRound(
       'udp',
       target,
@@ -123,6 +137,7 @@ async function echoRound(
   const failures = new Map<number, ProbeOutcome>();
   const answered = new Set<number>();
   let refused = false;
+  let lingering = false;
   let finish: () => void = () => {};
   const done = new Promise<void>((resolve) => {
     finish = resolve;
@@ -133,7 +148,11 @@ async function echoRound(
     if (!p || p.type !== ECHO_REPLY || p.round_id !== round_id) return;
     arrivals.push(arrivalFrom(p, t4));
     answered.add(p.seq);
-    if (answered.size >= count) finish();
+    // Every probe answered: linger a moment for duplicates of the last replies, then end the round.
+    if (answered.size >= count && !lingering) {
+      lingering = true;
+      setTimeout(finish, Math.min(timeout_ms, DUPLICATE_GRACE_MS));
+    }
   });
   socket.on('error', (err) => {
     // ICMP port unreachable on a connected socket: later replies cannot come from a reflector there.

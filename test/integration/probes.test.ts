@@ -4,6 +4,7 @@ import { createSocket, type Socket } from 'node:dgram';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeIcmpSessions } from '../../agent/probes/icmp.ts';
 import { RTT_PROBES } from '../../agent/probes/index.ts';
+import { decodeEcho, makeEchoReply } from '../../agent/probes/udp-echo-payload.ts';
 import { type Reflector, startReflector } from '../../agent/responder/reflector.ts';
 import { rttResultSchema } from '../../shared/result.ts';
 import { requireRoot } from '../support/privilege.ts';
@@ -187,5 +188,87 @@ describe('every probe', () => {
       expect(r.error?.message).toContain('count must be');
       expect(r.rtt).toBeNull();
     }
+  });
+});
+
+/**
+ * A reflector that misbehaves on purpose, built from the same payload codec as the real one: `handle`
+ * gets each request (already turned into a reply, T2 stamped) and decides when and how often to send it.
+ */
+async function oddReflector(
+  handle: (reply: Buffer, seq: number, send: (b: Buffer) => void) => void,
+): Promise<{ port: number; close: () => void }> {
+  const sock = createSocket('udp4');
+  await new Promise<void>((r) => sock.bind(0, '127.0.0.1', r));
+  sock.on('message', (msg, rinfo) => {
+    const t2 = process.hrtime.bigint();
+    if (!makeEchoReply(msg, t2, t2)) return;
+    const seq = decodeEcho(msg)?.seq ?? 0;
+    handle(msg, seq, (b) => {
+      b.writeBigUInt64BE(process.hrtime.bigint(), 32);
+      sock.send(b, rinfo.port, rinfo.address);
+    });
+  });
+  return { port: sock.address().port, close: () => sock.close() };
+}
+
+describe('udp echo probe against reflectors that delay, duplicate and reorder', () => {
+  it('takes the time a reflector holds a request out of the RTT', async () => {
+    const slow = await oddReflector((reply, _seq, send) => setTimeout(() => send(reply), 40));
+    const r = await RTT_PROBES.udp(target('127.0.0.1', slow.port), {
+      count: 4,
+      spacing_ms: 10,
+      timeout_ms: 1000,
+    });
+    slow.close();
+    expect(r.rtt?.received).toBe(4);
+    // Each reply came back 40+ ms after its request; what is left after T3 − T2 is the loopback trip.
+    expect(r.duration_ms).toBeGreaterThan(40 + 3 * 10);
+    expect(r.rtt?.rtt_max_ms).toBeLessThan(10);
+  });
+
+  it('counts duplicated replies without counting them as received twice', async () => {
+    const dup = await oddReflector((reply, _seq, send) => {
+      send(Buffer.from(reply));
+      send(Buffer.from(reply));
+    });
+    const r = await RTT_PROBES.udp(target('127.0.0.1', dup.port), {
+      count: 5,
+      spacing_ms: 10,
+      timeout_ms: 500,
+    });
+    dup.close();
+    expect(r.rtt).toMatchObject({ sent: 5, received: 5, loss_percent: 0, duplicates: 5, reordered: 0 });
+  });
+
+  it('counts a reply overtaken by a later one as reordered, and still received', async () => {
+    const held: Buffer[] = [];
+    const reorder = await oddReflector((reply, seq, send) => {
+      if (seq === 1) held.push(reply);
+      else {
+        send(reply);
+        if (seq === 2) for (const h of held.splice(0)) send(h);
+      }
+    });
+    const r = await RTT_PROBES.udp(target('127.0.0.1', reorder.port), {
+      count: 4,
+      spacing_ms: 20,
+      timeout_ms: 500,
+    });
+    reorder.close();
+    expect(r.rtt).toMatchObject({ sent: 4, received: 4, reordered: 1, duplicates: 0 });
+  });
+
+  it('loses a reply that comes back after its timeout', async () => {
+    const late = await oddReflector((reply, seq, send) => setTimeout(() => send(reply), seq === 0 ? 400 : 0));
+    const r = await RTT_PROBES.udp(target('127.0.0.1', late.port), {
+      count: 3,
+      spacing_ms: 10,
+      timeout_ms: 200,
+    });
+    late.close();
+    expect(r.rtt?.samples_ms[0]).toBeNull();
+    expect(r.rtt).toMatchObject({ sent: 3, received: 2 });
+    expect(r.rtt?.loss_percent).toBeCloseTo(33.333, 2);
   });
 });
