@@ -6,6 +6,7 @@ import type { ProbeMethod, RttStats, ThroughputResult } from '../../shared/resul
 import { RTT_PROBES } from './index.ts';
 import { DEFAULT_IPERF3_PORT, type Iperf3Parsed, runIperf3Client } from './iperf3.ts';
 import { nowMs } from './round.ts';
+import type { RttProbe } from './types.ts';
 
 export interface ThroughputTarget {
   src: string;
@@ -29,7 +30,14 @@ export interface ThroughputOptions {
   /** Kill the test after this long (ms); default duration + warm-up + 15 s. */
   timeout?: number;
   /** Latency under load: the RTT round to run during the test. */
-  loadedRtt?: { probe: ProbeMethod; count: number; spacing_ms: number; port?: number; timeout_ms?: number };
+  loadedRtt?: {
+    /** A method name from RTT_PROBES, or a probe function of the same shape. */
+    probe: ProbeMethod | RttProbe;
+    count: number;
+    spacing_ms: number;
+    port?: number;
+    timeout_ms?: number;
+  };
   busy_retries?: number;
   busy_backoff_ms?: number;
   signal?: AbortSignal;
@@ -97,7 +105,8 @@ export async function runThroughput(
       const until = nowMs() + delay;
       while (!testOver && nowMs() < until) await new Promise((r) => setTimeout(r, 20));
       if (testOver) return null;
-      const r = await RTT_PROBES[l.probe](
+      const probe = typeof l.probe === 'function' ? l.probe : RTT_PROBES[l.probe];
+      const r = await probe(
         {
           src: target.src,
           dst: target.dst,
