@@ -6,6 +6,7 @@ import { registerCollector } from './commands/collector.ts';
 import { registerDoctor } from './commands/doctor.ts';
 import { registerPlan } from './commands/plan.ts';
 import { registerProbe } from './commands/probe.ts';
+import { registerQualify } from './commands/qualify.ts';
 import { registerReflector } from './commands/reflector.ts';
 import { registerStatus } from './commands/status.ts';
 import { registerThroughput } from './commands/throughput.ts';
@@ -32,6 +33,7 @@ registerProbe(program);
 registerThroughput(program);
 registerReflector(program);
 registerDoctor(program);
+registerQualify(program);
 
 program.addHelpText(
   'after',

@@ -4,22 +4,26 @@
 import { writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { type Command, Option } from 'commander';
-import { RTT_STATISTICS, type RttStatistic } from '../../shared/config/schema.ts';
-import { loadTopology } from '../../shared/config/load.ts';
-import { PROBE_METHODS, type ProbeMethod } from '../../shared/config/schema.ts';
-import { deriveLinks } from '../../shared/topology/requirements.ts';
-import type { LinkMeasurements, Qualification, QualificationRequest } from '../../shared/wire.ts';
-import { qualificationSchema } from '../../shared/wire.ts';
+import { DEFAULT_IPERF3_PORT } from '../../agent/probes/iperf3.ts';
+import { DEFAULT_REFLECTOR_PORT } from '../../agent/probes/udp.ts';
 import { realInstruments, rttTarget } from '../../qualify/measure.ts';
-import { buildReport, type LinkReport, linkReport } from '../../qualify/report/model.ts';
 import { renderHtml } from '../../qualify/report/html.ts';
+import { buildReport, type LinkReport, linkReport } from '../../qualify/report/model.ts';
 import { renderMarkdown, renderTerminal } from '../../qualify/report/text.ts';
 import { defaultTestDuration, type Progress, qualifyLink } from '../../qualify/run.ts';
 import { exitCodeFor, judgeLink, type LinkRequirementInput } from '../../qualify/verdict.ts';
+import { loadTopology } from '../../shared/config/load.ts';
+import {
+  PROBE_METHODS,
+  type ProbeMethod,
+  RTT_STATISTICS,
+  type RttStatistic,
+} from '../../shared/config/schema.ts';
+import { deriveLinks } from '../../shared/topology/requirements.ts';
+import type { LinkMeasurements, Qualification, QualificationRequest } from '../../shared/wire.ts';
+import { qualificationSchema } from '../../shared/wire.ts';
 import { CliError } from '../errors.ts';
 import { choiceOption, intOption, msOption, portOption, secondsOption } from '../options.ts';
-import { DEFAULT_IPERF3_PORT } from '../../agent/probes/iperf3.ts';
-import { DEFAULT_REFLECTOR_PORT } from '../../agent/probes/udp.ts';
 
 interface QualifyOpts {
   to?: string;
@@ -74,21 +78,63 @@ export function registerQualify(program: Command): void {
       ].join('\n'),
     )
     .option('--to <host>', 'direct mode: the far end, running `wanwatch reflector`')
-    .option('--subclusters <n>', 'direct mode: subclusters whose traffic crosses the link', intOption('--subclusters', 0, 100_000))
+    .option(
+      '--subclusters <n>',
+      'direct mode: subclusters whose traffic crosses the link',
+      intOption('--subclusters', 0, 100_000),
+    )
     .option('-c, --config <file>', 'mesh mode: topology file (the links and their requirements)')
     .option('--collector <url>', 'mesh mode: the collector whose agents measure the links')
     .option('--links <list>', 'mesh mode: only these links, e.g. dallas-london,dallas-tokyo (default: all)')
-    .option('--mbps-per-subcluster <mbps>', 'direct mode: bandwidth per subcluster', floatOption('--mbps-per-subcluster', 0), 5)
-    .option('--extra-mbps <mbps>', 'direct mode: bandwidth for other traffic on the link', floatOption('--extra-mbps', 0), 0)
-    .option('--required-mbps <mbps>', 'direct mode: the required bandwidth, instead of subclusters × per-subcluster', floatOption('--required-mbps', 0))
+    .option(
+      '--mbps-per-subcluster <mbps>',
+      'direct mode: bandwidth per subcluster',
+      floatOption('--mbps-per-subcluster', 0),
+      5,
+    )
+    .option(
+      '--extra-mbps <mbps>',
+      'direct mode: bandwidth for other traffic on the link',
+      floatOption('--extra-mbps', 0),
+      0,
+    )
+    .option(
+      '--required-mbps <mbps>',
+      'direct mode: the required bandwidth, instead of subclusters × per-subcluster',
+      floatOption('--required-mbps', 0),
+    )
     .option('--max-rtt-ms <ms>', 'direct mode: round-trip limit', floatOption('--max-rtt-ms', 0), 80)
     .option('--max-loss-percent <pct>', 'direct mode: loss limit', floatOption('--max-loss-percent', 0), 1)
-    .option('--rtt-statistic <stat>', `RTT statistic judged (${RTT_STATISTICS.join(', ')})`, choiceOption('--rtt-statistic', RTT_STATISTICS), 'p95')
-    .option('--duration <time>', 'how long to measure each link (e.g. 10s, 5m)', secondsOption('--duration', 2000), 300_000)
-    .option('--test-duration <time>', 'length of each of the 4 throughput tests (default: 15 % of --duration, 1–30 s)', secondsOption('--test-duration', 1000))
+    .option(
+      '--rtt-statistic <stat>',
+      `RTT statistic judged (${RTT_STATISTICS.join(', ')})`,
+      choiceOption('--rtt-statistic', RTT_STATISTICS),
+      'p95',
+    )
+    .option(
+      '--duration <time>',
+      'how long to measure each link (e.g. 10s, 5m)',
+      secondsOption('--duration', 2000),
+      300_000,
+    )
+    .option(
+      '--test-duration <time>',
+      'length of each of the 4 throughput tests (default: 15 % of --duration, 1–30 s)',
+      secondsOption('--test-duration', 1000),
+    )
     .addOption(new Option('--method <method>', 'RTT probe method').choices(PROBE_METHODS).default('udp'))
-    .option('--port <port>', 'direct mode: the reflector port (UDP echo, and TCP for --method tcp)', portOption('--port'), DEFAULT_REFLECTOR_PORT)
-    .option('--iperf3-port <port>', 'direct mode: the iperf3 server port', portOption('--iperf3-port'), DEFAULT_IPERF3_PORT)
+    .option(
+      '--port <port>',
+      'direct mode: the reflector port (UDP echo, and TCP for --method tcp)',
+      portOption('--port'),
+      DEFAULT_REFLECTOR_PORT,
+    )
+    .option(
+      '--iperf3-port <port>',
+      'direct mode: the iperf3 server port',
+      portOption('--iperf3-port'),
+      DEFAULT_IPERF3_PORT,
+    )
     .option('--count <n>', 'probes per RTT round', intOption('--count', 1, 1000), 10)
     .option('--spacing <ms>', 'gap between probes in a round', msOption('--spacing', 1), 100)
     .option('--no-throughput', 'RTT and loss only: no iperf3 tests')
@@ -99,15 +145,19 @@ export function registerQualify(program: Command): void {
     .action(async (opts: QualifyOpts) => {
       const version = (program.version() as string | undefined) ?? '0.0.0';
       const mesh = opts.config !== undefined || opts.collector !== undefined;
-      if (mesh && opts.to !== undefined) throw new CliError('give either --to (direct mode) or -c/--collector (mesh mode), not both');
-      if (!mesh && opts.to === undefined) throw new CliError('say what to qualify: --to HOST --subclusters N, or -c FILE --collector URL');
+      if (mesh && opts.to !== undefined)
+        throw new CliError('give either --to (direct mode) or -c/--collector (mesh mode), not both');
+      if (!mesh && opts.to === undefined)
+        throw new CliError('say what to qualify: --to HOST --subclusters N, or -c FILE --collector URL');
       const testDuration = opts.testDuration ?? defaultTestDuration(opts.duration);
       const controller = new AbortController();
       let interrupts = 0;
       const onSigint = () => {
         interrupts++;
         if (interrupts > 1) process.exit(130);
-        process.stderr.write('\nwanwatch qualify: stopping; reporting what was measured (Ctrl-C again to quit at once)\n');
+        process.stderr.write(
+          '\nwanwatch qualify: stopping; reporting what was measured (Ctrl-C again to quit at once)\n',
+        );
         controller.abort();
       };
       process.on('SIGINT', onSigint);
@@ -120,7 +170,14 @@ export function registerQualify(program: Command): void {
       } finally {
         process.off('SIGINT', onSigint);
       }
-      const report = buildReport({ version, mode: mesh ? 'mesh' : 'direct', started_at_ms: started, finished_at_ms: Date.now(), duration_ms: opts.duration, links });
+      const report = buildReport({
+        version,
+        mode: mesh ? 'mesh' : 'direct',
+        started_at_ms: started,
+        finished_at_ms: Date.now(),
+        duration_ms: opts.duration,
+        links,
+      });
       if (opts.markdown) writeReport(opts.markdown, renderMarkdown(report));
       if (opts.html) writeReport(opts.html, renderHtml(report));
       process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : renderTerminal(report));
@@ -160,7 +217,11 @@ function progressPrinter(quiet: boolean) {
   };
 }
 
-async function directMode(opts: QualifyOpts, testDuration: number, signal: AbortSignal): Promise<LinkReport[]> {
+async function directMode(
+  opts: QualifyOpts,
+  testDuration: number,
+  signal: AbortSignal,
+): Promise<LinkReport[]> {
   const host = opts.to as string;
   if (opts.subclusters === undefined && opts.requiredMbps === undefined) {
     throw new CliError('direct mode needs --subclusters N (or --required-mbps): what must the link carry?');
@@ -170,7 +231,8 @@ async function directMode(opts: QualifyOpts, testDuration: number, signal: Abort
   let derivation = `${n} × ${opts.mbpsPerSubcluster} Mbps${opts.extraMbps > 0 ? ` + ${opts.extraMbps} Mbps extra` : ''} = ${derived} Mbps`;
   if (opts.requiredMbps !== undefined) derivation = `${opts.requiredMbps} Mbps set by --required-mbps`;
   const required = opts.requiredMbps ?? derived;
-  if (required <= 0 && opts.throughput) throw new CliError('the required bandwidth is 0 Mbps: give --subclusters N ≥ 1 or --required-mbps');
+  if (required <= 0 && opts.throughput)
+    throw new CliError('the required bandwidth is 0 Mbps: give --subclusters N ≥ 1 or --required-mbps');
   const here = hostname();
   const link: LinkRequirementInput = {
     from: here,
@@ -183,7 +245,14 @@ async function directMode(opts: QualifyOpts, testDuration: number, signal: Abort
     rtt_statistic: opts.rttStatistic,
     derivation,
   };
-  const peer = { src: here, dst: host, host, reflector_port: opts.port, iperf3_port: opts.iperf3Port, method: opts.method };
+  const peer = {
+    src: here,
+    dst: host,
+    host,
+    reflector_port: opts.port,
+    iperf3_port: opts.iperf3Port,
+    method: opts.method,
+  };
   const progress = progressPrinter(opts.quiet);
   const m = await qualifyLink(
     {
@@ -210,7 +279,9 @@ function parseLinks(text: string): [string, string][] {
     .map((s) => {
       const parts = s.split('-');
       if (parts.length !== 2 || !parts[0] || !parts[1]) {
-        throw new CliError(`--links: "${s}" is not SITE-SITE (e.g. dallas-london); site names with "-" cannot be listed here`);
+        throw new CliError(
+          `--links: "${s}" is not SITE-SITE (e.g. dallas-london); site names with "-" cannot be listed here`,
+        );
       }
       return [parts[0], parts[1]];
     });
@@ -249,7 +320,8 @@ async function meshMode(opts: QualifyOpts, testDuration: number, signal: AbortSi
       throw new CliError(`the collector at ${base} answered ${res.status}: ${why}`);
     }
     const parsed = qualificationSchema.safeParse(JSON.parse(text));
-    if (!parsed.success) throw new CliError(`the collector at ${base} sent a reply this wanwatch does not understand`);
+    if (!parsed.success)
+      throw new CliError(`the collector at ${base} sent a reply this wanwatch does not understand`);
     return parsed.data;
   };
 
@@ -266,7 +338,8 @@ async function meshMode(opts: QualifyOpts, testDuration: number, signal: AbortSi
     const running = q.tasks.filter((t) => t.state === 'running');
     const done = q.tasks.filter((t) => t.state !== 'waiting' && t.state !== 'running').length;
     const first = running[0];
-    if (first?.progress) progress.update(`[${done}/${q.tasks.length} done] ${first.site} → ${first.peer}`, first.progress);
+    if (first?.progress)
+      progress.update(`[${done}/${q.tasks.length} done] ${first.site} → ${first.peer}`, first.progress);
     await new Promise((r) => setTimeout(r, 1000));
     q = await call('GET', `/api/v1/qualifications/${q.id}`);
   }
@@ -285,10 +358,22 @@ async function meshMode(opts: QualifyOpts, testDuration: number, signal: AbortSi
       rtt_statistic: topology.thresholds.rtt_statistic,
       derivation: req?.derivation ?? '',
     };
-    const m: LinkMeasurements = t.measurements ?? { rounds: [], tcp: [], udp: [], interrupted: t.state !== 'done' };
+    const m: LinkMeasurements = t.measurements ?? {
+      rounds: [],
+      tcp: [],
+      udp: [],
+      interrupted: t.state !== 'done',
+    };
     const verdict = judgeLink(link, m);
     if (t.error !== null) {
-      verdict.checks.unshift({ name: 'task', verdict: 'ERROR', reason: t.error, observed: null, limit: null, unit: 'ms' });
+      verdict.checks.unshift({
+        name: 'task',
+        verdict: 'ERROR',
+        reason: t.error,
+        observed: null,
+        limit: null,
+        unit: 'ms',
+      });
       if (verdict.verdict !== 'FAIL') verdict.verdict = 'ERROR';
     }
     return linkReport(verdict, m);
