@@ -74,6 +74,7 @@ describe('wanwatch qualify, direct mode, on loopback', () => {
       const requests: string[] = [];
       page.on('request', (req) => requests.push(req.url()));
       await page.goto(`file://${html}`);
+      // biome-ignore lint/performance/useDomNodeTextContent: rendered text is what a person sees
       const text = await page.innerText('body');
       expect(text).toContain('WAN link qualification');
       expect(text).toMatch(/PASS/);
