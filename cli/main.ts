@@ -3,8 +3,13 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../shared/config/load.ts';
 import { registerCollector } from './commands/collector.ts';
+import { registerDoctor } from './commands/doctor.ts';
 import { registerPlan } from './commands/plan.ts';
+import { registerProbe } from './commands/probe.ts';
+import { registerQualify } from './commands/qualify.ts';
+import { registerReflector } from './commands/reflector.ts';
 import { registerStatus } from './commands/status.ts';
+import { registerThroughput } from './commands/throughput.ts';
 import { CliError, EXIT } from './errors.ts';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
@@ -24,6 +29,11 @@ const program = new Command('wanwatch')
 registerPlan(program);
 registerCollector(program);
 registerStatus(program);
+registerProbe(program);
+registerThroughput(program);
+registerReflector(program);
+registerDoctor(program);
+registerQualify(program);
 
 program.addHelpText(
   'after',

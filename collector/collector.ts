@@ -16,10 +16,12 @@ import type { AgentPlan, Heartbeat, IngestReply, ResultBatch } from '../shared/w
 import { Evaluator } from './alerts/evaluator.ts';
 import type { AlertEvent } from './alerts/event.ts';
 import { type SiteTokens, siteTokens } from './api/auth.ts';
+import { HttpError } from './api/http.ts';
 import { createHandler } from './api/routes.ts';
 import { Outbox } from './outbox/outbox.ts';
 import { DEFAULT_RETRY, type RetryPolicy } from './outbox/retry.ts';
 import { buildPlans } from './plan/plan.ts';
+import { QualificationError, Qualifications } from './qualify/jobs.ts';
 import { agentsView, alertsView, linksView } from './read.ts';
 import { Store } from './store/store.ts';
 
@@ -211,7 +213,29 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
     return true;
   };
 
+  const qualifications = new Qualifications();
+  const asHttp = <T>(f: () => T): T => {
+    try {
+      return f();
+    } catch (err) {
+      if (err instanceof QualificationError) throw new HttpError(err.status, err.message);
+      throw err;
+    }
+  };
   const handler = createHandler({
+    qualifications: {
+      create: (req) =>
+        asHttp(() => {
+          const q = qualifications.create(req, current.topology, current.links, Date.now());
+          log.info('qualification started', { id: q.id, tasks: q.tasks.length });
+          return q;
+        }),
+      get: (id) => qualifications.get(id, Date.now()),
+      cancel: (id) => qualifications.cancel(id, Date.now()),
+      take: (site) => qualifications.takeTasks(site, Date.now()),
+      progress: (id, site, p) => asHttp(() => qualifications.progress(id, site, p, Date.now())),
+      complete: (id, site, r) => asHttp(() => qualifications.complete(id, site, r, Date.now())),
+    },
     tokens: () => current.tokens,
     knownSites: () => [...current.topology.sites.keys()],
     plan: (site) => current.plans.get(site),

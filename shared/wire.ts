@@ -7,7 +7,7 @@
 //   GET  /api/v1/links | /alerts | /agents           read API (JSON)
 //   GET  /healthz                                     liveness
 import { z } from 'zod';
-import { resultSchema } from './result.ts';
+import { resultSchema, rttResultSchema, throughputResultSchema } from './result.ts';
 
 export const API_PREFIX = '/api/v1';
 /** Largest request body the collector accepts. */
@@ -121,3 +121,93 @@ export const heartbeatReplySchema = z.strictObject({
   plan_version: z.string().nullable(),
 });
 export type HeartbeatReply = z.infer<typeof heartbeatReplySchema>;
+// ---- Mesh qualification (`wanwatch qualify -c FILE --collector URL`) ----------------------------------
+//   POST   /api/v1/qualifications          operator → collector  QualificationRequest → Qualification
+//   GET    /api/v1/qualifications/:id      operator → collector  Qualification (progress and measurements)
+//   DELETE /api/v1/qualifications/:id      operator → collector  stops it; agents report what they have
+//   GET    /api/v1/tasks?site=S            agent → collector     {tasks: QualifyTask[]} ready to run now
+//   POST   /api/v1/tasks/:id/progress      agent → collector     TaskProgress → {cancelled}
+//   POST   /api/v1/tasks/:id/result        agent → collector     TaskResult
+
+/** What one link's qualification measured (the input of the verdict). */
+export const linkMeasurementsSchema = z.strictObject({
+  /** RTT rounds over the whole run; `loaded` marks rounds that overlapped a throughput test. */
+  rounds: z.array(z.strictObject({ result: rttResultSchema, loaded: z.boolean() })).max(100_000),
+  tcp: z.array(throughputResultSchema).max(16),
+  udp: z.array(throughputResultSchema).max(16),
+  /** Stopped before the end (Ctrl-C, cancelled). */
+  interrupted: z.boolean(),
+});
+export type LinkMeasurements = z.infer<typeof linkMeasurementsSchema>;
+
+export const qualificationRequestSchema = z.strictObject({
+  /** Links as [siteA, siteB]; null for every link of the topology. */
+  links: z.array(z.tuple([z.string(), z.string()])).nullable(),
+  duration_ms: z
+    .number()
+    .int()
+    .min(1000)
+    .max(24 * 3_600_000),
+  test_duration_ms: z.number().int().min(1000).max(3_600_000),
+  rtt: z.strictObject({
+    method: z.enum(['icmp', 'tcp', 'udp']),
+    count: z.number().int().min(1).max(1000),
+    spacing_ms: z.number().int().min(0).max(60_000),
+    timeout_ms: z.number().int().min(1).max(60_000),
+  }),
+  skip_throughput: z.boolean(),
+});
+export type QualificationRequest = z.infer<typeof qualificationRequestSchema>;
+
+export const taskProgressSchema = z.strictObject({
+  elapsed_ms: z.number().min(0),
+  remaining_ms: z.number().min(0),
+  phase: z.string().max(200),
+  rounds: z.number().int().min(0),
+  last_rtt_ms: z.number().min(0).nullable(),
+});
+export type TaskProgress = z.infer<typeof taskProgressSchema>;
+
+export const qualifyTaskSchema = z.strictObject({
+  id: z.string(),
+  qualification_id: z.string(),
+  /** The site that measures (runs the probes and the iperf3 client) … */
+  site: z.string(),
+  /** … towards this peer (its reflector and iperf3 server). */
+  peer: peerSchema,
+  required_bps: z.number().min(0),
+  duration_ms: z.number().int(),
+  test_duration_ms: z.number().int(),
+  rtt: qualificationRequestSchema.shape.rtt,
+  skip_throughput: z.boolean(),
+});
+export type QualifyTask = z.infer<typeof qualifyTaskSchema>;
+
+export const taskResultSchema = z.strictObject({
+  measurements: linkMeasurementsSchema.nullable(),
+  /** Set when the task could not run at all. */
+  error: z.string().max(2000).nullable(),
+});
+export type TaskResult = z.infer<typeof taskResultSchema>;
+
+export const TASK_STATES = ['waiting', 'running', 'done', 'failed', 'cancelled'] as const;
+
+export const qualificationSchema = z.strictObject({
+  id: z.string(),
+  state: z.enum(['running', 'done', 'cancelled']),
+  created_at_ms: z.number(),
+  tasks: z.array(
+    z.strictObject({
+      id: z.string(),
+      site: z.string(),
+      peer: z.string(),
+      /** Tasks of one round run together; no site is in two tasks of a round. */
+      round: z.number().int().min(0),
+      state: z.enum(TASK_STATES),
+      progress: taskProgressSchema.nullable(),
+      measurements: linkMeasurementsSchema.nullable(),
+      error: z.string().nullable(),
+    }),
+  ),
+});
+export type Qualification = z.infer<typeof qualificationSchema>;

@@ -11,8 +11,16 @@ import {
   heartbeatSchema,
   type IngestReply,
   MAX_BODY_BYTES,
+  type Qualification,
+  type QualificationRequest,
+  type QualifyTask,
+  qualificationRequestSchema,
   type ResultBatch,
   resultBatchSchema,
+  type TaskProgress,
+  type TaskResult,
+  taskProgressSchema,
+  taskResultSchema,
 } from '../../shared/wire.ts';
 import { authenticate, type SiteTokens } from './auth.ts';
 import { HttpError, parseJson, readBody, sendError, sendJson, zodDetails } from './http.ts';
@@ -26,6 +34,15 @@ export interface ApiContext {
   links(): unknown;
   alerts(): unknown;
   agents(): unknown;
+  /** Mesh qualifications; methods throw HttpError for bad requests. */
+  qualifications: {
+    create(req: QualificationRequest): Qualification;
+    get(id: string): Qualification | undefined;
+    cancel(id: string): Qualification | undefined;
+    take(site: string): QualifyTask[];
+    progress(taskId: string, site: string, p: TaskProgress): { cancelled: boolean };
+    complete(taskId: string, site: string, r: TaskResult): void;
+  };
   onError(err: unknown, req: IncomingMessage): void;
 }
 
@@ -53,7 +70,47 @@ async function route(ctx: ApiContext, req: IncomingMessage, res: ServerResponse)
     }
   };
 
+  const qualification = new RegExp(`^${API_PREFIX}/qualifications(?:/([^/]+))?$`).exec(path);
+  if (qualification) {
+    const id = qualification[1];
+    if (id === undefined) {
+      only('POST');
+      const body = await readValid(req, qualificationRequestSchema, 'qualification request');
+      return sendJson(res, 201, ctx.qualifications.create(body));
+    }
+    if (method === 'DELETE') {
+      const q = ctx.qualifications.cancel(id);
+      if (!q) throw new HttpError(404, `no qualification ${id} (the collector may have restarted)`);
+      return sendJson(res, 200, q);
+    }
+    only('GET');
+    const q = ctx.qualifications.get(id);
+    if (!q) throw new HttpError(404, `no qualification ${id} (the collector may have restarted)`);
+    return sendJson(res, 200, q);
+  }
+  const task = new RegExp(`^${API_PREFIX}/tasks/([^/]+)/(progress|result)$`).exec(path);
+  if (task) {
+    only('POST');
+    const who = agentSite(ctx, req);
+    const id = task[1] as string;
+    if (task[2] === 'progress') {
+      const p = await readValid(req, taskProgressSchema, 'task progress');
+      return sendJson(res, 200, ctx.qualifications.progress(id, who, p));
+    }
+    const r = await readValid(req, taskResultSchema, 'task result');
+    ctx.qualifications.complete(id, who, r);
+    return sendJson(res, 200, { ok: true });
+  }
+
   switch (path) {
+    case `${API_PREFIX}/tasks`: {
+      only('GET');
+      const site = url.searchParams.get('site');
+      if (!site)
+        throw new HttpError(400, 'missing query parameter "site": GET /api/v1/tasks?site=<site name>');
+      const who = agentSite(ctx, req, site);
+      return sendJson(res, 200, { tasks: ctx.qualifications.take(who) });
+    }
     case '/healthz':
       only('GET');
       return sendJson(res, 200, { ok: true });

@@ -1,0 +1,59 @@
+// Argument parsers shared by the measuring commands. Each throws commander's InvalidArgumentError with
+// a message naming the bad input; the CLI then exits with code 2.
+import { InvalidArgumentError } from 'commander';
+import { parseDuration } from '../shared/config/duration.ts';
+import { parseRate } from '../shared/rate.ts';
+
+export function intOption(name: string, min: number, max: number): (text: string) => number {
+  return (text) => {
+    const n = Number(text);
+    if (!/^\d+$/.test(text.trim()) || !Number.isInteger(n) || n < min || n > max)
+      throw new InvalidArgumentError(`${name} must be a whole number from ${min} to ${max} (got "${text}")`);
+    return n;
+  };
+}
+
+export const portOption = (name: string, min = 1) => intOption(name, min, 65_535);
+
+/** Milliseconds: a plain number, or a duration such as "200ms", "2s". */
+export function msOption(name: string, min = 0): (text: string) => number {
+  return (text) => {
+    const ms = /^\d+(\.\d+)?$/.test(text.trim()) ? Number(text) : parseDuration(text);
+    if (ms === undefined || ms < min)
+      throw new InvalidArgumentError(
+        `${name} must be milliseconds (e.g. 200 or 2s), at least ${min} (got "${text}")`,
+      );
+    return ms;
+  };
+}
+
+/** Seconds: a plain number, or a duration such as "10s", "1m"; returned in milliseconds. */
+export function secondsOption(name: string, min_ms = 0): (text: string) => number {
+  return (text) => {
+    const ms = /^\d+(\.\d+)?$/.test(text.trim()) ? Number(text) * 1000 : parseDuration(text);
+    if (ms === undefined || ms < min_ms)
+      throw new InvalidArgumentError(
+        `${name} must be seconds (e.g. 10 or 1m), at least ${min_ms / 1000} s (got "${text}")`,
+      );
+    return ms;
+  };
+}
+
+export function rateOption(name: string): (text: string) => number {
+  return (text) => {
+    const bps = parseRate(text);
+    if (bps === undefined)
+      throw new InvalidArgumentError(
+        `${name} must be a bit rate such as 5M, 500k, 1G or 5000000 (got "${text}")`,
+      );
+    return bps;
+  };
+}
+
+export function choiceOption<T extends string>(name: string, choices: readonly T[]): (text: string) => T {
+  return (text) => {
+    if (!(choices as readonly string[]).includes(text))
+      throw new InvalidArgumentError(`${name} must be one of ${choices.join(', ')} (got "${text}")`);
+    return text as T;
+  };
+}
