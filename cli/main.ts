@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../shared/config/load.ts';
+import { registerAgent } from './commands/agent.ts';
 import { registerCollector } from './commands/collector.ts';
 import { registerDoctor } from './commands/doctor.ts';
 import { registerPlan } from './commands/plan.ts';
@@ -27,6 +28,7 @@ const program = new Command('wanwatch')
   .exitOverride();
 
 registerPlan(program);
+registerAgent(program);
 registerCollector(program);
 registerStatus(program);
 registerProbe(program);

@@ -1,0 +1,146 @@
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { RTT_PROBES } from '../../agent/probes/index.ts';
+import { runThroughput } from '../../agent/probes/throughput.ts';
+import { startResponder } from '../../agent/responder/index.ts';
+import { AgentDeniedError, createAgent } from '../../agent/runtime.ts';
+import { DEFAULT_SPOOL_MAX_RESULTS } from '../../agent/spool/spool.ts';
+import { createLogger } from '../../shared/log.ts';
+import { CliError } from '../errors.ts';
+
+interface AgentCliOptions {
+  site: string;
+  collector: string;
+  token?: string;
+  tokenFile?: string;
+  dataDir?: string;
+  spoolMaxResults: string;
+  batchMaxResults: string;
+  batchMaxDelay: string;
+}
+
+export function registerAgent(program: Command): void {
+  program
+    .command('agent')
+    .summary('run the agent of one site: measure its peers and push the results to the collector')
+    .description(
+      [
+        'Runs the agent of one site. It asks the collector for its plan (peers, probe method, intervals,',
+        'throughput slots) and asks again every plan_refresh interval, re-planning without a restart when',
+        'the topology changes. It serves its peers (UDP echo reflector and iperf3 server on the site’s',
+        'address), measures every peer on schedule, and pushes the results in batches. While the collector',
+        'is unreachable, results wait in a bounded disk spool in --data-dir and are resent in order when it',
+        'is back. SIGINT / SIGTERM stop it cleanly (pending results are written to the spool first).',
+        '',
+        'The token authenticates the site; give it in WANWATCH_TOKEN or --token-file rather than --token,',
+        'which other users can see in the process list.',
+      ].join('\n'),
+    )
+    .requiredOption('--site <name>', 'this agent’s site, as named under `sites` in the topology file')
+    .requiredOption('--collector <url>', 'the collector’s base URL, e.g. http://10.0.0.5:8080')
+    .option('--token <token>', 'the site’s bearer token (default: $WANWATCH_TOKEN)')
+    .option('--token-file <file>', 'read the token from this file (first line) instead')
+    .option('--data-dir <dir>', 'where the spool lives (default: ./data/agent-<site>)')
+    .option(
+      '--spool-max-results <n>',
+      'most results kept on disk while the collector is away; past it the oldest are dropped (and counted)',
+      String(DEFAULT_SPOOL_MAX_RESULTS),
+    )
+    .option('--batch-max-results <n>', 'send a batch when it holds this many results', '500')
+    .option('--batch-max-delay <ms>', '… or when its first result has waited this many milliseconds', '2000')
+    .action(async (opts: AgentCliOptions) => {
+      const token = resolveToken(opts);
+      let url: URL;
+      try {
+        url = new URL(opts.collector);
+        if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('not http(s)');
+      } catch {
+        throw new CliError(
+          `--collector: "${opts.collector}" is not an http(s) URL (e.g. http://10.0.0.5:8080)`,
+        );
+      }
+      const spoolMaxResults = positiveInt('--spool-max-results', opts.spoolMaxResults);
+      const batchMaxResults = positiveInt('--batch-max-results', opts.batchMaxResults);
+      const batchMaxDelayMs = positiveInt('--batch-max-delay', opts.batchMaxDelay);
+      const log = createLogger({ component: 'agent' });
+      const agent = createAgent(
+        {
+          rttProbes: RTT_PROBES,
+          runThroughput,
+          startResponder: (config) => startResponder({ ...config, log }),
+          log,
+        },
+        {
+          site: opts.site,
+          collector: url.toString(),
+          token,
+          dataDir: opts.dataDir ?? `./data/agent-${opts.site}`,
+          spoolMaxResults,
+          batchMaxResults,
+          batchMaxDelayMs,
+          version: packageVersion(),
+        },
+      );
+      // Runs until SIGINT / SIGTERM; `stopped` resolves once the spool is flushed and the responder closed.
+      let signalled = false;
+      let markStopped: () => void = () => {};
+      const stopped = new Promise<void>((resolve) => {
+        markStopped = resolve;
+      });
+      const onSignal = (sig: NodeJS.Signals) => {
+        if (signalled) return;
+        signalled = true;
+        log.info(`${sig}: stopping (pending results go to the spool)`);
+        void agent.stop().then(markStopped);
+      };
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
+      try {
+        await agent.start();
+      } catch (err) {
+        await agent.stop();
+        if (err instanceof AgentDeniedError) throw new CliError(err.message, 2);
+        throw err;
+      }
+      await stopped;
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    });
+}
+
+function resolveToken(opts: AgentCliOptions): string {
+  if (opts.tokenFile !== undefined) {
+    let text: string;
+    try {
+      text = readFileSync(opts.tokenFile, 'utf8');
+    } catch (err) {
+      throw new CliError(`--token-file: cannot read "${opts.tokenFile}": ${(err as Error).message}`);
+    }
+    const token = text.split('\n')[0]?.trim() ?? '';
+    if (token === '')
+      throw new CliError(
+        `--token-file: "${opts.tokenFile}" is empty; put the site's token on its first line`,
+      );
+    return token;
+  }
+  const token = opts.token ?? process.env.WANWATCH_TOKEN;
+  if (token === undefined || token.trim() === '') {
+    throw new CliError(
+      'no token: set WANWATCH_TOKEN, or pass --token-file FILE (or --token T, visible in the process list)',
+    );
+  }
+  return token.trim();
+}
+
+function positiveInt(name: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new CliError(`${name}: "${value}" is not a whole number ≥ 1`);
+  return n;
+}
+
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
+  return pkg.version;
+}
