@@ -142,6 +142,7 @@ export class Agent {
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private readonly running = new Map<string, Promise<void>>();
   private stopping = false;
+  private starting: Promise<void> | undefined;
   /** False once drain() was called: plans are still followed, but nothing new is measured. */
   private measuring = true;
   private stopped: Promise<void> | undefined;
@@ -186,7 +187,12 @@ export class Agent {
    * Opens the spool (resending what a previous run left), then waits for the first plan: an unreachable
    * collector is retried with a log line; a 401/403/404 rejects with AgentDeniedError.
    */
-  async start(): Promise<void> {
+  start(): Promise<void> {
+    this.starting ??= this.startOnce();
+    return this.starting;
+  }
+
+  private async startOnce(): Promise<void> {
     const spoolDir = join(this.opts.dataDir, 'spool');
     this.spool = await Spool.open(spoolDir, {
       site: this.opts.site,
@@ -573,6 +579,15 @@ export class Agent {
    */
   async drain(timeoutMs = 60_000): Promise<boolean> {
     this.measuring = false;
+    // An agent still waiting for its first plan has a spool (maybe from an earlier run) to drain too.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.starting?.catch(() => undefined),
+      new Promise((resolve) => {
+        timer = setTimeout(resolve, timeoutMs);
+      }),
+    ]);
+    clearTimeout(timer);
     if (this.tickTimer !== undefined) clearTimeout(this.tickTimer);
     this.tickTimer = undefined;
     const end = this.now() + timeoutMs;
