@@ -141,6 +141,7 @@ export class Agent {
   private planTimer: NodeJS.Timeout | undefined;
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private readonly running = new Map<string, Promise<void>>();
+  private readonly overlapWarned = new Set<string>();
   private stopping = false;
   private starting: Promise<void> | undefined;
   /** False once drain() was called: plans are still followed, but nothing new is measured. */
@@ -364,7 +365,15 @@ export class Agent {
   /** Runs a job unless its previous run is still going (a slow round is not stacked on itself). */
   private launch(key: string, job: () => Promise<void>): void {
     if (this.running.has(key)) {
-      this.log.debug('previous run still going; skipping this one', { job: key });
+      // Once per job: a round that outlasts its interval (count × spacing + timeout > interval) or a
+      // throughput test that outlasts its cycle is a plan to fix, not something to log every time.
+      if (!this.overlapWarned.has(key)) {
+        this.overlapWarned.add(key);
+        this.log.warn('a measurement is still running when its next one is due; skipping the next one', {
+          job: key,
+          hint: 'make probes.rtt.interval longer than count × spacing + timeout',
+        });
+      }
       return;
     }
     const run = job()
