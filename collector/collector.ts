@@ -174,7 +174,7 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
   const prune = () => {
     try {
       const n = store.prune(Date.now(), current.topology.collector.retention);
-      if (n.results + n.link_status > 0) log.info('pruned data older than the retention', n);
+      if (n.results + n.link_status + n.heartbeats > 0) log.info('pruned data older than the retention', n);
     } catch (err) {
       log.error('pruning old data failed', { error: err });
     }

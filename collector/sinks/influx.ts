@@ -8,7 +8,7 @@
 // off and tries again from the same cursor, so an outage of any length loses nothing. A replayed point
 // has the same series and timestamp as before, so InfluxDB overwrites it instead of counting it twice.
 import { InfluxDB, type WriteApi } from '@influxdata/influxdb-client';
-import type { InfluxOutputConfig } from '../../shared/config/schema.ts';
+import { type InfluxOutputConfig, outputName } from '../../shared/config/schema.ts';
 import type { Logger } from '../../shared/log.ts';
 import { alertEventLines, heartbeatLines, linkStatusLines, resultLines } from './influx-schema.ts';
 import type { SinkSource, SinkStream, Stored } from './source.ts';
@@ -28,14 +28,7 @@ interface StreamReader {
 }
 
 /** The cursor name of an output: its `name`, or its URL and database/bucket. */
-export function sinkName(cfg: InfluxOutputConfig): string {
-  if (cfg.name !== undefined) return cfg.name;
-  const where =
-    cfg.version === 1
-      ? `db=${cfg.db}${cfg.retention_policy ? `&rp=${cfg.retention_policy}` : ''}`
-      : `bucket=${cfg.bucket}`;
-  return `influxdb:${cfg.url.replace(/\/+$/, '')}?${where}`;
-}
+export const sinkName = outputName;
 
 /** The write API for one output, with the client's own retry buffer switched off. */
 export function createWriteApi(cfg: InfluxOutputConfig, env: NodeJS.ProcessEnv = process.env): WriteApi {
