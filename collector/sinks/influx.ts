@@ -208,7 +208,7 @@ export class InfluxSink {
       if (this.failures === 0) this.failingSince = Date.now();
       this.failures++;
       const delay = Math.min(this.backoff.max_ms, this.backoff.min_ms * 2 ** (this.failures - 1));
-      const error = err instanceof Error ? err.message : String(err);
+      const error = (err instanceof Error ? err.message : String(err)).replace(/\s+/g, ' ').trim();
       // Once per outage at warn; the retries that follow only at debug.
       if (this.failures === 1)
         this.log.warn(
