@@ -38,8 +38,8 @@ const c = await startCollector({
   log: createLogger({}, (l) => logs.push(l)),
 });
 
-// The producer: every 100 ms, 5 rounds from a to b; every second a heartbeat from a. Every fifth second
-// the rounds are slow (150 ms > 80), so alerts fire and resolve and link status changes all along.
+// The producer: every 100 ms, 5 rounds from a to b; every second a heartbeat from a. One five-second
+// stretch in every 25 s is slow (150 ms > 80), so rtt_high fires and the link status changes.
 let i = 0;
 let stop = false;
 let pushFailures = 0;
@@ -89,8 +89,15 @@ try {
   say(`warnings logged during the outage: ${warns.length}`);
   for (const w of warns) say(`  ${(JSON.parse(w) as { msg: string }).msg}`);
   await influx.start();
+  const back = Date.now();
   say('influxd is back');
-  await sleep(10_000);
+  await waitFor(
+    'the output to catch up',
+    async () => !sink.failing && pending(c.store, sink.name).results < RATE,
+    300_000,
+  );
+  say(`the backlog was written ${((Date.now() - back) / 1000).toFixed(1)} s after influxd returned`);
+  await sleep(Math.max(0, back + 10_000 - Date.now()));
   stop = true;
   await producer;
   const t0 = Date.now();

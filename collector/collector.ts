@@ -147,17 +147,19 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
   let sinks: RunningSinks = NO_SINKS;
   let sinkChange: Promise<void> = Promise.resolve();
   const sinkLog = log.child({ part: 'sinks' });
+  const launchSinks = (topology: Topology) => {
+    try {
+      sinks = startSinks(topology, store, sinkLog, { ...opts.sinks, env });
+    } catch (err) {
+      sinkLog.error('the outputs could not be started', { error: err });
+    }
+  };
   const restartSinks = (topology: Topology) => {
     sinkChange = sinkChange.then(async () => {
       const old = sinks;
       sinks = NO_SINKS;
       await old.close().catch((err) => sinkLog.error('stopping the outputs failed', { error: err }));
-      if (closed) return;
-      try {
-        sinks = startSinks(topology, store, sinkLog, { ...opts.sinks, env });
-      } catch (err) {
-        sinkLog.error('the outputs could not be started', { error: err });
-      }
+      if (!closed) launchSinks(topology);
     });
   };
 
@@ -300,7 +302,7 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
   collectorUrl = `${tls ? 'https' : 'http'}://${hostInUrl}:${port}`;
   log.info('collector listening', { url: collectorUrl, data_dir: dataDir, topology: opts.configPath });
 
-  restartSinks(current.topology);
+  launchSinks(current.topology);
   const evalTimer = setInterval(safeEvaluate, evaluateIntervalMs);
   const pruneTimer = setInterval(prune, PRUNE_INTERVAL_MS);
   pruneTimer.unref();

@@ -135,6 +135,11 @@ export class InfluxSink {
     ];
   }
 
+  /** How logs name the output: its name and URL, or the URL-based name alone. */
+  private get label(): string {
+    return this.cfg.name === undefined ? this.name : `"${this.name}" at ${this.cfg.url}`;
+  }
+
   /** True while writes fail (between the first failure and the next successful drain). */
   get failing(): boolean {
     return this.failures > 0;
@@ -199,7 +204,7 @@ export class InfluxSink {
       const n = await this.drain();
       if (this.failures > 0)
         this.log.info(
-          `InfluxDB output ${this.name} at ${this.cfg.url} is writing again after ${Math.round((Date.now() - this.failingSince) / 1000)} s; the points stored meanwhile are being written`,
+          `InfluxDB output ${this.label} is writing again after ${Math.round((Date.now() - this.failingSince) / 1000)} s; the points stored meanwhile are being written`,
           { sink: this.name, url: this.cfg.url, points: n, failed_attempts: this.failures },
         );
       this.failures = 0;
@@ -212,7 +217,7 @@ export class InfluxSink {
       // Once per outage at warn; the retries that follow only at debug.
       if (this.failures === 1)
         this.log.warn(
-          `InfluxDB output ${this.name} at ${this.cfg.url} cannot be written (${error}): ${adviceFor(this.cfg, err)}. ` +
+          `InfluxDB output ${this.label} cannot be written (${error}): ${adviceFor(this.cfg, err)}. ` +
             'Nothing is lost: the collector keeps storing, and writes everything from where it stopped once the output takes writes again (retrying with backoff up to ' +
             `${Math.round(this.backoff.max_ms / 1000)} s; this is logged once per outage)`,
           { sink: this.name, url: this.cfg.url, error },

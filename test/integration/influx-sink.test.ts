@@ -169,7 +169,7 @@ describe("the collector's InfluxDB 1.6.7 output (/write)", () => {
       expect(pending(c.store, sink.name).alert_events).toBeGreaterThan(0);
       const outage = warnings(c, 'cannot be written');
       expect(outage).toHaveLength(1);
-      expect(outage[0]).toContain(`at ${influx.url}`);
+      expect(outage[0]).toContain(`InfluxDB output influxdb:${influx.url}?db=w2 cannot be written`);
       expect(outage[0]).toContain(`check that InfluxDB is running and reachable at ${influx.url}`);
       expect(outage[0]).toContain('Nothing is lost');
 
