@@ -1,7 +1,8 @@
 // The collector: loads the topology, serves the agent API and the read API, stores results, evaluates
-// alerts, delivers notifications and copies what it stores to the `outputs:` (InfluxDB). `startCollector` runs one in-process (tests use it directly;
-// `wanwatch collector` wraps it). The topology file is watched and re-read on change or SIGHUP; a
-// broken edit is logged and the previous topology stays in force.
+// alerts, delivers notifications and copies what it stores to the `outputs:` (InfluxDB).
+// `startCollector` runs one in-process (tests use it directly; `wanwatch collector` wraps it). The
+// topology file is watched and re-read on change or SIGHUP; a broken edit is logged and the previous
+// topology stays in force.
 import { createHash } from 'node:crypto';
 import { type FSWatcher, readFileSync, watch } from 'node:fs';
 import { createServer as createHttpServer, type Server } from 'node:http';

@@ -2,7 +2,7 @@
 // evaluation) takes results and heartbeats over HTTP with site tokens, and its sinks copy them into
 // Debian's InfluxDB 1.6.7 through /write (version 1) and into VictoriaMetrics through /api/v2/write
 // (version 2, the InfluxDB 2.x/3.x path).
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSinks } from '../../collector/sinks/index.ts';
@@ -13,7 +13,7 @@ import { percentileSorted } from '../../shared/stats.ts';
 import type { Heartbeat } from '../../shared/wire.ts';
 import { eventually, startTestCollector, type TestCollector, tempDir } from '../support/collector.ts';
 import { type Influxd, startInfluxd } from '../support/influxd.ts';
-import { influxCounts, pending, storeCounts, waitUntilWritten } from '../support/outputs.ts';
+import { countsAfterClose, influxCounts, pending, waitUntilWritten } from '../support/outputs.ts';
 import { waitFor } from '../support/ports.ts';
 import { rttResult, throughputResult } from '../support/results.ts';
 import { heartbeatAs, pushAs, TOKEN_ENV, threeSites } from '../support/topologies.ts';
@@ -80,7 +80,7 @@ describe("the collector's InfluxDB 1.6.7 output (/write)", () => {
         'rtt_high firing on a → b',
       );
       await waitUntilWritten(c);
-      const counts = storeCounts(c.store);
+      const counts = await countsAfterClose(c);
       expect(counts[MEASUREMENTS.rtt]).toBe(rounds.length);
       expect(counts[MEASUREMENTS.agent]).toBe(4);
       expect(counts[MEASUREMENTS.link]).toBeGreaterThan(0);
@@ -175,7 +175,7 @@ describe("the collector's InfluxDB 1.6.7 output (/write)", () => {
 
       await influx.start();
       await waitUntilWritten(c);
-      expect(await influxCounts(influx, 'w2')).toEqual(storeCounts(c.store));
+      expect(await influxCounts(influx, 'w2')).toEqual(await countsAfterClose(c));
       expect(c.logs.filter((l) => l.includes('is writing again'))).toHaveLength(1);
       expect(warnings(c, 'cannot be written')).toHaveLength(1);
     } finally {
@@ -243,7 +243,7 @@ describe('outputs that cannot be written never hold up the collector', () => {
     }
   });
 
-  it('an output whose secret is not in the environment is logged and left out, and the others run', () => {
+  it('an output whose secret is not in the environment is logged and left out, and the others run', async () => {
     const dir = tempDir('sinks');
     const store = Store.open(dir);
     const logs: string[] = [];
@@ -285,7 +285,9 @@ describe('outputs that cannot be written never hold up the collector', () => {
         ),
       ]);
     } finally {
-      void running.close().finally(() => store.close());
+      await running.close();
+      store.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
@@ -336,8 +338,9 @@ describe("the collector's version 2 output (/api/v2/write) into VictoriaMetrics"
         ['a', 'b', 'forward', [8_000_000]],
         ['a', 'b', 'reverse', [4_500_000]],
       ]);
-      // The collector's verdict on a → b (ok: 20–32 ms against 80) arrives too.
-      const links = storeCounts(c.store)[MEASUREMENTS.link] ?? 0;
+      // The collector's verdicts arrive too, every one: stop it (its output writes what is left) and
+      // count what its store holds.
+      const links = (await countsAfterClose(c))[MEASUREMENTS.link];
       await waitFor('every link status point in VictoriaMetrics', async () => {
         const state = await vm.exportSeries('{__name__="wanwatch_link_state_code"}');
         return state.reduce((a, s) => a + s.values.length, 0) === links;

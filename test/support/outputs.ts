@@ -3,7 +3,7 @@
 import type { RunningCollector } from '../../collector/collector.ts';
 import { MEASUREMENTS } from '../../collector/sinks/influx-schema.ts';
 import type { SinkSource, SinkStream } from '../../collector/sinks/source.ts';
-import type { Store } from '../../collector/store/store.ts';
+import { Store } from '../../collector/store/store.ts';
 import type { Influxd } from './influxd.ts';
 import { waitFor } from './ports.ts';
 
@@ -63,4 +63,20 @@ export function storeCounts(store: Store): Record<string, number> {
     [MEASUREMENTS.alert]: store.alertEventsAfter(0, ALL).length,
     [MEASUREMENTS.agent]: store.agentHeartbeatsAfter(0, ALL).length,
   };
+}
+
+/**
+ * Stops the collector (its outputs write what is left) and counts what its store holds, so that no
+ * evaluation adds a row between counting the store and counting InfluxDB.
+ */
+export async function countsAfterClose(
+  c: RunningCollector & { dataDir: string },
+): Promise<Record<string, number>> {
+  await c.close();
+  const store = Store.open(c.dataDir);
+  try {
+    return storeCounts(store);
+  } finally {
+    store.close();
+  }
 }
