@@ -1,76 +1,127 @@
-// The InfluxDB sink through a long outage: results keep arriving in the store while InfluxDB 1.6.7 is
-// stopped for two minutes; after it returns, every point must arrive, once (counted with InfluxQL).
+// The InfluxDB output through a long outage: a real collector takes 50 results a second (and a heartbeat
+// a second) over HTTP while InfluxDB 1.6.7 is stopped for two minutes; after it returns, every point the
+// collector stored (results, link status, alert events, heartbeats) must arrive, once (InfluxQL COUNT).
 // Run: npx tsx bench/influx-soak.ts [outage_seconds]
-import { startSinks } from '../collector/sinks/index.ts';
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startCollector } from '../collector/collector.ts';
 import { createLogger } from '../shared/log.ts';
-import type { Result } from '../shared/result.ts';
+import { tempDir } from '../test/support/collector.ts';
 import { startInfluxd } from '../test/support/influxd.ts';
-import { MemorySource } from '../test/support/memory-source.ts';
+import { influxCounts, pending, storeCounts } from '../test/support/outputs.ts';
 import { waitFor } from '../test/support/ports.ts';
-import { sampleData, uuidOf } from '../test/support/sample-data.ts';
+import { rttResult } from '../test/support/results.ts';
+import { heartbeatAs, pushAs, TOKEN_ENV, threeSites } from '../test/support/topologies.ts';
 
 const outageS = Number(process.argv[2] ?? 120);
-const RATE = 50; // results a second into the store
+const RATE = 50; // results a second
 const say = (s: string) => process.stdout.write(`${new Date().toISOString().slice(11, 19)} ${s}\n`);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const influx = await startInfluxd();
-const source = new MemorySource();
-const template = sampleData(0, 1).results[0] as Result;
+const dir = tempDir('influx-soak');
+const configPath = join(dir, 'topology.yaml');
+writeFileSync(
+  configPath,
+  threeSites({
+    outputs: `  - {type: influxdb, version: 1, url: "${influx.url}", db: soak, batch_size: 1000, flush_interval: 500ms, timeout: 5s}`,
+  }),
+);
+await influx.createDatabase('soak');
+const logs: string[] = [];
+const c = await startCollector({
+  configPath,
+  listen: '127.0.0.1:0',
+  dataDir: join(dir, 'data'),
+  env: TOKEN_ENV,
+  sinks: { backoff: { min_ms: 500, max_ms: 10_000 } },
+  log: createLogger({}, (l) => logs.push(l)),
+});
+
+// The producer: every 100 ms, 5 rounds from a to b; every second a heartbeat from a. One five-second
+// stretch in every 25 s is slow (150 ms > 80), so rtt_high fires and the link status changes.
 let i = 0;
-const produce = setInterval(() => {
-  for (let k = 0; k < RATE / 10; k++, i++)
-    source.addResult({ ...template, id: uuidOf(`soak/${i}`), time_ms: Date.now() - 600_000 + i });
-}, 100);
+let stop = false;
+let pushFailures = 0;
+const producer = (async () => {
+  const started = Date.now();
+  while (!stop) {
+    const slow = Math.floor((Date.now() - started) / 5000) % 5 === 4;
+    const now = Date.now();
+    const batch = Array.from({ length: RATE / 10 }, (_, k) =>
+      rttResult('a', 'b', now - 1000 + k, slow ? [150, 151, 152] : [20, 21, 22]),
+    );
+    i += batch.length;
+    try {
+      await pushAs(c.url, 'a', batch);
+      if (i % RATE === 0)
+        await heartbeatAs(c.url, {
+          site: 'a',
+          version: '0.1.0',
+          time_ms: now,
+          started_at_ms: started,
+          plan_version: null,
+          spool_queued: 0,
+          spool_dropped: 0,
+          errors: 0,
+        });
+    } catch {
+      pushFailures++;
+    }
+    await sleep(100);
+  }
+})();
+
 try {
-  await influx.createDatabase('soak');
-  const sinks = startSinks(
-    {
-      outputs: [
-        {
-          type: 'influxdb',
-          version: 1,
-          url: influx.url,
-          db: 'soak',
-          batch_size: 1000,
-          flush_interval: 500,
-          timeout: 5000,
-        },
-      ],
-    },
-    source,
-    createLogger({ bench: 'influx-soak' }),
-    { backoff: { min_ms: 500, max_ms: 10_000 } },
-  );
-  const sink = sinks.sinks[0]!;
-  await new Promise((r) => setTimeout(r, 10_000));
-  say(`before the outage: ${source.results.length} stored, ${sink.written} written`);
+  await waitFor('the output to start', async () => c.sinks().sinks.length === 1);
+  const sink = c.sinks().sinks[0];
+  if (!sink) throw new Error('the output did not start');
+  await sleep(10_000);
+  say(`before the outage: ${c.store.countResults()} results stored, ${sink.written} points written`);
   await influx.stop();
   say(`influxd stopped for ${outageS} s`);
-  await new Promise((r) => setTimeout(r, outageS * 1000));
-  const during = source.results.length;
+  await sleep(outageS * 1000);
+  const waiting = pending(c.store, sink.name);
+  const warns = logs.filter((l) => l.includes('"level":"warn"') && l.includes('cannot be written'));
   say(
-    `during the outage the store grew to ${during}; the sink's cursor stayed at ${source.getCursor(sink.name, 'results')}`,
+    `during the outage the store grew to ${c.store.countResults()} results; waiting for the output: ${JSON.stringify(waiting)}`,
   );
+  say(`warnings logged during the outage: ${warns.length}`);
+  for (const w of warns) say(`  ${(JSON.parse(w) as { msg: string }).msg}`);
   await influx.start();
+  const back = Date.now();
   say('influxd is back');
-  await new Promise((r) => setTimeout(r, 10_000));
-  clearInterval(produce);
-  const total = source.results.length;
+  await waitFor(
+    'the output to catch up',
+    async () => !sink.failing && pending(c.store, sink.name).results < RATE,
+    300_000,
+  );
+  say(`the backlog was written ${((Date.now() - back) / 1000).toFixed(1)} s after influxd returned`);
+  await sleep(Math.max(0, back + 10_000 - Date.now()));
+  stop = true;
+  await producer;
   const t0 = Date.now();
   await waitFor(
-    'the sink to catch up',
-    async () => source.getCursor(sink.name, 'results') === total,
+    'the output to catch up',
+    async () => !sink.failing && Object.values(pending(c.store, sink.name)).every((n) => n === 0),
     300_000,
   );
   say(`caught up ${((Date.now() - t0) / 1000).toFixed(1)} s after the producer stopped`);
-  await sinks.close();
-  const [r] = await influx.query('SELECT COUNT("sent") FROM wanwatch_rtt', 'soak');
-  const counted = Number(r?.series?.[0]?.values[0]?.[1] ?? 0);
+  const want = storeCounts(c.store);
+  const got = await influxCounts(influx, 'soak');
+  say(`stored    ${JSON.stringify(want)}`);
+  say(`InfluxDB  ${JSON.stringify(got)}`);
+  const same = JSON.stringify(want) === JSON.stringify(got);
   say(
-    `stored ${total} results, InfluxDB counts ${counted} points: ${counted === total ? 'every point arrived, once' : 'MISMATCH'}`,
+    same
+      ? `every point arrived, once (${i} results pushed, ${pushFailures} pushes failed)`
+      : 'MISMATCH between the store and InfluxDB',
   );
-  if (counted !== total) process.exitCode = 1;
+  if (!same || pushFailures > 0) process.exitCode = 1;
 } finally {
-  clearInterval(produce);
+  stop = true;
+  await producer;
+  await c.close();
   await influx.close();
+  rmSync(dir, { recursive: true, force: true });
 }

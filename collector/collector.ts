@@ -1,7 +1,8 @@
 // The collector: loads the topology, serves the agent API and the read API, stores results, evaluates
-// alerts and delivers notifications. `startCollector` runs one in-process (tests use it directly;
-// `wanwatch collector` wraps it). The topology file is watched and re-read on change or SIGHUP; a
-// broken edit is logged and the previous topology stays in force.
+// alerts, delivers notifications and copies what it stores to the `outputs:` (InfluxDB).
+// `startCollector` runs one in-process (tests use it directly; `wanwatch collector` wraps it). The
+// topology file is watched and re-read on change or SIGHUP; a broken edit is logged and the previous
+// topology stays in force.
 import { createHash } from 'node:crypto';
 import { type FSWatcher, readFileSync, watch } from 'node:fs';
 import { createServer as createHttpServer, type Server } from 'node:http';
@@ -23,6 +24,8 @@ import { DEFAULT_RETRY, type RetryPolicy } from './outbox/retry.ts';
 import { buildPlans } from './plan/plan.ts';
 import { QualificationError, Qualifications } from './qualify/jobs.ts';
 import { agentsView, alertsView, linksView } from './read.ts';
+import { NO_SINKS, type RunningSinks, startSinks } from './sinks/index.ts';
+import type { SinkOptions } from './sinks/influx.ts';
 import { Store } from './store/store.ts';
 
 export const DEFAULT_EVALUATE_INTERVAL_MS = 5000;
@@ -43,6 +46,8 @@ export interface CollectorOptions {
   evaluateIntervalMs?: number;
   /** Notification retry policy (tests shorten it). */
   retry?: Partial<RetryPolicy>;
+  /** Output sink settings (tests shorten the backoff); secrets are read from `env`. */
+  sinks?: Omit<SinkOptions, 'env'>;
   /** How often agents are told to re-fetch their plan. */
   planRefreshMs?: number;
   /** Watch the topology file for changes (default true). */
@@ -60,6 +65,8 @@ export interface RunningCollector {
   port: number;
   store: Store;
   topology(): Topology;
+  /** The running output sinks (replaced when a reload changes `outputs:`). */
+  sinks(): RunningSinks;
   /** Re-reads the topology file; false (and the old topology kept) when it is broken. */
   reload(): boolean;
   /** Runs one evaluation now and returns the events it raised. */
@@ -138,8 +145,31 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
     log.child({ part: 'outbox' }),
   );
 
+  // The outputs. Restarting them (on a reload that changes `outputs:`) closes the old ones first, so
+  // that an old and a new sink never advance the same cursor at once.
+  let sinks: RunningSinks = NO_SINKS;
+  let sinkChange: Promise<void> = Promise.resolve();
+  const sinkLog = log.child({ part: 'sinks' });
+  const launchSinks = (topology: Topology) => {
+    try {
+      sinks = startSinks(topology, store, sinkLog, { ...opts.sinks, env });
+    } catch (err) {
+      sinkLog.error('the outputs could not be started', { error: err });
+    }
+  };
+  const restartSinks = (topology: Topology) => {
+    sinkChange = sinkChange.then(async () => {
+      const old = sinks;
+      sinks = NO_SINKS;
+      await old.close().catch((err) => sinkLog.error('stopping the outputs failed', { error: err }));
+      if (!closed) launchSinks(topology);
+    });
+  };
+
   const evaluateNow = (): AlertEvent[] => {
     const events = evaluator.evaluate({ topology: current.topology, links: current.links }, Date.now());
+    // The evaluation stored link status points (and maybe alert events) for the outputs.
+    sinks.poke();
     for (const e of events) {
       log.info(`alert ${e.status}${e.reminder ? ' (reminder)' : ''}: ${e.summary}`, {
         dedup_key: e.dedup_key,
@@ -176,7 +206,7 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
   const prune = () => {
     try {
       const n = store.prune(Date.now(), current.topology.collector.retention);
-      if (n.results + n.link_status > 0) log.info('pruned data older than the retention', n);
+      if (n.results + n.link_status + n.heartbeats > 0) log.info('pruned data older than the retention', n);
     } catch (err) {
       log.error('pruning old data failed', { error: err });
     }
@@ -206,8 +236,13 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
     ) {
       log.warn('collector.listen, data_dir and tls take effect at the next restart');
     }
+    const outputsChanged = JSON.stringify(current.topology.outputs) !== JSON.stringify(next.topology.outputs);
     current = next;
     warnTokenless(current.tokens);
+    if (outputsChanged) {
+      log.info('outputs changed; restarting them', { outputs: current.topology.outputs.length });
+      restartSinks(current.topology);
+    }
     log.info('topology reloaded', { sites: current.topology.sites.size, links: current.links.length });
     queueEvaluation();
     return true;
@@ -241,12 +276,16 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
     plan: (site) => current.plans.get(site),
     ingest: (batch: ResultBatch): IngestReply => {
       const out = store.ingestBatch(batch, Date.now());
-      if (out.stored > 0) queueEvaluation();
+      if (out.stored > 0) {
+        queueEvaluation();
+        sinks.poke();
+      }
       return { stored: out.stored, duplicates: out.duplicates };
     },
     heartbeat: (hb: Heartbeat) => {
       store.recordHeartbeat(hb, Date.now());
       queueEvaluation();
+      sinks.poke();
       return { ok: true, plan_version: current.plans.get(hb.site)?.plan_version ?? null };
     },
     links: () => linksView(current.topology, current.links, evaluator, Date.now()),
@@ -288,6 +327,7 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
   collectorUrl = `${tls ? 'https' : 'http'}://${hostInUrl}:${port}`;
   log.info('collector listening', { url: collectorUrl, data_dir: dataDir, topology: opts.configPath });
 
+  launchSinks(current.topology);
   const evalTimer = setInterval(safeEvaluate, evaluateIntervalMs);
   const pruneTimer = setInterval(prune, PRUNE_INTERVAL_MS);
   pruneTimer.unref();
@@ -326,6 +366,7 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
     port,
     store,
     topology: () => current.topology,
+    sinks: () => sinks,
     reload,
     evaluateNow,
     flushOutbox: () => outbox.wake(),
@@ -341,6 +382,10 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
         server.close(() => resolve());
         server.closeAllConnections();
       });
+      // Outputs write what is left before the store closes (unless one is failing).
+      await sinkChange;
+      await sinks.close();
+      sinks = NO_SINKS;
       await outbox.close();
       store.close();
     },

@@ -1,10 +1,11 @@
 // The read API's views (GET /api/v1/links, /alerts, /agents): plain JSON for people, `wanwatch status`
 // and other tools. Shapes are documented in the README ("The collector").
+
 import type { Topology } from '../shared/topology/model.ts';
 import type { LinkRequirement } from '../shared/topology/requirements.ts';
 import type { AgentPlan } from '../shared/wire.ts';
 import type { Evaluator } from './alerts/evaluator.ts';
-import { dedupKey, LINK_RULES, type LinkRule } from './alerts/rules.ts';
+import { dedupKey, LINK_RULES, type LinkRule, linkContext } from './alerts/rules.ts';
 import type { AlertStatus } from './alerts/state.ts';
 import type { Store } from './store/store.ts';
 
@@ -83,12 +84,7 @@ export function linksView(
       'unknown',
     );
     return {
-      sites: l.sites,
-      subclusters: l.subclusters,
-      required_mbps: l.required_mbps,
-      max_rtt_ms: l.max_rtt_ms,
-      max_loss_percent: l.max_loss_percent,
-      derivation: l.derivation,
+      ...linkContext(l),
       state,
       directions,
     };

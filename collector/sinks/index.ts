@@ -1,16 +1,22 @@
-// Starts every output of the topology's `outputs:` section. The collector calls startSinks once, after
-// its store is open, and close() on shutdown; poke() after storing new rows makes the sinks write them
-// without waiting for their flush_interval.
+// Starts every output of the topology's `outputs:` section. The collector calls startSinks once its
+// store is open (and again, after close(), when a reloaded topology changes `outputs:`); poke() after
+// storing new rows makes the sinks write them without waiting for their flush_interval.
+//
+// An output that cannot start (its secret's environment variable is unset) is logged and left out;
+// the others run, and nothing about the outputs ever holds up ingest or evaluation.
 import type { Logger } from '../../shared/log.ts';
 import type { Topology } from '../../shared/topology/model.ts';
-import { InfluxSink, type SinkOptions } from './influx.ts';
+import { InfluxSink, type SinkOptions, sinkName } from './influx.ts';
 import type { SinkSource } from './source.ts';
 
 export interface RunningSinks {
   sinks: InfluxSink[];
   poke(): void;
+  /** Writes what is left (unless an output is failing) and stops every sink. */
   close(): Promise<void>;
 }
+
+export const NO_SINKS: RunningSinks = { sinks: [], poke: () => {}, close: async () => {} };
 
 export function startSinks(
   topology: Pick<Topology, 'outputs'>,
@@ -21,13 +27,18 @@ export function startSinks(
   const sinks: InfluxSink[] = [];
   const names = new Set<string>();
   for (const output of topology.outputs) {
-    const sink = new InfluxSink(output, source, log.child({ component: 'sink' }), options);
-    if (names.has(sink.name))
-      throw new Error(
-        `outputs: two outputs are both named "${sink.name}"; give each a distinct name (it keys the stored cursor)`,
+    const name = sinkName(output);
+    // The topology loader refuses duplicate names; a second sink on one cursor would skip rows.
+    if (names.has(name)) throw new Error(`outputs: two outputs are both named "${name}"`);
+    names.add(name);
+    try {
+      sinks.push(new InfluxSink(output, source, log.child({ component: 'sink' }), options));
+    } catch (err) {
+      log.error(
+        `${err instanceof Error ? err.message : String(err)}; this output is not started (the other outputs, ingest and alerts run on): set it and restart the collector`,
+        { sink: name },
       );
-    names.add(sink.name);
-    sinks.push(sink);
+    }
   }
   for (const s of sinks) {
     s.start();

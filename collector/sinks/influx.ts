@@ -8,7 +8,7 @@
 // off and tries again from the same cursor, so an outage of any length loses nothing. A replayed point
 // has the same series and timestamp as before, so InfluxDB overwrites it instead of counting it twice.
 import { InfluxDB, type WriteApi } from '@influxdata/influxdb-client';
-import type { InfluxOutputConfig } from '../../shared/config/schema.ts';
+import { type InfluxOutputConfig, outputName } from '../../shared/config/schema.ts';
 import type { Logger } from '../../shared/log.ts';
 import { alertEventLines, heartbeatLines, linkStatusLines, resultLines } from './influx-schema.ts';
 import type { SinkSource, SinkStream, Stored } from './source.ts';
@@ -28,14 +28,7 @@ interface StreamReader {
 }
 
 /** The cursor name of an output: its `name`, or its URL and database/bucket. */
-export function sinkName(cfg: InfluxOutputConfig): string {
-  if (cfg.name !== undefined) return cfg.name;
-  const where =
-    cfg.version === 1
-      ? `db=${cfg.db}${cfg.retention_policy ? `&rp=${cfg.retention_policy}` : ''}`
-      : `bucket=${cfg.bucket}`;
-  return `influxdb:${cfg.url.replace(/\/+$/, '')}?${where}`;
-}
+export const sinkName = outputName;
 
 /** The write API for one output, with the client's own retry buffer switched off. */
 export function createWriteApi(cfg: InfluxOutputConfig, env: NodeJS.ProcessEnv = process.env): WriteApi {
@@ -44,7 +37,7 @@ export function createWriteApi(cfg: InfluxOutputConfig, env: NodeJS.ProcessEnv =
     const value = env[name];
     if (value === undefined || value === '')
       throw new Error(
-        `InfluxDB output ${sinkName(cfg)}: environment variable ${name} (${what}) is not set; export it before starting the collector`,
+        `InfluxDB output ${sinkName(cfg)}: environment variable ${name} (${what}) is not set in the collector's environment`,
       );
     return value;
   };
@@ -76,6 +69,22 @@ export function createWriteApi(cfg: InfluxOutputConfig, env: NodeJS.ProcessEnv =
   return api;
 }
 
+/** What to do about a failed write, from the error the client gave. */
+export function adviceFor(cfg: InfluxOutputConfig, err: unknown): string {
+  const status = (err as { statusCode?: unknown }).statusCode;
+  if (status === 401 || status === 403)
+    return cfg.version === 1
+      ? `check username and the password in ${cfg.password_env ?? 'password_env'} (the user needs WRITE on "${cfg.db}")`
+      : `check the API token in ${cfg.token_env ?? 'token_env'} (it needs write access to bucket "${cfg.bucket}")`;
+  if (status === 404)
+    return cfg.version === 1
+      ? `create the database: influx -execute 'CREATE DATABASE "${cfg.db}"'`
+      : `check that org "${cfg.org ?? ''}" and bucket "${cfg.bucket}" exist`;
+  if (typeof status === 'number' && status >= 400 && status < 500)
+    return 'the server refused the points; check the output settings and the server log';
+  return `check that InfluxDB is running and reachable at ${cfg.url}`;
+}
+
 export class InfluxSink {
   readonly name: string;
   private readonly api: WriteApi;
@@ -83,8 +92,13 @@ export class InfluxSink {
   private readonly backoff: { min_ms: number; max_ms: number };
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
-  private closed = false;
+  /** close() was called: nothing new is scheduled. */
+  private stopping = false;
+  private closing: Promise<void> | undefined;
+  /** A poke arrived during a drain: drain again at once instead of after flush_interval. */
+  private pokedWhileRunning = false;
   private failures = 0;
+  private failingSince = 0;
   /** Points written since start, for logs and benchmarks. */
   written = 0;
 
@@ -113,14 +127,22 @@ export class InfluxSink {
         read: (a, l) => source.alertEventsAfter(a, l),
         render: (v) => alertEventLines(v as never),
       },
-    ];
-    const heartbeats = source.agentHeartbeatsAfter?.bind(source);
-    if (heartbeats)
-      this.streams.push({
+      {
         stream: 'agent_heartbeats',
-        read: heartbeats,
+        read: (a, l) => source.agentHeartbeatsAfter(a, l),
         render: (v) => heartbeatLines(v as never),
-      });
+      },
+    ];
+  }
+
+  /** How logs name the output: its name and URL, or the URL-based name alone. */
+  private get label(): string {
+    return this.cfg.name === undefined ? this.name : `"${this.name}" at ${this.cfg.url}`;
+  }
+
+  /** True while writes fail (between the first failure and the next successful drain). */
+  get failing(): boolean {
+    return this.failures > 0;
   }
 
   /**
@@ -131,7 +153,6 @@ export class InfluxSink {
     let points = 0;
     for (const s of this.streams) {
       for (;;) {
-        if (this.closed) return points;
         const after = this.source.getCursor(this.name, s.stream);
         const rows = s.read(after, this.cfg.batch_size);
         if (rows.length === 0) break;
@@ -151,21 +172,26 @@ export class InfluxSink {
 
   /** Drains now and then every flush_interval; after a failure, backs off and retries from the cursor. */
   start(): void {
-    if (this.timer || this.running || this.closed) return;
+    if (this.timer || this.running || this.stopping) return;
     this.schedule(0);
   }
 
-  /** Asks for a drain as soon as possible (the collector calls it when new rows are stored). */
+  /**
+   * Asks for a drain as soon as possible (the collector calls it when new rows are stored). While the
+   * output is failing it changes nothing: the backoff decides when to try again.
+   */
   poke(): void {
-    if (this.closed || this.running || this.failures > 0) return;
-    this.schedule(0);
+    if (this.stopping || this.failures > 0) return;
+    if (this.running) this.pokedWhileRunning = true;
+    else this.schedule(0);
   }
 
   private schedule(delay: number): void {
-    if (this.closed) return;
+    if (this.stopping) return;
     if (this.timer) clearTimeout(this.timer);
     this.timer = setTimeout(() => {
       this.timer = undefined;
+      this.pokedWhileRunning = false;
       this.running = this.tick().finally(() => {
         this.running = undefined;
       });
@@ -177,28 +203,57 @@ export class InfluxSink {
     try {
       const n = await this.drain();
       if (this.failures > 0)
-        this.log.info('InfluxDB output is writing again', {
-          sink: this.name,
-          points: n,
-          after_failures: this.failures,
-        });
+        this.log.info(
+          `InfluxDB output ${this.label} is writing again after ${Math.round((Date.now() - this.failingSince) / 1000)} s; the points stored meanwhile are being written`,
+          { sink: this.name, url: this.cfg.url, points: n, failed_attempts: this.failures },
+        );
       this.failures = 0;
-      this.schedule(this.cfg.flush_interval);
+      this.schedule(this.pokedWhileRunning ? 0 : this.cfg.flush_interval);
     } catch (err) {
+      if (this.failures === 0) this.failingSince = Date.now();
       this.failures++;
       const delay = Math.min(this.backoff.max_ms, this.backoff.min_ms * 2 ** (this.failures - 1));
-      (this.failures === 1 ? this.log.warn : this.log.debug)(
-        `InfluxDB output ${this.name}: write failed; nothing is lost, retrying from the stored cursor in ${delay} ms`,
-        { sink: this.name, error: err instanceof Error ? err.message : String(err), attempt: this.failures },
-      );
+      const error = (err instanceof Error ? err.message : String(err)).replace(/\s+/g, ' ').trim();
+      // Once per outage at warn; the retries that follow only at debug.
+      if (this.failures === 1)
+        this.log.warn(
+          `InfluxDB output ${this.label} cannot be written (${error}): ${adviceFor(this.cfg, err)}. ` +
+            'Nothing is lost: the collector keeps storing, and writes everything from where it stopped once the output takes writes again (retrying with backoff up to ' +
+            `${Math.round(this.backoff.max_ms / 1000)} s; this is logged once per outage)`,
+          { sink: this.name, url: this.cfg.url, error },
+        );
+      else
+        this.log.debug(`InfluxDB output ${this.name}: still failing, retrying in ${delay} ms`, {
+          sink: this.name,
+          error,
+          attempt: this.failures,
+        });
       this.schedule(delay);
     }
   }
 
-  async close(): Promise<void> {
-    this.closed = true;
-    if (this.timer) clearTimeout(this.timer);
-    await this.running;
-    this.api.dispose();
+  /**
+   * Stops the sink. What is stored but not yet written is written first, unless the output is failing
+   * (that would only hold up the shutdown); either way the cursors keep the place for the next start.
+   */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.stopping = true;
+      if (this.timer) clearTimeout(this.timer);
+      this.timer = undefined;
+      await this.running;
+      if (this.failures === 0) {
+        try {
+          await this.drain();
+        } catch (err) {
+          this.log.warn(
+            `InfluxDB output ${this.name}: the last write before stopping failed; it is written at the next start`,
+            { sink: this.name, error: err instanceof Error ? err.message : String(err) },
+          );
+        }
+      }
+      this.api.dispose();
+    })();
+    return this.closing;
   }
 }

@@ -31,8 +31,8 @@ export interface SinkSource {
   resultsAfter(seq: number, limit: number): Stored<Result>[];
   alertEventsAfter(seq: number, limit: number): Stored<AlertEvent>[];
   linkStatusAfter(seq: number, limit: number): Stored<LinkStatusPoint>[];
-  /** Every heartbeat an agent sent, as received. Optional: a store without it simply has no such stream. */
-  agentHeartbeatsAfter?(seq: number, limit: number): Stored<Heartbeat>[];
+  /** Every heartbeat the agents sent, as received (the store keeps them for its retention). */
+  agentHeartbeatsAfter(seq: number, limit: number): Stored<Heartbeat>[];
   /** 0 when the sink has never written anything. */
   getCursor(sink: string, stream: SinkStream): number;
   setCursor(sink: string, stream: SinkStream, seq: number): void;

@@ -84,4 +84,17 @@ export const MIGRATIONS: Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    description: 'heartbeat history (every heartbeat, for the sinks), pruned with the retention',
+    sql: `
+      CREATE TABLE heartbeats (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        site TEXT NOT NULL,
+        received_at_ms INTEGER NOT NULL,
+        json TEXT NOT NULL
+      );
+      CREATE INDEX heartbeats_by_time ON heartbeats (received_at_ms);
+    `,
+  },
 ];

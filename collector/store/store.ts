@@ -1,6 +1,6 @@
 // The collector's embedded store: one SQLite file (WAL mode) in the data directory. It holds every
 // result (each stored once, by id), the batches seen (so a resent batch is recognised), agent
-// heartbeats, alert state and events, link status points, the notification outbox and the sinks'
+// heartbeats (the latest per site, and every one received, for the sinks), alert state and events, link status points, the notification outbox and the sinks'
 // cursors. Everything the collector must not forget across a restart lives here.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -188,13 +188,18 @@ export class Store implements SinkSource {
 
   // ---- agents -------------------------------------------------------------------------------------
 
+  /** Records a heartbeat: the site's latest (for liveness) and one more row of history (for the sinks). */
   recordHeartbeat(hb: Heartbeat, nowMs: number): void {
-    this.db
-      .prepare(
-        `INSERT INTO agents (site, last_heartbeat_ms, json) VALUES (?, ?, ?)
-         ON CONFLICT (site) DO UPDATE SET last_heartbeat_ms = excluded.last_heartbeat_ms, json = excluded.json`,
-      )
-      .run(hb.site, nowMs, JSON.stringify(hb));
+    const json = JSON.stringify(hb);
+    const latest = this.db.prepare(
+      `INSERT INTO agents (site, last_heartbeat_ms, json) VALUES (?, ?, ?)
+       ON CONFLICT (site) DO UPDATE SET last_heartbeat_ms = excluded.last_heartbeat_ms, json = excluded.json`,
+    );
+    const history = this.db.prepare('INSERT INTO heartbeats (site, received_at_ms, json) VALUES (?, ?, ?)');
+    this.db.transaction(() => {
+      latest.run(hb.site, nowMs, json);
+      history.run(hb.site, nowMs, json);
+    })();
   }
 
   agents(): AgentRecord[] {
@@ -321,17 +326,23 @@ export class Store implements SinkSource {
   // ---- retention ----------------------------------------------------------------------------------
 
   /**
-   * Deletes results, batch ids and link status points older than the retention, and finished outbox
-   * rows (with their events, once no sink or pending delivery needs them) older than the retention.
+   * Deletes results, batch ids, link status points and heartbeat history older than the retention, and
+   * finished outbox rows older than the retention.
    */
-  prune(nowMs: number, retentionMs: number): { results: number; batches: number; link_status: number } {
+  prune(
+    nowMs: number,
+    retentionMs: number,
+  ): { results: number; batches: number; link_status: number; heartbeats: number } {
     const cutoff = nowMs - retentionMs;
     return this.db.transaction(() => {
       const results = this.db.prepare('DELETE FROM results WHERE time_ms < ?').run(cutoff).changes;
       const batches = this.db.prepare('DELETE FROM batches WHERE received_at_ms < ?').run(cutoff).changes;
       const link_status = this.db.prepare('DELETE FROM link_status WHERE time_ms < ?').run(cutoff).changes;
+      const heartbeats = this.db
+        .prepare('DELETE FROM heartbeats WHERE received_at_ms < ?')
+        .run(cutoff).changes;
       this.db.prepare("DELETE FROM outbox WHERE status != 'pending' AND done_ms < ?").run(cutoff);
-      return { results, batches, link_status };
+      return { results, batches, link_status, heartbeats };
     })();
   }
 
@@ -356,6 +367,13 @@ export class Store implements SinkSource {
       .prepare('SELECT seq, json FROM link_status WHERE seq > ? ORDER BY seq LIMIT ?')
       .all(seq, limit) as ResultRow[];
     return rows.map((r) => ({ seq: r.seq, value: JSON.parse(r.json) as LinkStatusPoint }));
+  }
+
+  agentHeartbeatsAfter(seq: number, limit: number): Stored<Heartbeat>[] {
+    const rows = this.db
+      .prepare('SELECT seq, json FROM heartbeats WHERE seq > ? ORDER BY seq LIMIT ?')
+      .all(seq, limit) as ResultRow[];
+    return rows.map((r) => ({ seq: r.seq, value: JSON.parse(r.json) as Heartbeat }));
   }
 
   getCursor(sink: string, stream: SinkStream): number {

@@ -24,6 +24,11 @@ export interface SelectSpec {
   groupBy?: string[];
   /** Wraps the query: SELECT * FROM (query) WHERE field = value (e.g. only firing alerts). */
   having?: { field: string; equals: number };
+  /**
+   * Read every point up to the end of the time range, with no lower bound (`time <= ${__to}ms`), so
+   * that e.g. an alert that began firing before the range still shows. Only for small measurements.
+   */
+  untilEnd?: true;
 }
 
 export interface TagValuesSpec {
@@ -52,7 +57,9 @@ export function render(spec: QuerySpec): string {
     }`;
   }
   const fields = spec.select.map((s) => `${s.fn}(${ident(s.field)}) AS ${ident(s.alias)}`).join(', ');
-  const where = ['$timeFilter', ...conditions(spec.where)].join(' AND ');
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: Grafana's global variable, epoch milliseconds
+  const time = spec.untilEnd ? 'time <= ${__to}ms' : '$timeFilter';
+  const where = [time, ...conditions(spec.where)].join(' AND ');
   const group = [...(spec.time ? ['time($__interval)'] : []), ...(spec.groupBy ?? []).map(ident)];
   let q = `SELECT ${fields} FROM ${ident(spec.measurement)} WHERE ${where}`;
   if (group.length) q += ` GROUP BY ${group.join(', ')}`;

@@ -136,7 +136,9 @@ export function overview() {
       {
         type: 'table',
         title: 'Firing alerts',
-        description: 'Alerts whose latest event in the time range is "firing".',
+        description:
+          'Alerts firing at the end of the time range: those whose latest event up to then is "firing", ' +
+          'including alerts that began before the range starts (reminders and the first event are read however old).',
         gridPos: { x: 0, y: 16, w: 24, h: 6 },
         targets: [
           target(
@@ -149,16 +151,27 @@ export function overview() {
                 { fn: 'last', field: 'summary', alias: 'summary' },
                 { fn: 'last', field: 'observed', alias: 'observed' },
                 { fn: 'last', field: 'threshold', alias: 'threshold' },
+                { fn: 'last', field: 'fired_at_ms', alias: 'firing since' },
               ],
               groupBy: ['rule', 'severity', 'src', 'dst', 'site'],
               having: { field: 'firing', equals: 1 },
+              untilEnd: true,
             },
             { table: true },
           ),
         ],
-        transformations: [{ id: 'organize', options: { excludeByName: { firing: true, Time: false } } }],
-        fieldConfig: { defaults: { noValue: 'no alert is firing' }, overrides: [] },
-        options: { showHeader: true, sortBy: [{ displayName: 'Time', desc: true }] },
+        // Time would be the start of the range read (InfluxQL's time for several selectors): hidden.
+        transformations: [{ id: 'organize', options: { excludeByName: { firing: true, Time: true } } }],
+        fieldConfig: {
+          defaults: { noValue: 'no alert is firing' },
+          overrides: [
+            {
+              matcher: { id: 'byName', options: 'firing since' },
+              properties: [{ id: 'unit', value: 'dateTimeAsIso' }],
+            },
+          ],
+        },
+        options: { showHeader: true, sortBy: [{ displayName: 'firing since', desc: true }] },
       },
       {
         type: 'state-timeline',

@@ -2,7 +2,7 @@
 
 import { renderTable } from '../../cli/table.ts';
 import type { RttStats } from '../../shared/result.ts';
-import type { LinkReport, QualifyReport } from './model.ts';
+import type { LinkReport, QualifyReport, ThroughputSummary } from './model.ts';
 
 const ms = (n: number | null) => (n === null ? '–' : `${n.toFixed(1)} ms`);
 const mbps = (bps: number | null) => (bps === null ? '–' : `${(bps / 1e6).toFixed(1)} Mbps`);
@@ -18,6 +18,18 @@ function rttRow(name: string, s: RttStats): string[] {
     ms(s.rtt_p95_ms),
     ms(s.rtt_max_ms),
     ms(s.jitter_ms),
+  ];
+}
+
+function throughputRow(t: ThroughputSummary): string[] {
+  if (t.error) return [t.label, t.error, '', '', '', ''];
+  return [
+    t.label,
+    mbps(t.goodput_bps),
+    mbps(t.target_bps),
+    t.retransmits === null ? '–' : String(t.retransmits),
+    pct(t.udp_loss_percent),
+    ms(t.udp_jitter_ms),
   ];
 }
 
@@ -58,18 +70,7 @@ export function renderTerminal(report: QualifyReport): string {
       out.push(
         renderTable(
           ['THROUGHPUT', 'GOODPUT', 'TARGET', 'RETRANSMITS', 'UDP LOSS', 'UDP JITTER'],
-          l.throughput.map((t) =>
-            t.error
-              ? [t.label, t.error, '', '', '', '']
-              : [
-                  t.label,
-                  mbps(t.goodput_bps),
-                  mbps(t.target_bps),
-                  t.retransmits === null ? '–' : String(t.retransmits),
-                  pct(t.udp_loss_percent),
-                  ms(t.udp_jitter_ms),
-                ],
-          ),
+          l.throughput.map(throughputRow),
         )
           .split('\n')
           .map((s) => `  ${s}`)
@@ -140,18 +141,7 @@ export function renderMarkdown(report: QualifyReport): string {
       out.push(
         mdTable(
           ['Throughput', 'Goodput', 'Target', 'Retransmits', 'UDP loss', 'UDP jitter'],
-          l.throughput.map((t) =>
-            t.error
-              ? [t.label, t.error, '', '', '', '']
-              : [
-                  t.label,
-                  mbps(t.goodput_bps),
-                  mbps(t.target_bps),
-                  t.retransmits === null ? '–' : String(t.retransmits),
-                  pct(t.udp_loss_percent),
-                  ms(t.udp_jitter_ms),
-                ],
-          ),
+          l.throughput.map(throughputRow),
         ),
         '',
       );

@@ -5,7 +5,7 @@ import { isMap, isScalar, LineCounter, parseDocument, type Node as YamlNode } fr
 import type { z } from 'zod';
 import type { Site, Subcluster, Topology } from '../topology/model.ts';
 import { linkKey } from '../topology/model.ts';
-import { allKeys, sectionSchemas } from './schema.ts';
+import { allKeys, outputName, sectionSchemas } from './schema.ts';
 import { didYouMean } from './suggest.ts';
 
 export interface ConfigIssue {
@@ -149,7 +149,7 @@ export function parseTopology(text: string, source = '<topology>'): Topology {
     }
   }
 
-  const { clusters: clusterConfigs, intercluster, links } = parsed;
+  const { clusters: clusterConfigs, intercluster, links, outputs } = parsed;
 
   // Cross-references between sections, checked on whatever sections parsed.
   // Site names are taken from the raw map, so a mistake inside one site does not hide unknown-site errors.
@@ -246,6 +246,26 @@ export function parseTopology(text: string, source = '<topology>'): Topology {
       const first = seen.get(key);
       if (first !== undefined) add(['links', i], `link ${a}–${b} is already configured at links[${first}]`);
       else seen.set(key, i);
+    });
+  }
+
+  if (outputs) {
+    // The name keys the output's cursors in the store: two outputs with one name would share them.
+    const seen = new Map<string, number>();
+    outputs.forEach((o, i) => {
+      const name = outputName(o);
+      const first = seen.get(name);
+      if (first === undefined) seen.set(name, i);
+      else if (o.name !== undefined)
+        add(
+          ['outputs', i, 'name'],
+          `"${name}" is already the name of outputs[${first}]; give each output its own name`,
+        );
+      else
+        add(
+          ['outputs', i],
+          `writes to the same place as outputs[${first}] (${name}); remove one, or give each a distinct name`,
+        );
     });
   }
 

@@ -223,6 +223,19 @@ export const outputSchema = z.discriminatedUnion('type', [influxOutputSchema], {
   error: 'expected type: influxdb',
 });
 
+/**
+ * What an output is called in logs and in the store's sink cursors: its `name`, or its URL with the
+ * database (and retention policy) or bucket. Two outputs may not share one (the load checks it).
+ */
+export function outputName(o: z.output<typeof influxOutputSchema>): string {
+  if (o.name !== undefined) return o.name;
+  const where =
+    o.version === 1
+      ? `db=${o.db}${o.retention_policy ? `&rp=${o.retention_policy}` : ''}`
+      : `bucket=${o.bucket}`;
+  return `influxdb:${o.url.replace(/\/+$/, '')}?${where}`;
+}
+
 export const collectorSchema = z.strictObject({
   listen: z.string().default('127.0.0.1:8080'),
   data_dir: z.string().default('./data'),

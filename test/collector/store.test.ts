@@ -38,11 +38,11 @@ const event = (time_ms: number): AlertEvent => ({
 describe('the SQLite store', () => {
   it('runs in WAL mode with a versioned schema that reopens without migrating twice', () => {
     expect(store.db.pragma('journal_mode', { simple: true })).toBe('wal');
-    expect(store.schemaVersion()).toBe(1);
+    expect(store.schemaVersion()).toBe(2);
     store.close();
     store = Store.open(dir);
-    expect(store.schemaVersion()).toBe(1);
-    expect(store.db.prepare('SELECT COUNT(*) AS n FROM migrations').get()).toEqual({ n: 1 });
+    expect(store.schemaVersion()).toBe(2);
+    expect(store.db.prepare('SELECT COUNT(*) AS n FROM migrations').get()).toEqual({ n: 2 });
   });
 
   it('stores a resent batch once, and a result id seen in another batch once', () => {
@@ -108,5 +108,36 @@ describe('the SQLite store', () => {
     const pruned = store.prune(31 * day + 1, 30 * day);
     expect(pruned).toMatchObject({ results: 1, batches: 1 });
     expect(store.resultsAfter(0, 10).map((s) => s.value.time_ms)).toEqual([20 * day]);
+  });
+
+  it('keeps every heartbeat, in the order received, for the sinks, and prunes those older than the retention', () => {
+    const day = 86_400_000;
+    const hb = (site: string, time_ms: number, spool_queued: number) => ({
+      site,
+      version: '0.1.0',
+      time_ms,
+      started_at_ms: 0,
+      plan_version: null,
+      spool_queued,
+      spool_dropped: 0,
+      errors: 0,
+    });
+    store.recordHeartbeat(hb('a', 1 * day, 1), 1 * day);
+    store.recordHeartbeat(hb('b', 20 * day, 2), 20 * day);
+    store.recordHeartbeat(hb('a', 21 * day, 3), 21 * day);
+    const all = store.agentHeartbeatsAfter(0, 10);
+    expect(all.map((s) => [s.value.site, s.value.spool_queued])).toEqual([
+      ['a', 1],
+      ['b', 2],
+      ['a', 3],
+    ]);
+    expect(store.agentHeartbeatsAfter(all[0]!.seq, 1).map((s) => s.value.spool_queued)).toEqual([2]);
+    // The latest per site is what liveness reads.
+    expect(store.agents().map((a) => [a.site, a.heartbeat.spool_queued])).toEqual([
+      ['a', 3],
+      ['b', 2],
+    ]);
+    expect(store.prune(31 * day + 1, 30 * day)).toMatchObject({ heartbeats: 1 });
+    expect(store.agentHeartbeatsAfter(0, 10).map((s) => s.value.spool_queued)).toEqual([2, 3]);
   });
 });

@@ -135,13 +135,14 @@ describeLab('bringing the lab up and down', () => {
       '-n',
       '-q',
       '-c',
-      '3',
+      '5',
       '-i',
       '0.2',
       y,
     ]);
-    const avg = Number(/= [\d.]+\/([\d.]+)\//.exec(ping.stdout)?.[1]);
-    expect(Math.abs(avg - 30)).toBeLessThanOrEqual(1);
+    // The fastest of five: the new delay is there, whatever else the machine is busy with.
+    const min = Number(/= ([\d.]+)\//.exec(ping.stdout)?.[1]);
+    expect(Math.abs(min - 30)).toBeLessThanOrEqual(1);
 
     // A crash: the relay dies, the namespaces stay behind.
     process.kill(state?.relay?.pid as number, 'SIGKILL');

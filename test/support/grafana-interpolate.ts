@@ -1,7 +1,8 @@
 // Expands a dashboard query as Grafana's InfluxDB (InfluxQL) data source does before sending it:
-// $timeFilter, $__interval, $__interval_ms, and template variables (${name} or $name). A multi-value or
-// include-All variable becomes its values regex-escaped, joined as (a|b); a single value inside a
-// /regex/ is regex-escaped too; anywhere else it is put in as it is.
+// $timeFilter, $__interval, $__interval_ms, ${__from} and ${__to} (epoch milliseconds), and template
+// variables (${name} or $name). A multi-value or include-All variable becomes its values regex-escaped,
+// joined as (a|b); a single value inside a /regex/ is regex-escaped too; anywhere else it is put in as
+// it is.
 export interface VariableValue {
   values: string[];
   multi: boolean;
@@ -21,6 +22,8 @@ export function interpolate(query: string, ctx: Interpolation): string {
   return query
     .replace(/\$timeFilter/g, `time >= ${ctx.from_ms}ms and time <= ${ctx.to_ms}ms`)
     .replace(/\$__interval_ms/g, String(ctx.interval_ms))
+    .replace(/\$\{__from\}|\$__from\b/g, String(ctx.from_ms))
+    .replace(/\$\{__to\}|\$__to\b/g, String(ctx.to_ms))
     .replace(/\$__interval/g, ctx.interval)
     .replace(
       /\$(?:\{(\w+)\}|(\w+))/g,

@@ -3,10 +3,14 @@
 import type { Aggregate, QuerySpec, TagCondition } from '../../dashboards/src/influxql.ts';
 import type { ParsedPoint } from './line-protocol.ts';
 
+type Cell = number | string | boolean | null;
+
 export interface RefSeries {
   tags: Record<string, string>;
   /** One row per result row, columns in SELECT order (time left out). */
-  rows: (number | string | boolean | null)[][];
+  rows: Cell[][];
+  /** With GROUP BY time($__interval): the start of each row's bucket. */
+  times?: number[];
 }
 
 type Value = number | string | boolean;
@@ -42,13 +46,15 @@ function matches(p: ParsedPoint, where: TagCondition[] | undefined, vars: Record
 }
 
 /**
- * Expected series of a query over points in [from, to], with variables resolved to their selected
- * values. Time buckets are not modelled: tests choose one $__interval bucket that holds the whole range.
+ * Expected series of a query over points in [from, to] (or up to `to` for a query that reads until the
+ * end of the range), with variables resolved to their selected values. GROUP BY time($__interval) as
+ * InfluxDB 1.x does it: buckets aligned to the epoch, from the one holding `from` to the one holding
+ * `to`, empty ones filled as the query's fill() says.
  */
 export function expectedSeries(
   spec: QuerySpec,
   points: ParsedPoint[],
-  range: { from_ms: number; to_ms: number },
+  range: { from_ms: number; to_ms: number; interval_ms: number },
   vars: Record<string, string[]>,
 ): RefSeries[] {
   const pts = points.filter((p) => p.measurement === spec.measurement && matches(p, spec.where, vars));
@@ -59,7 +65,8 @@ export function expectedSeries(
     ].sort();
     return values.length ? [{ tags: {}, rows: values.map((v) => [spec.key, v]) }] : [];
   }
-  const inRange = pts.filter((p) => p.time_ms >= range.from_ms && p.time_ms <= range.to_ms);
+  const from = spec.untilEnd ? Number.NEGATIVE_INFINITY : range.from_ms;
+  const inRange = pts.filter((p) => p.time_ms >= from && p.time_ms <= range.to_ms);
   const groups = new Map<string, ParsedPoint[]>();
   for (const p of inRange) {
     // InfluxDB orders series by their tags in key order.
@@ -68,8 +75,8 @@ export function expectedSeries(
     groups.set(key, [...(groups.get(key) ?? []), p]);
   }
   const out: RefSeries[] = [];
-  for (const [key, group] of [...groups].sort(([a], [b]) => a.localeCompare(b))) {
-    const row = spec.select.map((s) =>
+  const rowOf = (group: ParsedPoint[]): Cell[] =>
+    spec.select.map((s) =>
       aggregate(
         s.fn,
         group
@@ -77,13 +84,34 @@ export function expectedSeries(
           .map((p) => ({ t: p.time_ms, v: p.fields[s.field] as Value })),
       ),
     );
+  for (const [key, group] of [...groups].sort(([a], [b]) => a.localeCompare(b))) {
+    const tags = JSON.parse(key) as Record<string, string>;
+    if (spec.time) {
+      const iv = range.interval_ms;
+      const rows: Cell[][] = [];
+      const times: number[] = [];
+      let previous: Cell[] = spec.select.map(() => null);
+      for (let t = Math.floor(range.from_ms / iv) * iv; t <= range.to_ms; t += iv) {
+        let row = rowOf(group.filter((p) => p.time_ms >= t && p.time_ms < t + iv));
+        const empty = row.every((v) => v === null);
+        if (spec.time.fill === 'none' && empty) continue;
+        if (spec.time.fill === '0') row = row.map((v) => v ?? 0);
+        if (spec.time.fill === 'previous') row = row.map((v, i) => v ?? (previous[i] as Cell));
+        previous = row;
+        rows.push(row);
+        times.push(t);
+      }
+      if (rows.some((r) => r.some((v) => v !== null))) out.push({ tags, rows, times });
+      continue;
+    }
+    const row = rowOf(group);
     // A group whose selected fields are all absent yields no series.
     if (row.every((v) => v === null)) continue;
     if (spec.having) {
       const i = spec.select.findIndex((s) => s.alias === spec.having?.field);
       if (row[i] !== spec.having.equals) continue;
     }
-    out.push({ tags: JSON.parse(key) as Record<string, string>, rows: [row] });
+    out.push({ tags, rows: [row] });
   }
   return out;
 }

@@ -138,4 +138,31 @@ describe('the outputs section of the topology file', () => {
       'outputs[3].type: expected type: influxdb',
     ]);
   });
+
+  it('refuses two outputs with one name, or two unnamed outputs writing to the same place', () => {
+    expect(
+      problems(`${SITES}outputs:
+  - {type: influxdb, name: main, version: 1, url: "http://127.0.0.1:8086", db: a}
+  - {type: influxdb, name: main, version: 1, url: "http://127.0.0.1:8086", db: b}
+  - {type: influxdb, version: 1, url: "http://127.0.0.1:8086", db: a}
+  - {type: influxdb, version: 1, url: "http://127.0.0.1:8086/", db: a}
+  - {type: influxdb, name: other, version: 1, url: "http://127.0.0.1:8086", db: a}
+`),
+    ).toEqual([
+      'outputs[1].name: "main" is already the name of outputs[0]; give each output its own name',
+      'outputs[3]: writes to the same place as outputs[2] (influxdb:http://127.0.0.1:8086?db=a); remove one, or give each a distinct name',
+    ]);
+    try {
+      parseTopology(
+        `${SITES}outputs:\n  - {type: influxdb, name: x, url: "http://h:1", bucket: a}\n  - {type: influxdb, name: x, url: "http://h:2", bucket: b}\n`,
+        'site.yaml',
+      );
+      expect.unreachable('a ConfigError');
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      expect((err as Error).message).toContain(
+        'site.yaml:5: outputs[1].name: "x" is already the name of outputs[0]',
+      );
+    }
+  });
 });
