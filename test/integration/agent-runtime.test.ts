@@ -329,6 +329,42 @@ describe('wanwatch agent runtime, with the real collector', () => {
     expect((err2 as Error).message).toContain('"z" (not a site in the topology)');
   });
 
+  it('keeps results in the spool while the collector refuses its token, says what to check, and does not loop hot', async () => {
+    const logs: string[] = [];
+    const h = harness();
+    h.deps.log = createLogger({}, (line) => logs.push(line));
+    await startTheCollector();
+    proxy = await startLossyProxy(`http://127.0.0.1:${port}`);
+    const a = agent(h, { collector: proxy.url, retryMaxMs: 500 });
+    await a.start();
+    await until('results flowing', () => storedIds().length >= 2);
+    // The collector comes back with other tokens: site a's is no longer accepted.
+    await stopTheCollector();
+    collector = await startCollector({
+      configPath,
+      listen: `127.0.0.1:${port}`,
+      dataDir: join(dir, 'collector'),
+      env: { ...TOKENS, WW_TOKEN_A: 'rotated-token' },
+      planRefreshMs: 100,
+      evaluateIntervalMs: 60_000,
+      log: quiet,
+    });
+    await until('the refusal logged', () => logs.some((l) => l.includes('collector refused the results')));
+    const refusal = logs.find((l) => l.includes('collector refused the results')) ?? '';
+    expect(refusal).toMatch(/of site \\?"a\\?" \(401/);
+    expect(refusal).toContain('sites.a.token_env or token_sha256');
+    const postsBefore = proxy.forwarded.filter((f) => f.path === '/api/v1/results').length;
+    await new Promise((r) => setTimeout(r, 1500));
+    const postsDuring = proxy.forwarded.filter((f) => f.path === '/api/v1/results').length - postsBefore;
+    expect(postsDuring).toBeLessThanOrEqual(4); // one try per 0.5 s backoff, not a hot loop
+    expect(a.stats().spool.queued_results).toBeGreaterThan(0);
+    // The token is accepted again: everything spooled meanwhile arrives.
+    await stopTheCollector();
+    await startTheCollector();
+    await quiesce(a);
+    expect(storedIds()).toEqual(ids(h.produced));
+  });
+
   it('re-plans when the topology file changes, without a restart: peers and responder address follow', async () => {
     await startTheCollector();
     const h = harness();
