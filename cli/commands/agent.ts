@@ -25,16 +25,17 @@ export function registerAgent(program: Command): void {
     .summary('run the agent of one site: measure its peers and push the results to the collector')
     .description(
       [
-        'Runs the agent of one site. It asks the collector for its plan (peers, probe method, intervals,',
-        'throughput slots) and asks again every plan_refresh interval, re-planning without a restart when',
-        'the topology changes. It serves its peers (UDP echo reflector and iperf3 server on the site’s',
-        'address), measures every peer on schedule, and pushes the results in batches. While the collector',
-        'is unreachable, results wait in a bounded disk spool in --data-dir and are resent in order when it',
-        'is back. SIGINT / SIGTERM stop it cleanly (pending results are written to the spool first).',
-        '',
-        'The token authenticates the site; give it in WANWATCH_TOKEN or --token-file rather than --token,',
-        'which other users can see in the process list.',
-      ].join('\n'),
+        'Runs the agent of one site. It asks the collector for its plan (peers, probe method, intervals, ' +
+          'throughput slots) and asks again every plan_refresh interval, re-planning without a restart ' +
+          'when the topology changes. It serves its peers (UDP echo reflector and iperf3 server on the ' +
+          'site’s address), measures every peer on schedule, and pushes the results in batches. While the ' +
+          'collector is unreachable, results wait in a bounded disk spool in --data-dir and are resent in ' +
+          'order when it is back. SIGINT / SIGTERM stop it cleanly (pending results are written to the ' +
+          'spool first).',
+        'The token authenticates the site; give it in WANWATCH_TOKEN or --token-file rather than ' +
+          '--token, which other users can see in the process list. Exit code 2: bad options, or the ' +
+          'collector refused the site or its token (its message is printed).',
+      ].join('\n\n'),
     )
     .requiredOption('--site <name>', 'this agent’s site, as named under `sites` in the topology file')
     .requiredOption('--collector <url>', 'the collector’s base URL, e.g. http://10.0.0.5:8080')
