@@ -37,7 +37,7 @@ export function registerProbe(program: Command): void {
     )
     .option(
       '-t, --timeout <ms>',
-      'how long to wait for each reply, ms (or 2s)',
+      'how long to wait for each reply, ms (or 2s); tcp waits at most 1 s (the kernel resends a lost SYN then)',
       msOption('--timeout', 1),
       2000,
     )
