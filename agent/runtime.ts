@@ -24,6 +24,7 @@ import { backoffMs, Sender } from './push/sender.ts';
 import { dueBetween, nextDue } from './schedule/periodic.ts';
 import { type Timetable, timetable } from './schedule/plan.ts';
 import { DEFAULT_SPOOL_MAX_RESULTS, Spool, type SpoolStats } from './spool/spool.ts';
+import { QualifyTasks } from './tasks/qualify.ts';
 
 export interface ThroughputTarget {
   src: string;
@@ -87,6 +88,8 @@ export interface AgentOptions {
   retryMinMs?: number;
   retryMaxMs?: number;
   requestTimeoutMs?: number;
+  /** How often to ask the collector for mesh-qualification tasks (default 3 s). */
+  taskPollMs?: number;
   version?: string;
 }
 
@@ -147,6 +150,7 @@ export class Agent {
   /** False once drain() was called: plans are still followed, but nothing new is measured. */
   private measuring = true;
   private stopped: Promise<void> | undefined;
+  private tasks: QualifyTasks | undefined;
 
   private produced = 0;
   private errorsTotal = 0;
@@ -233,6 +237,19 @@ export class Agent {
     await this.apply(plan);
     this.scheduleHeartbeat(0);
     this.schedulePlanRefresh();
+    if (!this.stopping) {
+      this.tasks = new QualifyTasks(
+        {
+          client: this.client,
+          site: this.opts.site,
+          rttProbes: this.deps.rttProbes,
+          runThroughput: this.deps.runThroughput,
+          log: this.log,
+        },
+        this.opts.taskPollMs,
+      );
+      this.tasks.start();
+    }
   }
 
   private async firstPlan(): Promise<AgentPlan | undefined> {
@@ -624,6 +641,7 @@ export class Agent {
       if (t !== undefined) clearTimeout(t);
     this.abort.abort();
     this.wakeSleepers();
+    await this.tasks?.stop();
     // Cancelled probes return `cancelled` results; give them a moment, they go to the spool too.
     await Promise.race([Promise.allSettled([...this.running.values()]), delay(5000)]);
     await this.batcher?.flushNow();

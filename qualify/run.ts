@@ -85,7 +85,8 @@ export async function qualifyLink(
   const throughputLoop = async () => {
     if (opts.skip_throughput) return;
     // Start with idle RTT, so the link's unloaded latency is measured before anything loads it.
-    const idle_ms = Math.max(0, opts.duration_ms - 4 * opts.test_duration_ms) / 2;
+    // At least a quarter of the run, even when the tests fill the rest of it.
+    const idle_ms = Math.max((opts.duration_ms - 4 * opts.test_duration_ms) / 2, opts.duration_ms / 4);
     await sleep(idle_ms, opts.signal);
     const plan: [string, 'tcp' | 'udp', boolean][] = [
       ['TCP forward', 'tcp', false],

@@ -5,6 +5,7 @@
 //   denied    401 / 403 / 404: this agent's site or token is wrong; retrying soon will not help
 //   rejected  any other 4xx: this request itself is bad and will never be accepted
 import type { z } from 'zod';
+import { z as zod } from 'zod';
 import {
   type AgentPlan,
   API_PREFIX,
@@ -13,8 +14,15 @@ import {
   type Heartbeat,
   type IngestReply,
   ingestReplySchema,
+  type QualifyTask,
+  qualifyTaskSchema,
   type ResultBatch,
+  type TaskProgress,
+  type TaskResult,
 } from '../../shared/wire.ts';
+
+const tasksReplySchema = zod.object({ tasks: zod.array(qualifyTaskSchema) });
+const progressReplySchema = zod.object({ cancelled: zod.boolean() });
 
 export type Outcome<T> =
   | { kind: 'ok'; value: T }
@@ -55,6 +63,30 @@ export class CollectorClient {
 
   postHeartbeat(hb: Heartbeat, signal?: AbortSignal): Promise<Outcome<unknown>> {
     return this.call('POST', '/heartbeat', hb, undefined, signal);
+  }
+
+  /** Mesh-qualification tasks the collector wants this site to run now. */
+  async getTasks(signal?: AbortSignal): Promise<Outcome<QualifyTask[]>> {
+    const out = await this.call(
+      'GET',
+      `/tasks?site=${encodeURIComponent(this.opts.site)}`,
+      undefined,
+      tasksReplySchema,
+      signal,
+    );
+    return out.kind === 'ok' ? { kind: 'ok', value: out.value.tasks } : out;
+  }
+
+  postTaskProgress(
+    id: string,
+    p: TaskProgress,
+    signal?: AbortSignal,
+  ): Promise<Outcome<{ cancelled: boolean }>> {
+    return this.call('POST', `/tasks/${encodeURIComponent(id)}/progress`, p, progressReplySchema, signal);
+  }
+
+  postTaskResult(id: string, r: TaskResult, signal?: AbortSignal): Promise<Outcome<unknown>> {
+    return this.call('POST', `/tasks/${encodeURIComponent(id)}/result`, r, undefined, signal);
   }
 
   private async call<T>(

@@ -1,0 +1,152 @@
+// Mesh qualification at an agent: the collector hands out one task per link (this site measures towards
+// a peer); the agent runs it with the same orchestration as `wanwatch qualify --to` (qualify/run.ts),
+// reports progress, stops when the operator cancels, and sends back every measurement. The task's
+// measurements are not pushed as ordinary results: rounds under deliberate load would page people.
+
+import { qualifyLink } from '../../qualify/run.ts';
+import type { Logger } from '../../shared/log.ts';
+import type { ProbeMethod } from '../../shared/result.ts';
+import type { QualifyTask, TaskProgress } from '../../shared/wire.ts';
+import type { RttProbe } from '../probes/types.ts';
+import type { CollectorClient } from '../push/client.ts';
+import type { ThroughputRunner } from '../runtime.ts';
+
+/** How often an agent asks for tasks, and reports progress on a running one. */
+export const TASK_POLL_MS = 3000;
+const PROGRESS_EVERY_MS = 2000;
+
+export interface TaskDeps {
+  client: CollectorClient;
+  site: string;
+  rttProbes: Record<ProbeMethod, RttProbe>;
+  runThroughput: ThroughputRunner;
+  log: Logger;
+}
+
+export class QualifyTasks {
+  private timer: NodeJS.Timeout | undefined;
+  private readonly running = new Map<string, { abort: AbortController; done: Promise<void> }>();
+  private stopped = false;
+  private readonly deps: TaskDeps;
+  private readonly pollMs: number;
+
+  constructor(deps: TaskDeps, pollMs = TASK_POLL_MS) {
+    this.deps = deps;
+    this.pollMs = pollMs;
+  }
+
+  start(): void {
+    this.schedule(0);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    for (const r of this.running.values()) r.abort.abort();
+    await Promise.allSettled([...this.running.values()].map((r) => r.done));
+  }
+
+  private schedule(ms: number): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => void this.poll(), ms);
+    this.timer.unref?.();
+  }
+
+  private async poll(): Promise<void> {
+    const out = await this.deps.client.getTasks();
+    if (out.kind === 'ok') {
+      for (const task of out.value) {
+        if (this.running.has(task.id) || this.stopped) continue;
+        const abort = new AbortController();
+        const done = this.run(task, abort).finally(() => this.running.delete(task.id));
+        this.running.set(task.id, { abort, done });
+      }
+    } else {
+      this.deps.log.debug('could not ask for qualification tasks', { outcome: out.kind });
+    }
+    this.schedule(this.pollMs);
+  }
+
+  private async run(task: QualifyTask, abort: AbortController): Promise<void> {
+    const { site, log, client } = this.deps;
+    const peer = task.peer;
+    log.info(`qualification: measuring ${site} → ${peer.site} for ${task.duration_ms / 1000} s`, {
+      task: task.id,
+    });
+    let lastReport = 0;
+    let reporting = false;
+    const report = (p: TaskProgress) => {
+      if (reporting || Date.now() - lastReport < PROGRESS_EVERY_MS) return;
+      reporting = true;
+      lastReport = Date.now();
+      void client
+        .postTaskProgress(task.id, p)
+        .then((out) => {
+          if (out.kind === 'ok' && out.value.cancelled && !abort.signal.aborted) {
+            log.info('qualification cancelled by the operator; sending what was measured', { task: task.id });
+            abort.abort();
+          }
+        })
+        .finally(() => {
+          reporting = false;
+        });
+    };
+    let result: { measurements: Awaited<ReturnType<typeof qualifyLink>> | null; error: string | null };
+    try {
+      const measurements = await qualifyLink(
+        {
+          target: {
+            src: site,
+            dst: peer.site,
+            host: peer.address,
+            ...(task.rtt.method === 'icmp' ? {} : { port: peer.reflector_port }),
+          },
+          duration_ms: task.duration_ms,
+          test_duration_ms: task.test_duration_ms,
+          required_bps: task.required_bps,
+          round: { count: task.rtt.count, spacing_ms: task.rtt.spacing_ms, timeout_ms: task.rtt.timeout_ms },
+          skip_throughput: task.skip_throughput,
+          signal: abort.signal,
+        },
+        {
+          rttProbe: this.deps.rttProbes[task.rtt.method],
+          throughput: (req) =>
+            this.deps.runThroughput(
+              { src: site, dst: peer.site, host: peer.address, port: peer.iperf3_port },
+              {
+                protocol: req.protocol,
+                duration_ms: req.duration_ms,
+                omit_ms: 0,
+                streams: 1,
+                reverse: req.reverse,
+                ...(req.rate_bps !== null ? { rate_bps: req.rate_bps } : {}),
+                signal: req.signal,
+              },
+            ),
+        },
+        report,
+      );
+      result = { measurements, error: null };
+    } catch (err) {
+      result = {
+        measurements: null,
+        error: `the agent at ${site} could not run the task: ${(err as Error).message}`,
+      };
+    }
+    // The result matters more than anything else this task did: retry it for a while.
+    for (let attempt = 0; attempt < 10 && !(this.stopped && attempt > 0); attempt++) {
+      const out = await client.postTaskResult(task.id, result);
+      if (out.kind === 'ok' || out.kind === 'denied' || out.kind === 'rejected') {
+        if (out.kind !== 'ok')
+          log.error('the collector refused a qualification result', {
+            task: task.id,
+            status: out.status,
+            message: out.message,
+          });
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 1000 * (attempt + 1)));
+    }
+    log.info(`qualification: ${site} → ${peer.site} done`, { task: task.id });
+  }
+}
