@@ -28,14 +28,14 @@ const program = new Command('wanwatch')
   .exitOverride();
 
 registerPlan(program);
-registerAgent(program);
+registerQualify(program);
 registerCollector(program);
+registerAgent(program);
 registerStatus(program);
 registerProbe(program);
 registerThroughput(program);
 registerReflector(program);
 registerDoctor(program);
-registerQualify(program);
 
 program.addHelpText(
   'after',
