@@ -5,7 +5,7 @@ import type { Topology } from '../shared/topology/model.ts';
 import type { LinkRequirement } from '../shared/topology/requirements.ts';
 import type { AgentPlan } from '../shared/wire.ts';
 import type { Evaluator } from './alerts/evaluator.ts';
-import { dedupKey, LINK_RULES, type LinkRule, linkContext } from './alerts/rules.ts';
+import { LINK_RULES, type LinkRule, linkContext } from './alerts/rules.ts';
 import type { AlertStatus } from './alerts/state.ts';
 import type { Store } from './store/store.ts';
 
@@ -23,6 +23,7 @@ export interface DirectionJson {
   rounds_in_window: number;
   last_result_ms: number | null;
   last_throughput_ms: number | null;
+  /** The link's alerts as this direction shows them ('ok' when only the other direction breaches). */
   alerts: Record<LinkRule, AlertStatus>;
 }
 
@@ -34,6 +35,8 @@ export interface LinkJson {
   max_loss_percent: number;
   derivation: string;
   state: DirectionJson['state'];
+  /** The link's alerts: one per rule and link, fed by the worse direction. */
+  alerts: Record<LinkRule, AlertStatus>;
   directions: DirectionJson[];
 }
 
@@ -53,15 +56,12 @@ export function linksView(
   now: number,
 ): LinksReply {
   const views = evaluator.observe({ topology, links: [...links] }, now);
-  const states = evaluator.alertStates();
   const out: LinkJson[] = links.map((l) => {
     const directions = views
       .filter((v) => v.link === l)
       .map((v): DirectionJson => {
         const alerts = {} as Record<LinkRule, AlertStatus>;
-        for (const rule of LINK_RULES) {
-          alerts[rule] = states.get(dedupKey(rule, { kind: 'link', src: v.src, dst: v.dst }))?.status ?? 'ok';
-        }
+        for (const rule of LINK_RULES) alerts[rule] = evaluator.directionAlertStatus(rule, v);
         return {
           src: v.src,
           dst: v.dst,
@@ -83,9 +83,12 @@ export function linksView(
       (w, d) => (RANK[d.state] > RANK[w] ? d.state : w),
       'unknown',
     );
+    const alerts = {} as Record<LinkRule, AlertStatus>;
+    for (const rule of LINK_RULES) alerts[rule] = evaluator.linkAlert(rule, ...l.sites)?.status ?? 'ok';
     return {
       ...linkContext(l),
       state,
+      alerts,
       directions,
     };
   });

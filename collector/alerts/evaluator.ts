@@ -9,13 +9,15 @@ import type { Store } from '../store/store.ts';
 import type { AlertEvent } from './event.ts';
 import {
   type DirectionView,
-  dedupKey,
   evaluateSubjects,
   LINK_RULES,
+  type LinkRule,
+  linkDedupKey,
   observeLinks,
   type StoredAlertState,
   subjectsOf,
 } from './rules.ts';
+import type { AlertStatus } from './state.ts';
 
 /** Link status points are written at most this often per direction, unless the state changes. */
 export const STATUS_POINT_SPACING_MS = 10_000;
@@ -50,15 +52,33 @@ export class Evaluator {
     return observeLinks(ctx.topology, ctx.links, this.store, now);
   }
 
+  /** The link's alert state for a rule (one per link, whichever direction breaches). */
+  linkAlert(rule: LinkRule, a: string, b: string): StoredAlertState | undefined {
+    return this.states.get(linkDedupKey(rule, a, b));
+  }
+
+  /**
+   * A link alert's status as one direction shows it: the alert's own status when this direction
+   * breached at the last evaluation, or when neither did (pending, recovering or ok: it is the
+   * whole link's); 'ok' when only the other direction breaches.
+   */
+  directionAlertStatus(rule: LinkRule, v: Pick<DirectionView, 'src' | 'dst'>): AlertStatus {
+    const s = this.linkAlert(rule, v.src, v.dst);
+    if (!s) return 'ok';
+    const dirs = s.directions;
+    const breaching = dirs.filter((d) => d.breach === true);
+    const carried = breaching.length === 0 || breaching.some((d) => d.src === v.src && d.dst === v.dst);
+    return carried ? s.status : 'ok';
+  }
+
   /** The worst state over a direction's link rules; unknown when no rule has data. */
   directionState(v: DirectionView): DirectionState {
     let worst: DirectionState = 'unknown';
     for (const rule of LINK_RULES) {
-      const s = this.states.get(dedupKey(rule, { kind: 'link', src: v.src, dst: v.dst }));
-      const known = v.observations[rule].breach !== null || (s !== undefined && s.status !== 'ok');
+      const status = this.directionAlertStatus(rule, v);
+      const known = v.observations[rule].breach !== null || status !== 'ok';
       if (!known) continue;
-      const st: DirectionState =
-        s?.status === 'firing' ? 'firing' : s?.status === 'pending' ? 'pending' : 'ok';
+      const st: DirectionState = status === 'firing' ? 'firing' : status === 'pending' ? 'pending' : 'ok';
       if (rank(st) > rank(worst)) worst = st;
     }
     return worst;

@@ -1,10 +1,22 @@
 // The alert rules: what is observed for each link direction and each agent, and how a transition of
 // the state machine (state.ts) becomes an AlertEvent. Pure, given the results handed in.
+//
+// Rules are observed per direction (each side's agent measures its own view), but alerted per link:
+// one state machine per rule and link, fed with the worse of the two directions. Both agents of a slow
+// link measure the same round trip; two alerts for it would page twice for one problem.
 import type { RttStatistic } from '../../shared/config/schema.ts';
 import type { RttResult, ThroughputResult } from '../../shared/result.ts';
 import type { Topology } from '../../shared/topology/model.ts';
 import type { LinkRequirement } from '../../shared/topology/requirements.ts';
-import type { AlertEvent, AlertLinkContext, AlertRule, AlertSubject } from './event.ts';
+import {
+  type AlertDirection,
+  type AlertEvent,
+  type AlertLinkContext,
+  type AlertRule,
+  type AlertSubject,
+  linkName,
+  subjectText,
+} from './event.ts';
 import {
   agentObservation,
   goodputObservation,
@@ -47,13 +59,48 @@ export interface Subject {
   rule: AlertRule;
   subject: AlertSubject;
   link: AlertLinkContext | null;
+  /** For a link: the worst direction's observation. */
   observation: Observation;
+  /** For a link: each direction's observation (empty for agents). */
+  directions: AlertDirection[];
 }
 
+/** "wanwatch/<rule>/<siteA>--<siteB>" (sites sorted) for links, "wanwatch/agent_down/<site>" for agents. */
 export const dedupKey = (rule: AlertRule, subject: AlertSubject): string =>
   subject.kind === 'link'
-    ? `wanwatch/${rule}/${subject.src}->${subject.dst}`
+    ? `wanwatch/${rule}/${linkName(subject.sites)}`
     : `wanwatch/${rule}/${subject.site}`;
+
+/** The dedup key of a link rule, from the link's two sites in any order. */
+export const linkDedupKey = (rule: AlertRule, a: string, b: string): string =>
+  dedupKey(rule, { kind: 'link', sites: a < b ? [a, b] : [b, a], worst: null });
+
+const BREACH_RANK = (b: boolean | null): number => (b === null ? 0 : b ? 2 : 1);
+
+/** Whether direction x is worse than y for a rule: breaching first, then the worse value. */
+function worse(rule: LinkRule, x: AlertDirection, y: AlertDirection): boolean {
+  if (BREACH_RANK(x.breach) !== BREACH_RANK(y.breach)) return BREACH_RANK(x.breach) > BREACH_RANK(y.breach);
+  if (x.observed === null) return false;
+  if (y.observed === null) return true;
+  return rule === 'goodput_low' ? x.observed < y.observed : x.observed > y.observed;
+}
+
+/**
+ * A link's observation of a rule from its directions: a breach when either direction breaches, the
+ * worst direction's value, unknown only when both are unknown.
+ */
+export function linkObservation(
+  rule: LinkRule,
+  directions: readonly AlertDirection[],
+  threshold: number | null,
+): { observation: Observation; worst: AlertDirection | null } {
+  let worst: AlertDirection | null = null;
+  for (const d of directions) if (worst === null || worse(rule, d, worst)) worst = d;
+  if (worst === null || worst.breach === null) {
+    return { observation: { breach: null, observed: null, threshold }, worst: null };
+  }
+  return { observation: { breach: worst.breach, observed: worst.observed, threshold }, worst };
+}
 
 export function linkContext(l: LinkRequirement): AlertLinkContext {
   return {
@@ -121,17 +168,31 @@ export function subjectsOf(
   now: number,
 ): Subject[] {
   const subjects: Subject[] = [];
-  for (const v of views) {
-    const subject: AlertSubject = { kind: 'link', src: v.src, dst: v.dst };
-    const link = linkContext(v.link);
+  const byLink = new Map<LinkRequirement, DirectionView[]>();
+  for (const v of views) byLink.set(v.link, [...(byLink.get(v.link) ?? []), v]);
+  for (const [requirement, dirs] of byLink) {
+    const link = linkContext(requirement);
+    const sorted = [...dirs].sort((x, y) => (x.src < y.src ? -1 : x.src > y.src ? 1 : 0));
     for (const rule of LINK_RULES) {
-      subjects.push({
-        dedup_key: dedupKey(rule, subject),
+      const directions = sorted.map(
+        (v): AlertDirection => ({
+          src: v.src,
+          dst: v.dst,
+          breach: v.observations[rule].breach,
+          observed: v.observations[rule].observed,
+        }),
+      );
+      const { observation, worst } = linkObservation(
         rule,
-        subject,
-        link,
-        observation: v.observations[rule],
-      });
+        directions,
+        sorted[0]?.observations[rule].threshold ?? null,
+      );
+      const subject: AlertSubject = {
+        kind: 'link',
+        sites: link.sites,
+        worst: worst === null ? null : { src: worst.src, dst: worst.dst },
+      };
+      subjects.push({ dedup_key: dedupKey(rule, subject), rule, subject, link, observation, directions });
     }
   }
   const hb = topology.probes.heartbeat;
@@ -143,6 +204,7 @@ export function subjectsOf(
       subject,
       link: null,
       observation: agentObservation(heartbeats.get(site) ?? null, startedAtMs, now, hb.interval + hb.timeout),
+      directions: [],
     });
   }
   return subjects;
@@ -153,11 +215,15 @@ export interface StoredAlertState extends AlertState {
   rule: AlertRule;
   subject: AlertSubject;
   link: AlertLinkContext | null;
+  /** Each direction's observation at the last evaluation with data (empty for agents). */
+  directions: AlertDirection[];
 }
 
 /**
  * Steps every subject's state machine. States whose subject is gone from the topology are dropped,
- * resolving them first when they were firing.
+ * resolving them first when they were firing. That includes states kept by an older collector under
+ * another key (per direction, "wanwatch/rtt_high/a->b"): they resolve under their own key, so a
+ * receiver closes what it opened, and the link's alert goes on under the new key.
  */
 export function evaluateSubjects(
   subjects: readonly Subject[],
@@ -171,7 +237,15 @@ export function evaluateSubjects(
   for (const s of subjects) {
     const before = states.get(s.dedup_key);
     const { state, events: transitions } = step(before ?? INITIAL_STATE, s.observation, now, settings);
-    const after: StoredAlertState = { ...state, rule: s.rule, subject: s.subject, link: s.link };
+    // No data changes nothing, not even which direction the alert last reported.
+    const keep = s.observation.breach === null && before !== undefined;
+    const after: StoredAlertState = {
+      ...state,
+      rule: s.rule,
+      subject: keep ? before.subject : s.subject,
+      link: s.link,
+      directions: keep ? before.directions : s.directions,
+    };
     if (!before || JSON.stringify(before) !== JSON.stringify(after)) changes.set(s.dedup_key, after);
     for (const t of transitions) events.push(alertEvent(s.dedup_key, after, t, now, statistic));
   }
@@ -180,7 +254,12 @@ export function evaluateSubjects(
     if (present.has(key)) continue;
     if (state.status === 'firing') {
       const resolved: StoredAlertState = { ...state, status: 'resolved', resolved_at_ms: now };
-      events.push(alertEvent(key, resolved, 'resolved', now, statistic, 'no longer in the topology'));
+      const successor = state.subject.kind === 'link' ? dedupKey(state.rule, state.subject) : null;
+      const note =
+        successor !== null && successor !== key && present.has(successor)
+          ? `now alerted per link as ${successor}`
+          : 'no longer in the topology';
+      events.push(alertEvent(key, resolved, 'resolved', now, statistic, note));
     }
     changes.set(key, null);
   }
@@ -212,7 +291,16 @@ export function alertEvent(
   note?: string,
 ): AlertEvent {
   const status = transition === 'resolved' ? 'resolved' : 'firing';
-  const summary = summarize(state.rule, state.subject, status, state.observed, state.threshold, statistic);
+  const directions = state.directions;
+  const summary = summarize(
+    state.rule,
+    state.subject,
+    status,
+    state.observed,
+    state.threshold,
+    statistic,
+    directions,
+  );
   return {
     dedup_key,
     rule: state.rule,
@@ -227,6 +315,7 @@ export function alertEvent(
     observed: state.observed,
     threshold: state.threshold,
     unit: UNIT[state.rule],
+    directions,
     summary: note ? `${summary} (${note})` : summary,
     link: state.link,
   };
@@ -236,7 +325,25 @@ const num = (n: number | null, digits = 1): string =>
   n === null ? '?' : String(Math.round(n * 10 ** digits) / 10 ** digits);
 const mbps = (bps: number | null): string => (bps === null ? '?' : `${num(bps / 1e6, 2)} Mbps`);
 
-/** One line for people, e.g. "p95 RTT 83.1 ms > 80 ms on dallas → london". */
+const VALUE: Record<AlertRule, (v: number | null) => string> = {
+  rtt_high: (v) => `${num(v)} ms`,
+  loss_high: (v) => `${num(v, 2)} %`,
+  goodput_low: mbps,
+  link_down: () => '',
+  agent_down: (v) => `${num(v, 0)} s`,
+};
+
+/**
+ * The directions behind a link alert, in parentheses: while firing the breaching ones, when resolved
+ * every direction with data ("(A → C 90.3 ms, C → A 90.1 ms)"); empty when there are none.
+ */
+function directionsText(rule: AlertRule, status: 'firing' | 'resolved', dirs: readonly AlertDirection[]) {
+  const shown = dirs.filter((d) => (status === 'firing' ? d.breach === true : d.breach !== null));
+  if (shown.length === 0) return '';
+  return ` (${shown.map((d) => `${d.src} → ${d.dst} ${VALUE[rule](d.observed)}`.trimEnd()).join(', ')})`;
+}
+
+/** One line for people, e.g. "p95 RTT 83.1 ms > 80 ms on dallas ↔ london (dallas → london 83.1 ms)". */
 export function summarize(
   rule: AlertRule,
   subject: AlertSubject,
@@ -244,18 +351,20 @@ export function summarize(
   observed: number | null,
   threshold: number | null,
   statistic: RttStatistic,
+  directions: readonly AlertDirection[] = [],
 ): string {
-  const on = subject.kind === 'link' ? `${subject.src} → ${subject.dst}` : subject.site;
+  const on = subjectText(subject);
   const firing = status === 'firing';
+  const dirs = directionsText(rule, status, directions);
   switch (rule) {
     case 'rtt_high':
-      return `${statistic} RTT ${num(observed)} ms ${firing ? '>' : '≤'} ${num(threshold)} ms on ${on}`;
+      return `${statistic} RTT ${num(observed)} ms ${firing ? '>' : '≤'} ${num(threshold)} ms on ${on}${dirs}`;
     case 'loss_high':
-      return `loss ${num(observed, 2)} % ${firing ? '>' : '≤'} ${num(threshold, 2)} % on ${on}`;
+      return `loss ${num(observed, 2)} % ${firing ? '>' : '≤'} ${num(threshold, 2)} % on ${on}${dirs}`;
     case 'goodput_low':
-      return `goodput ${mbps(observed)} ${firing ? '<' : '≥'} ${mbps(threshold)} required on ${on}`;
+      return `goodput ${mbps(observed)} ${firing ? '<' : '≥'} ${mbps(threshold)} required on ${on}${dirs}`;
     case 'link_down':
-      return firing ? `${on} is down: the latest RTT round lost every probe` : `${on} is up again`;
+      return firing ? `${on} is down: the latest RTT round lost every probe${dirs}` : `${on} is up again`;
     case 'agent_down':
       return firing
         ? `the agent at ${on} sent no heartbeat for ${num(observed, 0)} s (limit ${num(threshold, 0)} s)`

@@ -2,9 +2,11 @@
 // routes, groups, inhibits and silences. Alertmanager resolves an alert by itself once its endsAt has
 // passed, so a firing alert is sent with endsAt one repeat_interval (plus a margin) ahead; each
 // reminder pushes it further, and the resolved event sets endsAt to the time it resolved.
+// Alertmanager tells alerts apart by their label set, so labels hold only what stays the same from
+// firing to resolved: the rule and the link (never the direction that happens to be worse).
 import type { NotifierConfig } from '../../shared/config/schema.ts';
-import type { AlertEvent } from '../alerts/event.ts';
-import { formatLimit, formatValue, iso, type RenderContext, type Renderer } from './types.ts';
+import { type AlertEvent, linkName } from '../alerts/event.ts';
+import { directionsText, formatLimit, formatValue, iso, type RenderContext, type Renderer } from './types.ts';
 
 export type AlertmanagerConfig = Extract<NotifierConfig, { type: 'alertmanager' }>;
 
@@ -23,13 +25,15 @@ export function alertmanagerPayload(event: AlertEvent, ctx: RenderContext) {
     severity: event.severity,
     dedup_key: event.dedup_key,
     ...(event.subject.kind === 'link'
-      ? { src: event.subject.src, dst: event.subject.dst, link: event.link?.sites.join('-') ?? '' }
+      ? { link: linkName(event.subject.sites) }
       : { site: event.subject.site }),
   };
+  const directions = directionsText(event);
   const annotations: Record<string, string> = {
     summary: event.summary,
     observed: formatValue(event.observed, event.unit),
     required: formatLimit(event),
+    ...(directions !== null ? { directions } : {}),
     ...(event.link ? { description: `Link needs ${event.link.derivation}` } : {}),
   };
   const endsAt =

@@ -2,8 +2,8 @@
 // PagerDuty folds into the open alert), `resolve` when resolved. The routing key comes from the
 // environment variable named by routing_key_env, read at delivery time and never stored.
 import type { NotifierConfig } from '../../shared/config/schema.ts';
-import type { AlertEvent } from '../alerts/event.ts';
-import { formatLimit, formatValue, iso, type RenderContext, type Renderer } from './types.ts';
+import { type AlertEvent, linkName } from '../alerts/event.ts';
+import { directionsText, formatLimit, formatValue, iso, type RenderContext, type Renderer } from './types.ts';
 
 export type PagerDutyConfig = Extract<NotifierConfig, { type: 'pagerduty' }>;
 
@@ -12,27 +12,25 @@ export function pagerdutyPayload(event: AlertEvent, config: PagerDutyConfig, ctx
   if (event.status === 'resolved') {
     return { routing_key, event_action: 'resolve' as const, dedup_key: event.dedup_key };
   }
-  const source =
-    event.subject.kind === 'link'
-      ? `wanwatch:${event.subject.src}->${event.subject.dst}`
-      : `wanwatch:${event.subject.site}`;
+  const component = event.subject.kind === 'link' ? linkName(event.subject.sites) : event.subject.site;
+  const directions = directionsText(event);
   return {
     routing_key,
     event_action: 'trigger' as const,
     dedup_key: event.dedup_key,
     payload: {
       summary: event.summary.slice(0, 1024),
-      source,
+      source: `wanwatch:${component}`,
       severity: config.severity,
       timestamp: iso(event.fired_at_ms) as string,
-      component:
-        event.subject.kind === 'link' ? `${event.subject.src}->${event.subject.dst}` : event.subject.site,
-      group: event.link ? event.link.sites.join('-') : 'agents',
+      component,
+      group: event.subject.kind === 'link' ? 'links' : 'agents',
       class: event.rule,
       custom_details: {
         observed: formatValue(event.observed, event.unit),
         required: formatLimit(event),
         started_at: iso(event.started_at_ms),
+        ...(directions !== null ? { directions } : {}),
         ...(event.link
           ? { subclusters: event.link.subclusters.join(', '), derivation: event.link.derivation }
           : {}),

@@ -3,7 +3,7 @@
 // escaped in every mrkdwn text.
 import type { NotifierConfig } from '../../shared/config/schema.ts';
 import type { AlertEvent } from '../alerts/event.ts';
-import { formatLimit, formatValue, type Renderer, statusWord, subjectText } from './types.ts';
+import { directionsText, formatLimit, formatValue, type Renderer, statusWord, subjectText } from './types.ts';
 
 export type SlackConfig = Extract<NotifierConfig, { type: 'slack' }>;
 
@@ -23,6 +23,10 @@ export function slackPayload(event: AlertEvent) {
     { type: 'mrkdwn', text: `*Severity*\n${event.severity}` },
     { type: 'mrkdwn', text: `*Since*\n${new Date(event.started_at_ms).toISOString()}` },
   ];
+  const directions = directionsText(event);
+  if (directions !== null) {
+    fields.push({ type: 'mrkdwn', text: `*Directions*\n${mrkdwnEscape(cut(directions, 1900))}` });
+  }
   if (event.link) {
     fields.push({
       type: 'mrkdwn',

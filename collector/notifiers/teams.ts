@@ -3,7 +3,7 @@
 // "post to a channel when a webhook request is received" flow expects.
 import type { NotifierConfig } from '../../shared/config/schema.ts';
 import type { AlertEvent } from '../alerts/event.ts';
-import { formatLimit, formatValue, type Renderer, statusWord, subjectText } from './types.ts';
+import { directionsText, formatLimit, formatValue, type Renderer, statusWord, subjectText } from './types.ts';
 
 export type TeamsConfig = Extract<NotifierConfig, { type: 'teams' }>;
 
@@ -17,6 +17,8 @@ export function teamsPayload(event: AlertEvent) {
   if (event.status === 'resolved' && event.resolved_at_ms !== null) {
     facts.push({ title: 'Resolved', value: new Date(event.resolved_at_ms).toISOString() });
   }
+  const directions = directionsText(event);
+  if (directions !== null) facts.push({ title: 'Directions', value: directions });
   if (event.link) {
     facts.push({ title: 'Subclusters', value: event.link.subclusters.join(', ') || 'none' });
     facts.push({ title: 'Link needs', value: event.link.derivation });

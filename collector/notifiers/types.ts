@@ -1,6 +1,6 @@
 // One shape for every notifier: a pure function that renders the HTTP request for an AlertEvent.
 // Delivering it (retries, backoff, persistence) is the outbox's job, the same for every provider.
-import type { AlertEvent } from '../alerts/event.ts';
+import { type AlertEvent, subjectText as textOf } from '../alerts/event.ts';
 
 export interface RenderContext {
   /** Time of this delivery attempt. */
@@ -45,8 +45,21 @@ export function formatLimit(event: AlertEvent): string {
   return event.rule === 'goodput_low' ? `≥ ${v}` : `≤ ${v}`;
 }
 
+/** "dallas ↔ london" for a link alert, the site for an agent alert. */
 export function subjectText(event: AlertEvent): string {
-  return event.subject.kind === 'link' ? `${event.subject.src} → ${event.subject.dst}` : event.subject.site;
+  return textOf(event.subject);
+}
+
+/**
+ * Each direction of a link alert, e.g. "dallas → london 83.1 ms (breach), london → dallas 79.4 ms";
+ * null for agent alerts (and events recorded before alerts were per link).
+ */
+export function directionsText(event: AlertEvent): string | null {
+  const dirs = event.directions;
+  if (dirs.length === 0) return null;
+  return dirs
+    .map((d) => `${d.src} → ${d.dst} ${formatValue(d.observed, event.unit)}${d.breach ? ' (breach)' : ''}`)
+    .join(', ');
 }
 
 export function statusWord(event: AlertEvent): string {

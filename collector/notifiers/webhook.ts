@@ -1,6 +1,8 @@
 // The generic JSON webhook: a versioned body that any receiver can parse, signed with HMAC-SHA256
 // over the raw body when `secret_env` is set. The body carries `sent_at`, so a receiver that checks
-// the signature can also refuse old (replayed) deliveries.
+// the signature can also refuse old (replayed) deliveries. Version 2: alerts are per link (the
+// subject names both sites and the worse direction; `directions` holds each direction's value);
+// version 1 had one alert per direction.
 import { createHmac } from 'node:crypto';
 import type { NotifierConfig } from '../../shared/config/schema.ts';
 import type { AlertEvent } from '../alerts/event.ts';
@@ -11,8 +13,8 @@ export type WebhookConfig = Extract<NotifierConfig, { type: 'webhook' }>;
 export const SIGNATURE_HEADER = 'x-wanwatch-signature';
 export const TIMESTAMP_HEADER = 'x-wanwatch-timestamp';
 
-export interface WebhookPayloadV1 {
-  version: 1;
+export interface WebhookPayloadV2 {
+  version: 2;
   status: 'firing' | 'resolved';
   reminder: boolean;
   rule: AlertEvent['rule'];
@@ -20,6 +22,8 @@ export interface WebhookPayloadV1 {
   severity: AlertEvent['severity'];
   summary: string;
   subject: AlertEvent['subject'];
+  /** Each direction of the link: {src, dst, breach, observed} (observed in `observed.unit`); [] for agents. */
+  directions: AlertEvent['directions'];
   link: AlertEvent['link'];
   observed: { value: number | null; unit: AlertEvent['unit'] };
   threshold: { value: number | null; unit: AlertEvent['unit'] };
@@ -31,9 +35,9 @@ export interface WebhookPayloadV1 {
   collector_url: string | null;
 }
 
-export function webhookPayload(event: AlertEvent, ctx: RenderContext): WebhookPayloadV1 {
+export function webhookPayload(event: AlertEvent, ctx: RenderContext): WebhookPayloadV2 {
   return {
-    version: 1,
+    version: 2,
     status: event.status,
     reminder: event.reminder,
     rule: event.rule,
@@ -41,6 +45,7 @@ export function webhookPayload(event: AlertEvent, ctx: RenderContext): WebhookPa
     severity: event.severity,
     summary: event.summary,
     subject: event.subject,
+    directions: event.directions,
     link: event.link,
     observed: { value: event.observed, unit: event.unit },
     threshold: { value: event.threshold, unit: event.unit },

@@ -8,7 +8,7 @@
 // Timestamps are milliseconds (precision=ms).
 import type { Result, RttStats } from '../../shared/result.ts';
 import type { Heartbeat } from '../../shared/wire.ts';
-import type { AlertEvent } from '../alerts/event.ts';
+import { type AlertEvent, linkName } from '../alerts/event.ts';
 import type { LinkStatusPoint } from './source.ts';
 
 export const MEASUREMENTS = {
@@ -147,14 +147,17 @@ export function linkStatusLines(p: LinkStatusPoint): string[] {
 
 /**
  * wanwatch_alert: every alert event. Tags rule, status (firing/resolved), severity, subject (link/agent),
- * src and dst (links) or site (agents); firing (1 firing, 0 resolved), reminder, observed, threshold,
- * the summary and dedup_key as strings, and the event's start/fire/resolve times.
+ * link ("a--b", sites sorted) or site (agents); firing (1 firing, 0 resolved), reminder, observed,
+ * threshold, the worse direction's src and dst as strings (worst_src, worst_dst: which direction
+ * breaches changes within one alert, so it is no tag), the summary and dedup_key as strings, and the
+ * event's start/fire/resolve times.
  */
 export function alertEventLines(e: AlertEvent): string[] {
   const subject =
     e.subject.kind === 'link'
-      ? { subject: 'link', src: e.subject.src, dst: e.subject.dst }
+      ? { subject: 'link', link: linkName(e.subject.sites) }
       : { subject: 'agent', site: e.subject.site };
+  const worst = e.subject.kind === 'link' ? e.subject.worst : null;
   return [
     line(
       MEASUREMENTS.alert,
@@ -165,6 +168,8 @@ export function alertEventLines(e: AlertEvent): string[] {
         observed: e.observed,
         threshold: e.threshold,
         unit: e.unit,
+        worst_src: worst?.src,
+        worst_dst: worst?.dst,
         summary: e.summary,
         dedup_key: e.dedup_key,
         started_at_ms: new Int(e.started_at_ms),

@@ -97,4 +97,27 @@ export const MIGRATIONS: Migration[] = [
       CREATE INDEX heartbeats_by_time ON heartbeats (received_at_ms);
     `,
   },
+  {
+    version: 3,
+    description: 'alerts per link: link subjects become {sites, worst}, events and states get directions',
+    // States and events written when alerts were per direction keep their dedup key (a firing one is
+    // resolved under it by the next evaluation), in the new shape so that every reader can render them.
+    sql: ['alert_state', 'alert_events']
+      .map(
+        (table) => `
+      UPDATE ${table} SET json = json_set(
+        json_remove(json, '$.subject.src', '$.subject.dst'),
+        '$.subject.sites', json(CASE
+          WHEN json_extract(json, '$.subject.src') < json_extract(json, '$.subject.dst')
+          THEN json_array(json_extract(json, '$.subject.src'), json_extract(json, '$.subject.dst'))
+          ELSE json_array(json_extract(json, '$.subject.dst'), json_extract(json, '$.subject.src')) END),
+        '$.subject.worst', json_object(
+          'src', json_extract(json, '$.subject.src'), 'dst', json_extract(json, '$.subject.dst')),
+        '$.directions', json('[]'))
+      WHERE json_extract(json, '$.subject.kind') = 'link' AND json_extract(json, '$.subject.src') IS NOT NULL;
+      UPDATE ${table} SET json = json_set(json, '$.directions', json('[]'))
+      WHERE json_extract(json, '$.directions') IS NULL;`,
+      )
+      .join('\n'),
+  },
 ];

@@ -153,7 +153,7 @@ export function overview() {
                 { fn: 'last', field: 'threshold', alias: 'threshold' },
                 { fn: 'last', field: 'fired_at_ms', alias: 'firing since' },
               ],
-              groupBy: ['rule', 'severity', 'src', 'dst', 'site'],
+              groupBy: ['rule', 'severity', 'link', 'site'],
               having: { field: 'firing', equals: 1 },
               untilEnd: true,
             },

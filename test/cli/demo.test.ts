@@ -13,7 +13,9 @@ describe('npm run demo', () => {
     expect(r.stdout).toMatch(/--- wanwatch status \(\d+ s\) ---\nLINK\s+DIRECTION/);
     // Live RTT figures on every link.
     expect(r.stdout).toMatch(/branch1 – branch2\s+branch1 → branch2\s+\d+(\.\d+)? \/ 80 ms/);
-    expect(r.stdout).toMatch(/>>> WEBHOOK FIRING: p95 RTT [\d.]+ ms > 0 ms on (hq → branch2|branch2 → hq)/);
+    expect(r.stdout).toMatch(
+      />>> WEBHOOK FIRING: p95 RTT [\d.]+ ms > 0 ms on branch2 ↔ hq \((branch2 → hq|hq → branch2) [\d.]+ ms/,
+    );
     expect(r.stdout).toContain('stopped.');
   }, 120_000);
 });

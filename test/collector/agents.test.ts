@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { WebhookPayloadV1 } from '../../collector/notifiers/webhook.ts';
+import type { WebhookPayloadV2 } from '../../collector/notifiers/webhook.ts';
 import { heartbeatReplySchema } from '../../shared/wire.ts';
 import { eventually, startTestCollector, type TestCollector } from '../support/collector.ts';
 import { type Receiver, startReceiver } from '../support/receivers.ts';
@@ -41,7 +41,7 @@ const beat = (spool_queued = 0) =>
 const agentEvents = (site: string) =>
   hook
     .accepted()
-    .map((r) => r.body as WebhookPayloadV1)
+    .map((r) => r.body as WebhookPayloadV2)
     .filter((b) => b.dedup_key === `wanwatch/agent_down/${site}`);
 
 describe('agent heartbeats', () => {

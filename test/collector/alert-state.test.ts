@@ -1,9 +1,14 @@
 import { describe, expect, it } from 'vitest';
+import type { AlertDirection, AlertSubject } from '../../collector/alerts/event.ts';
 import {
+  type DirectionView,
   dedupKey,
   evaluateSubjects,
+  linkDedupKey,
   type StoredAlertState,
   type Subject,
+  subjectsOf,
+  summarize,
 } from '../../collector/alerts/rules.ts';
 import {
   type AlertState,
@@ -13,6 +18,9 @@ import {
   step,
   type Transition,
 } from '../../collector/alerts/state.ts';
+import { parseTopology } from '../../shared/config/load.ts';
+import { deriveLinks } from '../../shared/topology/requirements.ts';
+import { twoSites } from '../support/topologies.ts';
 
 const S: HysteresisSettings = { for_ms: 60_000, clear_for_ms: 120_000, repeat_interval_ms: 3_600_000 };
 const breach = (v = 90): Observation => ({ breach: true, observed: v, threshold: 80 });
@@ -143,44 +151,72 @@ describe('alert state machine', () => {
 });
 
 describe('evaluating subjects into alert events', () => {
+  const link = {
+    sites: ['dallas', 'london'] as [string, string],
+    subclusters: ['sc1'],
+    required_mbps: 5,
+    max_rtt_ms: 80,
+    max_loss_percent: 1,
+    derivation: '1 × 5 Mbps (sc1) = 5 Mbps',
+  };
   const subject = (obs: Observation): Subject => ({
-    dedup_key: dedupKey('rtt_high', { kind: 'link', src: 'dallas', dst: 'london' }),
+    dedup_key: dedupKey('rtt_high', { kind: 'link', sites: ['dallas', 'london'], worst: null }),
     rule: 'rtt_high',
-    subject: { kind: 'link', src: 'dallas', dst: 'london' },
-    link: {
-      sites: ['dallas', 'london'],
-      subclusters: ['sc1'],
-      required_mbps: 5,
-      max_rtt_ms: 80,
-      max_loss_percent: 1,
-      derivation: '1 × 5 Mbps (sc1) = 5 Mbps',
-    },
+    subject: { kind: 'link', sites: ['dallas', 'london'], worst: { src: 'dallas', dst: 'london' } },
+    link,
     observation: obs,
+    directions: [
+      { src: 'dallas', dst: 'london', breach: obs.breach, observed: obs.observed },
+      { src: 'london', dst: 'dallas', breach: false, observed: 79.4 },
+    ],
   });
 
-  it('uses a deterministic dedup key per rule and subject', () => {
-    expect(subject(ok()).dedup_key).toBe('wanwatch/rtt_high/dallas->london');
+  it('uses a deterministic dedup key per rule and link (sites sorted), or per rule and agent', () => {
+    expect(subject(ok()).dedup_key).toBe('wanwatch/rtt_high/dallas--london');
+    expect(linkDedupKey('rtt_high', 'london', 'dallas')).toBe('wanwatch/rtt_high/dallas--london');
     expect(dedupKey('agent_down', { kind: 'agent', site: 'dallas' })).toBe('wanwatch/agent_down/dallas');
   });
 
-  it('emits a firing event with observed, threshold, unit and a summary', () => {
+  it('emits a firing event with observed, threshold, unit, each direction and a summary naming the breaching one', () => {
     const settings = { ...S, for_ms: 0 };
     const { events, changes } = evaluateSubjects([subject(breach(83.14))], new Map(), 1000, settings, 'p95');
     expect(events).toHaveLength(1);
     expect(events[0]).toMatchObject({
-      dedup_key: 'wanwatch/rtt_high/dallas->london',
+      dedup_key: 'wanwatch/rtt_high/dallas--london',
       status: 'firing',
       reminder: false,
       severity: 'warning',
+      subject: { kind: 'link', sites: ['dallas', 'london'], worst: { src: 'dallas', dst: 'london' } },
       observed: 83.14,
       threshold: 80,
       unit: 'ms',
-      summary: 'p95 RTT 83.1 ms > 80 ms on dallas → london',
+      directions: [
+        { src: 'dallas', dst: 'london', breach: true, observed: 83.14 },
+        { src: 'london', dst: 'dallas', breach: false, observed: 79.4 },
+      ],
+      summary: 'p95 RTT 83.1 ms > 80 ms on dallas ↔ london (dallas → london 83.1 ms)',
       started_at_ms: 1000,
       fired_at_ms: 1000,
       resolved_at_ms: null,
     });
-    expect(changes.get('wanwatch/rtt_high/dallas->london')?.status).toBe('firing');
+    expect(changes.get('wanwatch/rtt_high/dallas--london')?.status).toBe('firing');
+  });
+
+  it('keeps the direction an alert last reported while neither direction has data', () => {
+    const settings = { ...S, for_ms: 0 };
+    const first = evaluateSubjects([subject(breach(90))], new Map(), 1000, settings, 'p95');
+    const states = new Map([...first.changes].map(([k, v]) => [k, v as StoredAlertState]));
+    const silent: Subject = {
+      ...subject(unknown),
+      subject: { kind: 'link', sites: ['dallas', 'london'], worst: null },
+      directions: [
+        { src: 'dallas', dst: 'london', breach: null, observed: null },
+        { src: 'london', dst: 'dallas', breach: null, observed: null },
+      ],
+    };
+    const { changes, events } = evaluateSubjects([silent], states, 2000, settings, 'p95');
+    expect(events).toEqual([]);
+    expect(changes.size).toBe(0);
   });
 
   it('resolves a firing alert whose subject left the topology, and forgets it', () => {
@@ -193,19 +229,137 @@ describe('evaluating subjects into alert events', () => {
       observed: 90,
       threshold: 80,
       rule: 'rtt_high',
-      subject: { kind: 'link', src: 'x', dst: 'y' },
+      subject: { kind: 'link', sites: ['x', 'y'], worst: { src: 'x', dst: 'y' } },
       link: null,
+      directions: [],
     };
     const { events, changes } = evaluateSubjects(
       [],
-      new Map([['wanwatch/rtt_high/x->y', firing]]),
+      new Map([['wanwatch/rtt_high/x--y', firing]]),
       90_000,
       S,
       'p95',
     );
     expect(events.map((e) => [e.status, e.summary])).toEqual([
-      ['resolved', 'p95 RTT 90 ms ≤ 80 ms on x → y (no longer in the topology)'],
+      ['resolved', 'p95 RTT 90 ms ≤ 80 ms on x ↔ y (no longer in the topology)'],
     ]);
-    expect(changes.get('wanwatch/rtt_high/x->y')).toBeNull();
+    expect(changes.get('wanwatch/rtt_high/x--y')).toBeNull();
+  });
+
+  it('resolves a per-direction alert kept by an older collector under its old key, naming the per-link key', () => {
+    // The shape migration 3 gives a state stored as "wanwatch/rtt_high/london->dallas".
+    const legacy: StoredAlertState = {
+      ...INITIAL_STATE,
+      status: 'firing',
+      since_ms: 0,
+      fired_at_ms: 60_000,
+      last_notified_ms: 60_000,
+      observed: 90,
+      threshold: 80,
+      rule: 'rtt_high',
+      subject: { kind: 'link', sites: ['dallas', 'london'], worst: { src: 'london', dst: 'dallas' } },
+      link,
+      directions: [],
+    };
+    const { events, changes } = evaluateSubjects(
+      [subject(breach(90))],
+      new Map([['wanwatch/rtt_high/london->dallas', legacy]]),
+      90_000,
+      S,
+      'p95',
+    );
+    expect(events.map((e) => [e.dedup_key, e.status, e.summary])).toEqual([
+      [
+        'wanwatch/rtt_high/london->dallas',
+        'resolved',
+        'p95 RTT 90 ms ≤ 80 ms on dallas ↔ london (now alerted per link as wanwatch/rtt_high/dallas--london)',
+      ],
+    ]);
+    expect(changes.get('wanwatch/rtt_high/london->dallas')).toBeNull();
+    expect(changes.get('wanwatch/rtt_high/dallas--london')?.status).toBe('pending');
+  });
+});
+
+describe('one alert per rule and link, observed in both directions', () => {
+  const topology = parseTopology(twoSites());
+  const [ab] = deriveLinks(topology);
+  const view = (src: string, dst: string, rtt: number | null, goodput: number | null): DirectionView => ({
+    src,
+    dst,
+    link: ab!,
+    rtt_statistic: 'p95',
+    rounds: 10,
+    last_result_ms: 0,
+    last_throughput_ms: null,
+    observations: {
+      rtt_high: { breach: rtt === null ? null : rtt > 80, observed: rtt, threshold: 80 },
+      loss_high: { breach: false, observed: 0, threshold: 50 },
+      goodput_low: { breach: goodput === null ? null : goodput < 5e6, observed: goodput, threshold: 5e6 },
+      link_down: { breach: false, observed: 0, threshold: 100 },
+    },
+  });
+  const subjects = (views: DirectionView[]) =>
+    subjectsOf(topology, views, new Map(), 0, 0).filter((s) => s.subject.kind === 'link');
+
+  it('has one subject per link rule for a link, not one per direction', () => {
+    const s = subjects([view('a', 'b', 20, null), view('b', 'a', 21, null)]);
+    expect(s.map((x) => x.dedup_key)).toEqual([
+      'wanwatch/rtt_high/a--b',
+      'wanwatch/loss_high/a--b',
+      'wanwatch/goodput_low/a--b',
+      'wanwatch/link_down/a--b',
+    ]);
+  });
+
+  it('breaches when either direction breaches, and reports the worse direction', () => {
+    const [, , goodput] = subjects([view('a', 'b', 20, 4e6), view('b', 'a', 21, 6e6)]);
+    expect(goodput?.observation).toEqual({ breach: true, observed: 4e6, threshold: 5e6 });
+    expect(goodput?.subject).toEqual({ kind: 'link', sites: ['a', 'b'], worst: { src: 'a', dst: 'b' } });
+    const [rtt] = subjects([view('a', 'b', 90.1, null), view('b', 'a', 90.3, null)]);
+    expect(rtt?.observation).toEqual({ breach: true, observed: 90.3, threshold: 80 });
+    expect(rtt?.subject).toMatchObject({ worst: { src: 'b', dst: 'a' } });
+  });
+
+  it('takes the worse value when neither breaches, the known one when one is unknown, and is unknown only when both are', () => {
+    const [rtt, , goodput] = subjects([view('a', 'b', 30, 9e6), view('b', 'a', 25, 7e6)]);
+    expect(rtt?.observation).toEqual({ breach: false, observed: 30, threshold: 80 });
+    expect(goodput?.observation).toEqual({ breach: false, observed: 7e6, threshold: 5e6 });
+    const [half] = subjects([view('a', 'b', null, null), view('b', 'a', 95, null)]);
+    expect(half?.observation).toEqual({ breach: true, observed: 95, threshold: 80 });
+    const [, , none] = subjects([view('a', 'b', null, null), view('b', 'a', null, null)]);
+    expect(none?.observation).toEqual({ breach: null, observed: null, threshold: 5e6 });
+    expect(none?.subject).toMatchObject({ worst: null });
+  });
+
+  it('names every breaching direction in the summary of one firing event', () => {
+    const [rtt] = subjects([view('a', 'b', 90.3, null), view('b', 'a', 90.1, null)]);
+    const { events } = evaluateSubjects([rtt!], new Map(), 0, { ...S, for_ms: 0 }, 'p95');
+    expect(events.map((e) => e.summary)).toEqual([
+      'p95 RTT 90.3 ms > 80 ms on a ↔ b (a → b 90.3 ms, b → a 90.1 ms)',
+    ]);
+  });
+
+  it('summarises goodput, loss and link down per link', () => {
+    const dirs: AlertDirection[] = [
+      { src: 'b', dst: 'c', breach: true, observed: 7_720_000 },
+      { src: 'c', dst: 'b', breach: false, observed: 10_500_000 },
+    ];
+    const bc: AlertSubject = { kind: 'link', sites: ['b', 'c'], worst: { src: 'b', dst: 'c' } };
+    expect(summarize('goodput_low', bc, 'firing', 7_720_000, 10e6, 'p95', dirs)).toBe(
+      'goodput 7.72 Mbps < 10 Mbps required on b ↔ c (b → c 7.72 Mbps)',
+    );
+    expect(
+      summarize('goodput_low', bc, 'resolved', 10.2e6, 10e6, 'p95', [
+        { ...dirs[0]!, breach: false, observed: 10.2e6 },
+        dirs[1]!,
+      ]),
+    ).toBe('goodput 10.2 Mbps ≥ 10 Mbps required on b ↔ c (b → c 10.2 Mbps, c → b 10.5 Mbps)');
+    expect(summarize('loss_high', bc, 'firing', 2.5, 1, 'p95', [{ ...dirs[0]!, observed: 2.5 }])).toBe(
+      'loss 2.5 % > 1 % on b ↔ c (b → c 2.5 %)',
+    );
+    expect(summarize('link_down', bc, 'firing', 100, 100, 'p95', [{ ...dirs[0]!, observed: 100 }])).toBe(
+      'b ↔ c is down: the latest RTT round lost every probe (b → c)',
+    );
+    expect(summarize('link_down', bc, 'resolved', 0, 100, 'p95', dirs)).toBe('b ↔ c is up again');
   });
 });

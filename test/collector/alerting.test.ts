@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { WebhookPayloadV1 } from '../../collector/notifiers/webhook.ts';
+import type { WebhookPayloadV2 } from '../../collector/notifiers/webhook.ts';
 import { eventually, startTestCollector, type TestCollector } from '../support/collector.ts';
 import {
   type Receiver,
@@ -10,7 +10,7 @@ import {
   validateTeams,
 } from '../support/receivers.ts';
 import { batch, rttResult } from '../support/results.ts';
-import { push, TOKEN_ENV, twoSites } from '../support/topologies.ts';
+import { push, TOKEN_B, TOKEN_ENV, twoSites } from '../support/topologies.ts';
 
 // A forced breach end to end: well-formed results pushed over HTTP, thresholds tight enough to breach,
 // every notifier receiving `firing`; then the limit relaxed in the topology file (reloaded without a
@@ -43,7 +43,7 @@ afterAll(async () => {
   await Promise.all([hook, slack, teams, pagerduty].map((r) => r.close()));
 });
 
-const bodies = (r: Receiver) => r.accepted().map((x) => x.body as WebhookPayloadV1);
+const bodies = (r: Receiver) => r.accepted().map((x) => x.body as WebhookPayloadV2);
 const rttEvents = (status: string) =>
   bodies(hook).filter((b) => b.rule === 'rtt_high' && b.status === status);
 
@@ -64,9 +64,14 @@ describe('alerting from ingested results', () => {
       'firing',
     );
     expect(firing).toMatchObject({
-      version: 1,
-      dedup_key: 'wanwatch/rtt_high/a->b',
-      subject: { kind: 'link', src: 'a', dst: 'b' },
+      version: 2,
+      dedup_key: 'wanwatch/rtt_high/a--b',
+      subject: { kind: 'link', sites: ['a', 'b'], worst: { src: 'a', dst: 'b' } },
+      directions: [
+        { src: 'a', dst: 'b', breach: true, observed: 34.75 },
+        { src: 'b', dst: 'a', breach: null, observed: null },
+      ],
+      summary: 'p95 RTT 34.8 ms > 20 ms on a ↔ b (a → b 34.8 ms)',
       observed: { value: 34.75, unit: 'ms' },
       threshold: { value: 20, unit: 'ms' },
       link: { sites: ['a', 'b'], subclusters: ['sc1'], required_mbps: 5 },
@@ -93,9 +98,9 @@ describe('alerting from ingested results', () => {
       recent: { dedup_key: string }[];
     };
     expect(alerts.active).toContainEqual(
-      expect.objectContaining({ dedup_key: 'wanwatch/rtt_high/a->b', status: 'firing' }),
+      expect.objectContaining({ dedup_key: 'wanwatch/rtt_high/a--b', status: 'firing' }),
     );
-    expect(alerts.recent[0]?.dedup_key).toBe('wanwatch/rtt_high/a->b');
+    expect(alerts.recent[0]?.dedup_key).toBe('wanwatch/rtt_high/a--b');
     const links = (await (await fetch(`${c.url}/api/v1/links`)).json()) as {
       links: {
         state: string;
@@ -109,6 +114,43 @@ describe('alerting from ingested results', () => {
       alerts: { rtt_high: 'firing', link_down: 'ok' },
     });
     expect(links.links[0]?.directions.find((d) => d.src === 'b')?.state).toBe('unknown');
+    expect(links.links[0]).toMatchObject({
+      state: 'firing',
+      alerts: { rtt_high: 'firing', loss_high: 'ok' },
+    });
+  });
+
+  it('keeps one alert for the link when the other direction breaches too, and shows both directions firing', async () => {
+    const now = Date.now();
+    const r = await push(
+      c.url,
+      batch('b', [rttResult('b', 'a', now - 1000, [40, 41, 42]), rttResult('b', 'a', now, [43, 44, 45])]),
+      TOKEN_B,
+    );
+    expect(r.status).toBe(200);
+    type Links = { links: { directions: { src: string; state: string }[] }[] };
+    const states = await eventually(
+      async () => {
+        const l = (await (await fetch(`${c.url}/api/v1/links`)).json()) as Links;
+        const s = l.links[0]?.directions.map((d) => `${d.src}:${d.state}`);
+        return s?.includes('b:firing') ? s : undefined;
+      },
+      10_000,
+      'b → a to show the firing link alert',
+    );
+    expect(states).toEqual(['a:firing', 'b:firing']);
+    // Several evaluations later (every 200 ms) there is still one firing event, now about both.
+    await new Promise((res) => setTimeout(res, 1000));
+    expect(rttEvents('firing')).toHaveLength(1);
+    const alerts = (await (await fetch(`${c.url}/api/v1/alerts`)).json()) as {
+      active: { dedup_key: string; subject: unknown }[];
+    };
+    expect(alerts.active).toEqual([
+      expect.objectContaining({
+        dedup_key: 'wanwatch/rtt_high/a--b',
+        subject: { kind: 'link', sites: ['a', 'b'], worst: { src: 'b', dst: 'a' } },
+      }),
+    ]);
   });
 
   it('keeps the old topology when an edit is broken, and logs why', async () => {

@@ -72,7 +72,7 @@ const alerts = async (): Promise<AmAlert[]> =>
   (await (
     await fetch(`${amUrl}/api/v2/alerts?active=true&silenced=true&inhibited=true&unprocessed=true`)
   ).json()) as AmAlert[];
-const ours = async () => (await alerts()).filter((a) => a.labels.dedup_key === 'wanwatch/rtt_high/a->b');
+const ours = async () => (await alerts()).filter((a) => a.labels.dedup_key === 'wanwatch/rtt_high/a--b');
 
 describe('Alertmanager (real)', () => {
   it('shows the alert in its API after a firing event', async () => {
@@ -84,11 +84,11 @@ describe('Alertmanager (real)', () => {
     );
     expect(a?.labels).toMatchObject({
       alertname: 'wanwatch_rtt_high',
-      src: 'a',
-      dst: 'b',
+      link: 'a--b',
       severity: 'warning',
     });
-    expect(a?.annotations.summary).toBe('p95 RTT 41.9 ms > 20 ms on a → b');
+    expect(a?.annotations.summary).toBe('p95 RTT 41.9 ms > 20 ms on a ↔ b (a → b 41.9 ms)');
+    expect(a?.annotations.directions).toBe('a → b 41.9 ms (breach), b → a n/a');
     expect(a?.status.state).toBe('active');
     expect(Date.parse(a?.endsAt ?? '')).toBeGreaterThan(Date.now() + 3_600_000);
   });

@@ -18,12 +18,12 @@ import {
 
 const T0 = Date.UTC(2026, 0, 15, 9, 0, 0);
 const firing: AlertEvent = {
-  dedup_key: 'wanwatch/rtt_high/dallas->london',
+  dedup_key: 'wanwatch/rtt_high/dallas--london',
   rule: 'rtt_high',
   status: 'firing',
   reminder: false,
   severity: 'warning',
-  subject: { kind: 'link', src: 'dallas', dst: 'london' },
+  subject: { kind: 'link', sites: ['dallas', 'london'], worst: { src: 'dallas', dst: 'london' } },
   started_at_ms: T0,
   fired_at_ms: T0 + 60_000,
   resolved_at_ms: null,
@@ -31,7 +31,11 @@ const firing: AlertEvent = {
   observed: 83.1,
   threshold: 80,
   unit: 'ms',
-  summary: 'p95 RTT 83.1 ms > 80 ms on dallas → london',
+  directions: [
+    { src: 'dallas', dst: 'london', breach: true, observed: 83.1 },
+    { src: 'london', dst: 'dallas', breach: false, observed: 79.4 },
+  ],
+  summary: 'p95 RTT 83.1 ms > 80 ms on dallas ↔ london (dallas → london 83.1 ms)',
   link: {
     sites: ['dallas', 'london'],
     subclusters: ['sc1', 'sc2'],
@@ -47,7 +51,11 @@ const resolved: AlertEvent = {
   resolved_at_ms: T0 + 600_000,
   time_ms: T0 + 600_000,
   observed: 21.5,
-  summary: 'p95 RTT 21.5 ms ≤ 80 ms on dallas → london',
+  directions: [
+    { src: 'dallas', dst: 'london', breach: false, observed: 21.5 },
+    { src: 'london', dst: 'dallas', breach: false, observed: 21.2 },
+  ],
+  summary: 'p95 RTT 21.5 ms ≤ 80 ms on dallas ↔ london (dallas → london 21.5 ms, london → dallas 21.2 ms)',
 };
 const ctx: RenderContext = {
   now_ms: T0 + 61_000,
@@ -57,16 +65,20 @@ const ctx: RenderContext = {
 };
 
 describe('generic webhook payload', () => {
-  it('is version 1 with status, rule, dedup key, subject, link and observed vs required with units', () => {
+  it('is version 2 with status, rule, dedup key, the link as subject, each direction, the requirement and observed vs required with units', () => {
     expect(webhookPayload(firing, ctx)).toEqual({
-      version: 1,
+      version: 2,
       status: 'firing',
       reminder: false,
       rule: 'rtt_high',
-      dedup_key: 'wanwatch/rtt_high/dallas->london',
+      dedup_key: 'wanwatch/rtt_high/dallas--london',
       severity: 'warning',
-      summary: 'p95 RTT 83.1 ms > 80 ms on dallas → london',
-      subject: { kind: 'link', src: 'dallas', dst: 'london' },
+      summary: 'p95 RTT 83.1 ms > 80 ms on dallas ↔ london (dallas → london 83.1 ms)',
+      subject: { kind: 'link', sites: ['dallas', 'london'], worst: { src: 'dallas', dst: 'london' } },
+      directions: [
+        { src: 'dallas', dst: 'london', breach: true, observed: 83.1 },
+        { src: 'london', dst: 'dallas', breach: false, observed: 79.4 },
+      ],
       link: firing.link,
       observed: { value: 83.1, unit: 'ms' },
       threshold: { value: 80, unit: 'ms' },
@@ -123,35 +135,39 @@ describe('generic webhook payload', () => {
 describe('Slack, Teams and PagerDuty payloads', () => {
   it('renders Slack text plus header, section with fields and context blocks', () => {
     expect(slackPayload(firing)).toEqual({
-      text: ':large_orange_circle: FIRING: p95 RTT 83.1 ms &gt; 80 ms on dallas → london',
+      text: ':large_orange_circle: FIRING: p95 RTT 83.1 ms &gt; 80 ms on dallas ↔ london (dallas → london 83.1 ms)',
       blocks: [
         {
           type: 'header',
-          text: { type: 'plain_text', text: 'FIRING · rtt_high · dallas → london', emoji: true },
+          text: { type: 'plain_text', text: 'FIRING · rtt_high · dallas ↔ london', emoji: true },
         },
         {
           type: 'section',
           text: {
             type: 'mrkdwn',
-            text: ':large_orange_circle: *p95 RTT 83.1 ms &gt; 80 ms on dallas → london*',
+            text: ':large_orange_circle: *p95 RTT 83.1 ms &gt; 80 ms on dallas ↔ london (dallas → london 83.1 ms)*',
           },
           fields: [
             { type: 'mrkdwn', text: '*Observed*\n83.1 ms' },
             { type: 'mrkdwn', text: '*Required*\n≤ 80 ms' },
             { type: 'mrkdwn', text: '*Severity*\nwarning' },
             { type: 'mrkdwn', text: '*Since*\n2026-01-15T09:00:00.000Z' },
+            {
+              type: 'mrkdwn',
+              text: '*Directions*\ndallas → london 83.1 ms (breach), london → dallas 79.4 ms',
+            },
             { type: 'mrkdwn', text: '*Subclusters*\nsc1, sc2' },
             { type: 'mrkdwn', text: '*Link needs*\n2 × 5 Mbps (sc1, sc2) + 2 Mbps extra = 12 Mbps' },
           ],
         },
         {
           type: 'context',
-          elements: [{ type: 'mrkdwn', text: 'wanwatch · dedup key `wanwatch/rtt_high/dallas-&gt;london`' }],
+          elements: [{ type: 'mrkdwn', text: 'wanwatch · dedup key `wanwatch/rtt_high/dallas--london`' }],
         },
       ],
     });
     expect(slackPayload(resolved).text).toBe(
-      ':large_green_circle: RESOLVED: p95 RTT 21.5 ms ≤ 80 ms on dallas → london',
+      ':large_green_circle: RESOLVED: p95 RTT 21.5 ms ≤ 80 ms on dallas ↔ london (dallas → london 21.5 ms, london → dallas 21.2 ms)',
     );
   });
 
@@ -168,13 +184,17 @@ describe('Slack, Teams and PagerDuty payloads', () => {
       body: [
         {
           type: 'TextBlock',
-          text: 'FIRING · rtt_high · dallas → london',
+          text: 'FIRING · rtt_high · dallas ↔ london',
           weight: 'Bolder',
           size: 'Medium',
           color: 'Warning',
           wrap: true,
         },
-        { type: 'TextBlock', text: 'p95 RTT 83.1 ms > 80 ms on dallas → london', wrap: true },
+        {
+          type: 'TextBlock',
+          text: 'p95 RTT 83.1 ms > 80 ms on dallas ↔ london (dallas → london 83.1 ms)',
+          wrap: true,
+        },
         {
           type: 'FactSet',
           facts: [
@@ -182,9 +202,10 @@ describe('Slack, Teams and PagerDuty payloads', () => {
             { title: 'Required', value: '≤ 80 ms' },
             { title: 'Severity', value: 'warning' },
             { title: 'Since', value: '2026-01-15T09:00:00.000Z' },
+            { title: 'Directions', value: 'dallas → london 83.1 ms (breach), london → dallas 79.4 ms' },
             { title: 'Subclusters', value: 'sc1, sc2' },
             { title: 'Link needs', value: '2 × 5 Mbps (sc1, sc2) + 2 Mbps extra = 12 Mbps' },
-            { title: 'Dedup key', value: 'wanwatch/rtt_high/dallas->london' },
+            { title: 'Dedup key', value: 'wanwatch/rtt_high/dallas--london' },
           ],
         },
       ],
@@ -201,19 +222,20 @@ describe('Slack, Teams and PagerDuty payloads', () => {
     expect(pagerdutyPayload(firing, config, { ...ctx, secret: 'R0UT1NG' })).toEqual({
       routing_key: 'R0UT1NG',
       event_action: 'trigger',
-      dedup_key: 'wanwatch/rtt_high/dallas->london',
+      dedup_key: 'wanwatch/rtt_high/dallas--london',
       payload: {
-        summary: 'p95 RTT 83.1 ms > 80 ms on dallas → london',
-        source: 'wanwatch:dallas->london',
+        summary: 'p95 RTT 83.1 ms > 80 ms on dallas ↔ london (dallas → london 83.1 ms)',
+        source: 'wanwatch:dallas--london',
         severity: 'error',
         timestamp: '2026-01-15T09:01:00.000Z',
-        component: 'dallas->london',
-        group: 'dallas-london',
+        component: 'dallas--london',
+        group: 'links',
         class: 'rtt_high',
         custom_details: {
           observed: '83.1 ms',
           required: '≤ 80 ms',
           started_at: '2026-01-15T09:00:00.000Z',
+          directions: 'dallas → london 83.1 ms (breach), london → dallas 79.4 ms',
           subclusters: 'sc1, sc2',
           derivation: '2 × 5 Mbps (sc1, sc2) + 2 Mbps extra = 12 Mbps',
         },
@@ -224,7 +246,7 @@ describe('Slack, Teams and PagerDuty payloads', () => {
     expect(pagerdutyPayload(resolved, config, { ...ctx, secret: 'R0UT1NG' })).toEqual({
       routing_key: 'R0UT1NG',
       event_action: 'resolve',
-      dedup_key: 'wanwatch/rtt_high/dallas->london',
+      dedup_key: 'wanwatch/rtt_high/dallas--london',
     });
   });
 
@@ -239,15 +261,14 @@ describe('Slack, Teams and PagerDuty payloads', () => {
           alertname: 'wanwatch_rtt_high',
           rule: 'rtt_high',
           severity: 'warning',
-          dedup_key: 'wanwatch/rtt_high/dallas->london',
-          src: 'dallas',
-          dst: 'london',
-          link: 'dallas-london',
+          dedup_key: 'wanwatch/rtt_high/dallas--london',
+          link: 'dallas--london',
         },
         annotations: {
-          summary: 'p95 RTT 83.1 ms > 80 ms on dallas → london',
+          summary: 'p95 RTT 83.1 ms > 80 ms on dallas ↔ london (dallas → london 83.1 ms)',
           observed: '83.1 ms',
           required: '≤ 80 ms',
+          directions: 'dallas → london 83.1 ms (breach), london → dallas 79.4 ms',
           description: 'Link needs 2 × 5 Mbps (sc1, sc2) + 2 Mbps extra = 12 Mbps',
         },
         startsAt: '2026-01-15T09:00:00.000Z',
@@ -256,6 +277,12 @@ describe('Slack, Teams and PagerDuty payloads', () => {
       },
     ]);
     expect(alertmanagerPayload(resolved, ctx)[0]?.endsAt).toBe('2026-01-15T09:10:00.000Z');
+    // Alertmanager tells alerts apart by labels: the resolved event must carry the firing one's.
+    const other: AlertEvent = {
+      ...resolved,
+      subject: { kind: 'link', sites: ['dallas', 'london'], worst: { src: 'london', dst: 'dallas' } },
+    };
+    expect(alertmanagerPayload(other, ctx)[0]?.labels).toEqual(alertmanagerPayload(firing, ctx)[0]?.labels);
   });
 });
 
@@ -282,6 +309,7 @@ describe('fake provider receivers accept what wanwatch sends (and reject what th
         ...firing,
         rule: 'agent_down',
         subject: { kind: 'agent', site: 'dallas' },
+        directions: [],
         link: null,
         unit: 's',
         observed: 95,
@@ -295,7 +323,12 @@ describe('fake provider receivers accept what wanwatch sends (and reject what th
         unit: 'bps',
         observed: 3.2e6,
         threshold: 12e6,
-        summary: 'goodput 3.2 Mbps < 12 Mbps required on dallas → london',
+        directions: [
+          { src: 'dallas', dst: 'london', breach: true, observed: 3.2e6 },
+          { src: 'london', dst: 'dallas', breach: true, observed: 3.3e6 },
+        ],
+        summary:
+          'goodput 3.2 Mbps < 12 Mbps required on dallas ↔ london (dallas → london 3.2 Mbps, london → dallas 3.3 Mbps)',
       },
     ];
     for (const e of events) {

@@ -53,7 +53,7 @@ describe('durable delivery through the outbox', () => {
       .accepted()
       .filter(
         (x) =>
-          (x.body as { dedup_key: string; status: string }).dedup_key === 'wanwatch/rtt_high/a->b' &&
+          (x.body as { dedup_key: string; status: string }).dedup_key === 'wanwatch/rtt_high/a--b' &&
           (x.body as { status: string }).status === 'firing',
       );
 

@@ -1,10 +1,18 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Evaluator } from '../../collector/alerts/evaluator.ts';
 import type { AlertEvent } from '../../collector/alerts/event.ts';
-import { Store } from '../../collector/store/store.ts';
+import type { StoredAlertState } from '../../collector/alerts/rules.ts';
+import { renderNotification } from '../../collector/notifiers/index.ts';
+import { MIGRATIONS } from '../../collector/store/migrations.ts';
+import { DB_FILE, Store } from '../../collector/store/store.ts';
+import { parseTopology } from '../../shared/config/load.ts';
+import { deriveLinks } from '../../shared/topology/requirements.ts';
 import { batch, rttResult, throughputResult } from '../support/results.ts';
+import { twoSites } from '../support/topologies.ts';
 
 let dir: string;
 let store: Store;
@@ -18,12 +26,12 @@ afterEach(() => {
 });
 
 const event = (time_ms: number): AlertEvent => ({
-  dedup_key: 'wanwatch/rtt_high/a->b',
+  dedup_key: 'wanwatch/rtt_high/a--b',
   rule: 'rtt_high',
   status: 'firing',
   reminder: false,
   severity: 'warning',
-  subject: { kind: 'link', src: 'a', dst: 'b' },
+  subject: { kind: 'link', sites: ['a', 'b'], worst: { src: 'a', dst: 'b' } },
   started_at_ms: time_ms - 60_000,
   fired_at_ms: time_ms,
   resolved_at_ms: null,
@@ -31,18 +39,22 @@ const event = (time_ms: number): AlertEvent => ({
   observed: 90,
   threshold: 80,
   unit: 'ms',
-  summary: 'p95 RTT 90 ms > 80 ms on a → b',
+  directions: [
+    { src: 'a', dst: 'b', breach: true, observed: 90 },
+    { src: 'b', dst: 'a', breach: null, observed: null },
+  ],
+  summary: 'p95 RTT 90 ms > 80 ms on a ↔ b (a → b 90 ms)',
   link: null,
 });
 
 describe('the SQLite store', () => {
   it('runs in WAL mode with a versioned schema that reopens without migrating twice', () => {
     expect(store.db.pragma('journal_mode', { simple: true })).toBe('wal');
-    expect(store.schemaVersion()).toBe(2);
+    expect(store.schemaVersion()).toBe(3);
     store.close();
     store = Store.open(dir);
-    expect(store.schemaVersion()).toBe(2);
-    expect(store.db.prepare('SELECT COUNT(*) AS n FROM migrations').get()).toEqual({ n: 2 });
+    expect(store.schemaVersion()).toBe(3);
+    expect(store.db.prepare('SELECT COUNT(*) AS n FROM migrations').get()).toEqual({ n: 3 });
   });
 
   it('stores a resent batch once, and a result id seen in another batch once', () => {
@@ -89,7 +101,7 @@ describe('the SQLite store', () => {
       ],
       now_ms: 4000,
     });
-    expect(store.alertEventsAfter(0, 10).map((s) => s.value.dedup_key)).toEqual(['wanwatch/rtt_high/a->b']);
+    expect(store.alertEventsAfter(0, 10).map((s) => s.value.dedup_key)).toEqual(['wanwatch/rtt_high/a--b']);
     expect(store.linkStatusAfter(0, 10).map((s) => s.value.state)).toEqual(['firing']);
     expect(store.loadAlertStates().get('k')).toEqual({ status: 'firing' });
     expect(store.dueOutbox(4000, 10).map((o) => o.notifier)).toEqual(['webhook:x']);
@@ -139,5 +151,127 @@ describe('the SQLite store', () => {
     ]);
     expect(store.prune(31 * day + 1, 30 * day)).toMatchObject({ heartbeats: 1 });
     expect(store.agentHeartbeatsAfter(0, 10).map((s) => s.value.spool_queued)).toEqual([2, 3]);
+  });
+});
+
+describe('a store written when alerts were per direction', () => {
+  // What a collector that alerted per direction left behind: schema version 2, a firing rtt_high on
+  // b->a (state and event, the event not yet delivered) and an ok state on a->b.
+  function legacyStore(dataDir: string): void {
+    const db = new Database(join(dataDir, DB_FILE));
+    db.exec(
+      'CREATE TABLE migrations (version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at_ms INTEGER NOT NULL)',
+    );
+    for (const m of MIGRATIONS.filter((x) => x.version <= 2)) {
+      db.exec(m.sql);
+      db.prepare('INSERT INTO migrations VALUES (?, ?, ?)').run(m.version, m.description, 0);
+    }
+    const state = (status: string) => ({
+      status,
+      since_ms: 1000,
+      fired_at_ms: status === 'firing' ? 61_000 : null,
+      last_notified_ms: status === 'firing' ? 61_000 : null,
+      clear_since_ms: null,
+      resolved_at_ms: null,
+      observed: 90,
+      threshold: 80,
+      rule: 'rtt_high',
+      subject: { kind: 'link', src: 'b', dst: 'a' },
+      link: null,
+    });
+    db.prepare('INSERT INTO alert_state VALUES (?, ?)').run(
+      'wanwatch/rtt_high/b->a',
+      JSON.stringify(state('firing')),
+    );
+    db.prepare('INSERT INTO alert_state VALUES (?, ?)').run(
+      'wanwatch/rtt_high/a->b',
+      JSON.stringify({ ...state('ok'), subject: { kind: 'link', src: 'a', dst: 'b' } }),
+    );
+    const { link: _, ...rest } = state('firing');
+    const event = {
+      ...rest,
+      dedup_key: 'wanwatch/rtt_high/b->a',
+      status: 'firing',
+      reminder: false,
+      severity: 'warning',
+      started_at_ms: 1000,
+      resolved_at_ms: null,
+      time_ms: 61_000,
+      unit: 'ms',
+      summary: 'p95 RTT 90 ms > 80 ms on b → a',
+      link: null,
+    };
+    db.prepare('INSERT INTO alert_events (dedup_key, time_ms, json) VALUES (?, ?, ?)').run(
+      event.dedup_key,
+      61_000,
+      JSON.stringify(event),
+    );
+    db.prepare(
+      "INSERT INTO outbox (event_seq, notifier, status, attempts, next_attempt_ms, created_ms) VALUES (1, 'webhook:x', 'pending', 0, 61000, 61000)",
+    ).run();
+    db.close();
+  }
+
+  it('opens: its states and events take the per-link shape, keeping their old dedup keys', () => {
+    store.close();
+    rmSync(dir, { recursive: true, force: true });
+    dir = mkdtempSync(join(tmpdir(), 'wanwatch-store-'));
+    legacyStore(dir);
+    store = Store.open(dir);
+    expect(store.schemaVersion()).toBe(3);
+    const states = store.loadAlertStates<StoredAlertState>();
+    expect(states.get('wanwatch/rtt_high/b->a')).toMatchObject({
+      status: 'firing',
+      subject: { kind: 'link', sites: ['a', 'b'], worst: { src: 'b', dst: 'a' } },
+      directions: [],
+    });
+    const [row] = store.outboxRows();
+    expect(row?.event).toMatchObject({
+      dedup_key: 'wanwatch/rtt_high/b->a',
+      subject: { kind: 'link', sites: ['a', 'b'], worst: { src: 'b', dst: 'a' } },
+      directions: [],
+    });
+    // The undelivered event still renders for every notifier.
+    for (const n of [
+      { type: 'webhook' as const, url: 'http://127.0.0.1:9/hook' },
+      { type: 'slack' as const, url: 'http://127.0.0.1:9/slack' },
+      { type: 'teams' as const, url: 'http://127.0.0.1:9/teams' },
+      { type: 'alertmanager' as const, url: 'http://127.0.0.1:9' },
+    ]) {
+      const out = renderNotification(n, row!.event, {
+        now_ms: 62_000,
+        collector_url: null,
+        repeat_interval_ms: 1,
+      });
+      expect(out.ok).toBe(true);
+    }
+  });
+
+  it('is evaluated without error: the old firing key resolves under its own key, the old ok key is forgotten', () => {
+    store.close();
+    rmSync(dir, { recursive: true, force: true });
+    dir = mkdtempSync(join(tmpdir(), 'wanwatch-store-'));
+    legacyStore(dir);
+    store = Store.open(dir);
+    const topology = parseTopology(
+      twoSites({ notify: '  - {type: webhook, url: "http://127.0.0.1:9/hook"}' }),
+    );
+    const now = Date.now();
+    store.ingestBatch(batch('b', [rttResult('b', 'a', now - 1000, [90, 91, 92])]), now);
+    const evaluator = new Evaluator(store, now - 60_000);
+    const events = evaluator.evaluate({ topology, links: deriveLinks(topology) }, now);
+    expect(events.map((e) => [e.dedup_key, e.status, e.summary])).toEqual([
+      [
+        'wanwatch/rtt_high/b->a',
+        'resolved',
+        'p95 RTT 90 ms ≤ 80 ms on a ↔ b (now alerted per link as wanwatch/rtt_high/a--b)',
+      ],
+    ]);
+    expect([...evaluator.alertStates().keys()].filter((k) => k.includes('->'))).toEqual([]);
+    expect(evaluator.alertStates().get('wanwatch/rtt_high/a--b')?.status).toBe('pending');
+    expect(store.outboxRows().map((o) => [o.event.dedup_key, o.event.status])).toEqual([
+      ['wanwatch/rtt_high/b->a', 'firing'],
+      ['wanwatch/rtt_high/b->a', 'resolved'],
+    ]);
   });
 });

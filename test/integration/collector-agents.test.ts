@@ -4,7 +4,7 @@
 // which the collector reloads without a restart: the receiver gets `resolved`.
 import { writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { WebhookPayloadV1 } from '../../collector/notifiers/webhook.ts';
+import type { WebhookPayloadV2 } from '../../collector/notifiers/webhook.ts';
 import { type Fleet, freeSitePorts, startFleet } from '../support/agents.ts';
 import { eventually, startTestCollector, type TestCollector } from '../support/collector.ts';
 import { requireRoot } from '../support/privilege.ts';
@@ -60,7 +60,7 @@ afterAll(async () => {
 const events = (status: 'firing' | 'resolved') =>
   hook
     .accepted()
-    .map((r) => r.body as WebhookPayloadV1)
+    .map((r) => r.body as WebhookPayloadV2)
     .filter((b) => b.rule === 'rtt_high' && b.status === status);
 
 describe.runIf(root)('collector and two agents on loopback', () => {
@@ -101,7 +101,7 @@ describe.runIf(root)('collector and two agents on loopback', () => {
       'firing',
     );
     expect(firing).toMatchObject({ status: 'firing', threshold: { value: 0.001, unit: 'ms' } });
-    expect(firing?.subject).toMatchObject({ kind: 'link' });
+    expect(firing?.subject).toMatchObject({ kind: 'link', sites: ['a', 'b'] });
     writeFileSync(collector.configPath, topology(80));
     const [resolved] = await eventually(
       () => (events('resolved').length > 0 ? events('resolved') : undefined),
@@ -109,5 +109,7 @@ describe.runIf(root)('collector and two agents on loopback', () => {
       'resolved',
     );
     expect(resolved?.dedup_key).toBe(firing?.dedup_key);
+    // Both agents measured the breach, each in its own direction: one alert for the link.
+    expect(events('firing')).toHaveLength(1);
   });
 });

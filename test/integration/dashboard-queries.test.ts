@@ -121,13 +121,14 @@ beforeAll(async () => {
   );
   for (const hb of heartbeats) await heartbeatAs(c.url, hb);
 
-  // Evaluation: rtt_high on a → c, goodput_low on b → c, link_down on b → a; then b → a recovers.
-  for (const key of ['rtt_high/a->c', 'goodput_low/b->c', 'link_down/b->a'])
+  // Evaluation (one alert per rule and link): rtt_high on a–c (a → c), goodput_low on a–c (c → a) and
+  // b–c (b → c), link_down on a–b (b → a); then b → a recovers.
+  for (const key of ['rtt_high/a--c', 'goodput_low/a--c', 'goodput_low/b--c', 'link_down/a--b'])
     await eventually(() => linkEvent(`wanwatch/${key}`, 'firing'), 5000, `${key} firing`);
   const recovered = rttResult('b', 'a', Date.now(), [21, 22, 23]);
   pushed.push(recovered);
   await pushAs(c.url, 'b', [recovered]);
-  await eventually(() => linkEvent('wanwatch/link_down/b->a', 'resolved'), 5000, 'link_down resolved');
+  await eventually(() => linkEvent('wanwatch/link_down/a--b', 'resolved'), 5000, 'link_down resolved');
   await waitUntilWritten(c);
 
   // Stop the collector (its output writes what is left), then read what it stored.
@@ -196,14 +197,15 @@ describe('the data behind the dashboards is what was pushed, as the collector ju
     expect(latest('a', 'b')).toMatchObject({ state: 'ok', goodput_bps: 8_000_000, required_bps: 5_000_000 });
     expect(latest('b', 'a')?.state).toBe('ok');
     expect(
-      stored.alertEvents.map((e) => `${e.rule} ${e.status} ${JSON.stringify(e.subject)}`).sort(),
+      stored.alertEvents.map((e) => `${e.status} ${e.dedup_key} ${JSON.stringify(e.subject)}`).sort(),
     ).toEqual([
-      'goodput_low firing {"kind":"link","src":"b","dst":"c"}',
       // The reverse test a → c carried 6 Mbps from c to a, under the 10 Mbps a–c needs.
-      'goodput_low firing {"kind":"link","src":"c","dst":"a"}',
-      'link_down firing {"kind":"link","src":"b","dst":"a"}',
-      'link_down resolved {"kind":"link","src":"b","dst":"a"}',
-      'rtt_high firing {"kind":"link","src":"a","dst":"c"}',
+      'firing wanwatch/goodput_low/a--c {"kind":"link","sites":["a","c"],"worst":{"src":"c","dst":"a"}}',
+      'firing wanwatch/goodput_low/b--c {"kind":"link","sites":["b","c"],"worst":{"src":"b","dst":"c"}}',
+      'firing wanwatch/link_down/a--b {"kind":"link","sites":["a","b"],"worst":{"src":"b","dst":"a"}}',
+      'firing wanwatch/rtt_high/a--c {"kind":"link","sites":["a","c"],"worst":{"src":"a","dst":"c"}}',
+      // Resolved: neither direction lost a whole round; a → b is the worse (one probe of five lost).
+      'resolved wanwatch/link_down/a--b {"kind":"link","sites":["a","b"],"worst":{"src":"a","dst":"b"}}',
     ]);
   });
 });
@@ -301,15 +303,15 @@ describe('the firing alerts panel', () => {
     const ctx = context(overview, lastEvent + 1); // a range that holds no alert event at all
     const [res] = await influx.query(interpolate(query, ctx), DB);
     const got = actual(res?.series, false);
-    expect(got.map((s) => [s.tags.rule, s.tags.src, s.tags.dst])).toEqual([
-      // InfluxDB orders series by their tags in key order: dst first.
-      ['goodput_low', 'c', 'a'],
-      ['goodput_low', 'b', 'c'],
-      ['rtt_high', 'a', 'c'],
+    expect(got.map((s) => [s.tags.rule, s.tags.link])).toEqual([
+      // InfluxDB orders series by their tags in key order: link first.
+      ['goodput_low', 'a--c'],
+      ['rtt_high', 'a--c'],
+      ['goodput_low', 'b--c'],
     ]);
-    const fired = linkEvent('wanwatch/rtt_high/a->c', 'firing') as AlertEvent;
+    const fired = linkEvent('wanwatch/rtt_high/a--c', 'firing') as AlertEvent;
     // firing, summary, observed, threshold, firing since
-    expect(got[2]?.rows).toEqual([[1, fired.summary, fired.observed, 80, fired.fired_at_ms]]);
+    expect(got[1]?.rows).toEqual([[1, fired.summary, fired.observed, 80, fired.fired_at_ms]]);
     const spec = SPECS.get(query);
     if (spec?.kind !== 'select') throw new Error('no spec');
     expect(got.map((s) => s.tags)).toEqual(expectedSeries(spec, points, ctx, {}).map((s) => s.tags));

@@ -75,7 +75,7 @@ describe("the collector's InfluxDB 1.6.7 output (/write)", () => {
       await heartbeatAs(c.url, heartbeat('a', t0 + 5000, 3));
       // Evaluation turns the 120 ms rounds into an rtt_high alert on a → b.
       await eventually(
-        () => c.store.recentAlertEvents(10).find((e) => e.value.dedup_key === 'wanwatch/rtt_high/a->b'),
+        () => c.store.recentAlertEvents(10).find((e) => e.value.dedup_key === 'wanwatch/rtt_high/a--b'),
         5000,
         'rtt_high firing on a → b',
       );
@@ -106,7 +106,7 @@ describe("the collector's InfluxDB 1.6.7 output (/write)", () => {
       );
       expect(t?.series?.[0]?.values).toEqual([[tput.time_ms, 12_000_000, 121.9, 'forward']]);
       const [alert] = await influx.query(
-        `SELECT firing, observed, threshold, summary FROM wanwatch_alert WHERE "rule" = 'rtt_high' AND src = 'a'`,
+        `SELECT firing, observed, threshold, summary FROM wanwatch_alert WHERE "rule" = 'rtt_high' AND link = 'a--b'`,
         'w1',
       );
       // p95 over every sample of the window's rounds from a to b.
@@ -116,7 +116,9 @@ describe("the collector's InfluxDB 1.6.7 output (/write)", () => {
         95,
       );
       expect(alert?.series?.[0]?.values[0]?.slice(1, 4)).toEqual([1, p95, 80]);
-      expect(alert?.series?.[0]?.values[0]?.[4]).toContain(`p95 RTT ${p95} ms > 80 ms on a → b`);
+      expect(alert?.series?.[0]?.values[0]?.[4]).toContain(
+        `p95 RTT ${p95} ms > 80 ms on a ↔ b (a → b ${p95} ms)`,
+      );
       const [hb] = await influx.query(
         `SELECT spool_queued, uptime_s FROM wanwatch_agent WHERE site = 'a'`,
         'w1',
@@ -158,7 +160,7 @@ describe("the collector's InfluxDB 1.6.7 output (/write)", () => {
         expect(performance.now() - started).toBeLessThan(1000);
       }
       await eventually(
-        () => c.store.recentAlertEvents(10).find((e) => e.value.dedup_key === 'wanwatch/rtt_high/a->b'),
+        () => c.store.recentAlertEvents(10).find((e) => e.value.dedup_key === 'wanwatch/rtt_high/a--b'),
         5000,
         'rtt_high on a → b during the outage',
       );
@@ -228,7 +230,7 @@ describe('outputs that cannot be written never hold up the collector', () => {
         expect(performance.now() - started).toBeLessThan(500);
       }
       await eventually(
-        () => c.store.recentAlertEvents(10).find((e) => e.value.dedup_key === 'wanwatch/rtt_high/a->b'),
+        () => c.store.recentAlertEvents(10).find((e) => e.value.dedup_key === 'wanwatch/rtt_high/a--b'),
         5000,
         'rtt_high on a → b',
       );

@@ -153,12 +153,12 @@ export function sampleData(startMs: number, rounds = 12): SampleData {
     t: number,
     observed: number,
   ): AlertEvent => ({
-    dedup_key: `wanwatch/${rule}/${src}->${dst}`,
+    dedup_key: `wanwatch/${rule}/${[src, dst].sort().join('--')}`,
     rule,
     status,
     reminder: false,
     severity: 'critical',
-    subject: { kind: 'link', src, dst },
+    subject: { kind: 'link', sites: [src, dst].sort() as [string, string], worst: { src, dst } },
     started_at_ms: startMs,
     fired_at_ms: startMs + 20_000,
     resolved_at_ms: status === 'resolved' ? t : null,
@@ -166,6 +166,7 @@ export function sampleData(startMs: number, rounds = 12): SampleData {
     observed,
     threshold: rule === 'rtt_high' ? 80 : 10_000_000,
     unit: rule === 'rtt_high' ? 'ms' : 'bps',
+    directions: [{ src, dst, breach: status === 'firing', observed }],
     summary: `${rule} on ${src} → ${dst}`,
     link,
   });
@@ -175,6 +176,7 @@ export function sampleData(startMs: number, rounds = 12): SampleData {
   alertEvents.push({
     ...ev('link_down', 'tokyo', 'dallas', 'firing', startMs + 60_000, 100),
     subject: { kind: 'agent', site: 'tokyo' },
+    directions: [],
     rule: 'agent_down',
     dedup_key: 'wanwatch/agent_down/tokyo',
     unit: 's',

@@ -56,7 +56,7 @@ describe('the line-protocol schema', () => {
   it('writes alert events of links and agents with firing 1/0 and the summary', () => {
     const d = sampleData(T0, 1);
     expect(alertEventLines(d.alertEvents[2]!)[0]).toMatch(
-      /^wanwatch_alert,dst=london,rule=goodput_low,severity=critical,src=dallas,status=resolved,subject=link firing=0i,reminder=false,observed=11000000,threshold=10000000,unit="bps",summary="goodput_low on dallas → london",dedup_key="wanwatch\/goodput_low\/dallas->london",/,
+      /^wanwatch_alert,link=dallas--london,rule=goodput_low,severity=critical,status=resolved,subject=link firing=0i,reminder=false,observed=11000000,threshold=10000000,unit="bps",worst_src="dallas",worst_dst="london",summary="goodput_low on dallas → london",dedup_key="wanwatch\/goodput_low\/dallas--london",/,
     );
     expect(alertEventLines(d.alertEvents[3]!)[0]).toMatch(
       /^wanwatch_alert,rule=agent_down,severity=critical,site=tokyo,status=firing,subject=agent firing=1i,/,
