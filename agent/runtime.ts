@@ -22,7 +22,7 @@ import { Batcher } from './push/batcher.ts';
 import { CollectorClient } from './push/client.ts';
 import { backoffMs, Sender } from './push/sender.ts';
 import { dueBetween, nextDue } from './schedule/periodic.ts';
-import { type Timetable, timetable } from './schedule/plan.ts';
+import { duringThroughputSlot, type Timetable, timetable } from './schedule/plan.ts';
 import { DEFAULT_SPOOL_MAX_RESULTS, Spool, type SpoolStats } from './spool/spool.ts';
 import { QualifyTasks } from './tasks/qualify.ts';
 
@@ -371,12 +371,22 @@ export class Agent {
     const now = this.now();
     for (const job of dueBetween(table.jobs, this.cursor, now)) {
       const rttPeer = table.rtt.get(job.key);
-      if (rttPeer !== undefined) this.launch(job.key, () => this.rttRound(rttPeer));
+      if (rttPeer !== undefined && !this.rttPaused(rttPeer, job.due_ms)) {
+        this.launch(job.key, () => this.rttRound(rttPeer));
+      }
       const tp = table.throughput.get(job.key);
       if (tp !== undefined) this.launch(job.key, () => this.throughputTest(tp.slot, tp.peer));
     }
     this.cursor = Math.max(this.cursor, now);
     this.scheduleTick();
+  }
+
+  /** An RTT round to the peer is left out while a throughput test with it runs (see duringThroughputSlot). */
+  private rttPaused(peer: Peer, due_ms: number): boolean {
+    const plan = this.plan;
+    if (plan === undefined) return false;
+    const round_ms = plan.rtt.count * plan.rtt.spacing_ms + plan.rtt.timeout_ms;
+    return duringThroughputSlot(plan, peer.site, Math.max(due_ms, this.now()), round_ms);
   }
 
   /** Runs a job unless its previous run is still going (a slow round is not stacked on itself). */

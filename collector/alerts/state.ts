@@ -1,4 +1,4 @@
-// The alert state machine, one instance per rule and subject (e.g. rtt_high on dallas → london).
+// The alert state machine, one instance per rule and subject (e.g. rtt_high on the link dallas ↔ london).
 // Pure: (state, observation, now, settings) → (state, events); time is an argument, never read.
 //
 //   ok ──breach──▶ pending ──breach lasted `for`──▶ firing ──recovery lasted `clear_for`──▶ resolved

@@ -87,7 +87,9 @@ describe('durable delivery through the outbox', () => {
     expect(hook.received.length).toBeGreaterThan(attemptsBefore);
     const row = second.store.outboxRows().find((o) => o.event.rule === 'rtt_high');
     expect(row).toMatchObject({ status: 'delivered', last_error: null });
-    expect(row?.attempts).toBeGreaterThanOrEqual(4);
+    // Every failed attempt the receiver saw is counted, except perhaps one still in flight when the
+    // first collector stopped (its answer never recorded); plus the delivery.
+    expect(row?.attempts).toBeGreaterThanOrEqual(attemptsBefore);
   });
 
   it('waits as long as Retry-After says on 429', async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { dueBetween, firstDueAtOrAfter, nextDue, spreadEvenly } from '../../agent/schedule/periodic.ts';
-import { timetable } from '../../agent/schedule/plan.ts';
+import { duringThroughputSlot, timetable } from '../../agent/schedule/plan.ts';
 import type { AgentPlan } from '../../shared/wire.ts';
 
 function plan(over: Partial<AgentPlan> = {}): AgentPlan {
@@ -141,5 +141,28 @@ describe('the agent scheduler', () => {
     expect(dueBetween(slotJobs, 5 * hour, 6 * hour)).toEqual([
       { key: 'throughput:A>C@25000', due_ms: 5 * hour + 25_000 },
     ]);
+  });
+
+  it('leaves out RTT rounds to a peer that would overlap a throughput test with it, as client or as server', () => {
+    const hour = 3_600_000;
+    // A>B at 0 s and C>A at 25 s of each hour; each test runs 2 × (10 s + 1 s omit + 1 s overhead).
+    const p = plan();
+    const round = 3000;
+    expect(duringThroughputSlot(p, 'B', 5 * hour + 10_000, round)).toBe(true);
+    expect(duringThroughputSlot(p, 'C', 5 * hour + 10_000, round)).toBe(false);
+    // A serves C's test: its rounds to C pause too.
+    expect(duringThroughputSlot(p, 'C', 5 * hour + 30_000, round)).toBe(true);
+    expect(duringThroughputSlot(p, 'B', 5 * hour + 30_000, round)).toBe(false);
+    // A round that would still run when the test starts, and one that ends just before it.
+    expect(duringThroughputSlot(p, 'B', 5 * hour - 1000, round)).toBe(true);
+    expect(duringThroughputSlot(p, 'B', 5 * hour - 3000, round)).toBe(false);
+    // The test is over (the slot's last second is its idle margin).
+    expect(duringThroughputSlot(p, 'B', 5 * hour + 23_999, round)).toBe(true);
+    expect(duringThroughputSlot(p, 'B', 5 * hour + 24_000, round)).toBe(false);
+    // The server's side of A>B: B pauses its rounds to A.
+    expect(duringThroughputSlot({ ...p, site: 'B' }, 'A', 5 * hour + 10_000, round)).toBe(true);
+    const off = plan();
+    off.throughput.enabled = false;
+    expect(duringThroughputSlot(off, 'B', 5 * hour + 10_000, round)).toBe(false);
   });
 });
