@@ -1,8 +1,11 @@
+import { createHash } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LabSpecError, loadLabFile, parseLabSpec } from '../../lab/spec.ts';
+import { loadTopology } from '../../shared/config/load.ts';
+import { deriveLinks } from '../../shared/topology/requirements.ts';
 
 function fileWith(name: string, text: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'wanwatch-lab-spec-'));
@@ -75,5 +78,23 @@ describe('the lab file', () => {
     ).toThrow(
       /sites\[2\]: site "A" is listed twice[\s\S]*links\[0\]\.between\[1\]: unknown site "D"[\s\S]*links\[2\]: link B–A is already described at links\[1\]/,
     );
+  });
+});
+
+describe('the wanwatch topology for the three-site lab', () => {
+  it("names the lab's sites at their slot-0 addresses, with the demonstration tokens, and asks 5, 5 and 10 Mbps", () => {
+    const lab = loadLabFile('lab/examples/three-sites.yaml');
+    const topology = loadTopology('lab/examples/three-sites.topology.yaml');
+    expect([...topology.sites.keys()]).toEqual(lab.sites);
+    lab.sites.forEach((site, i) => {
+      const s = topology.sites.get(site);
+      expect(s?.address).toBe(`198.18.0.${i + 1}`);
+      expect(s?.token_sha256).toBe(createHash('sha256').update(`lab-token-${site}`).digest('hex'));
+    });
+    expect(deriveLinks(topology).map((l) => [l.sites.join('–'), l.required_mbps])).toEqual([
+      ['A–B', 5],
+      ['A–C', 5],
+      ['B–C', 10],
+    ]);
   });
 });
