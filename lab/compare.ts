@@ -1,12 +1,14 @@
 // wanwatch's measuring commands next to the system tools, on the same emulated link: `wanwatch probe`
 // next to iputils `ping`, `wanwatch throughput` next to the `iperf3` command line. Everything runs inside
 // the lab's site namespaces, as it would on two hosts. Used by bench/accuracy.ts and
-// test/lab/accuracy.test.ts.
+// test/lab/accuracy.test.ts; `startSiteAgent` by the end-to-end runs (test/lab/e2e.test.ts,
+// bench/alert-latency.ts).
 //
 // Why single pings for the reference median: iputils ping prints each reply's time rounded to 0.1 ms
 // from 10 ms and to whole milliseconds from 100 ms ("time=121 ms"), too coarse to compare medians within
 // 0.5 ms on a 120 ms link. Its summary line keeps microseconds, so each reference sample is one
 // `ping -c 1` (its min = its RTT), started on a fixed spacing by one shell inside the site.
+import type { Options } from 'execa';
 import { z } from 'zod';
 import {
   type RttResult,
@@ -19,6 +21,33 @@ import { parsePingSummary } from './check.ts';
 import type { Lab } from './lab.ts';
 
 const WANWATCH = new URL('../bin/wanwatch.js', import.meta.url).pathname;
+
+/**
+ * Runs `wanwatch agent --site SITE` in the site's namespace, pushing to a collector in the root
+ * namespace that listens on 0.0.0.0:`collectorPort` (reached over the site's management link).
+ */
+export function startSiteAgent<O extends Options>(
+  lab: Lab,
+  site: string,
+  opts: { collectorPort: number | string; token: string; dataDir: string },
+  options: O,
+) {
+  return lab.spawn(
+    site,
+    process.execPath,
+    [
+      WANWATCH,
+      'agent',
+      '--site',
+      site,
+      '--collector',
+      `http://${lab.collectorAddress(site)}:${opts.collectorPort}`,
+      '--data-dir',
+      opts.dataDir,
+    ],
+    { ...options, env: { ...options.env, WANWATCH_TOKEN: opts.token } },
+  );
+}
 
 export interface SiteResponder {
   /** UDP echo and TCP port of the reflector. */

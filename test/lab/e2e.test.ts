@@ -18,9 +18,9 @@ import type { ResultPromise } from 'execa';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { WebhookPayloadV2 } from '../../collector/notifiers/webhook.ts';
 import type { LinksReply } from '../../collector/read.ts';
+import { startSiteAgent } from '../../lab/compare.ts';
 import { type Lab, startLab } from '../../lab/lab.ts';
 import { loadLabFile } from '../../lab/spec.ts';
-import { WANWATCH } from '../cli/run.ts';
 import { eventually, startTestCollector, type TestCollector } from '../support/collector.ts';
 import { describeLab } from '../support/lab.ts';
 import { type Receiver, startReceiver } from '../support/receivers.ts';
@@ -75,20 +75,11 @@ describeLab('end to end: three agents on an emulated WAN find the slow link and 
     readUrl = `http://127.0.0.1:${port}`;
     for (const site of SITES) {
       const output: string[] = [];
-      const proc = lab.spawn(
+      const proc = startSiteAgent(
+        lab,
         site,
-        process.execPath,
-        [
-          WANWATCH,
-          'agent',
-          '--site',
-          site,
-          '--collector',
-          `http://${lab.collectorAddress(site)}:${port}`,
-          '--data-dir',
-          join(dir, `agent-${site}`),
-        ],
-        { env: { WANWATCH_TOKEN: token(site) }, reject: false, all: true },
+        { collectorPort: port, token: token(site), dataDir: join(dir, `agent-${site}`) },
+        { reject: false, all: true },
       );
       proc.all?.on('data', (chunk: Buffer) => output.push(chunk.toString()));
       agents.push({ site, proc, output });
