@@ -19,7 +19,8 @@
 //      blocks (0.5 % drops one packet in every other block). Random positions, but not independent
 //      coin flips: with per-packet probability, 1,000 packets at 2 % miss 2 % by more than 1 point
 //      one time in 40, so a loss measurement could not be checked against the configured value; with
-//      blocks, any 1,000 consecutive packets hold the configured share ± 2 × ceil(loss_percent) packets.
+//      blocks, any 1,000 consecutive packets hold the configured share within a few packets (at 2 %,
+//      18 to 22).
 //      A change of loss_percent starts a new block;
 //   2. rate: if rate_mbps > 0 the packet waits for the packets before it to be sent, then takes
 //      (IP bytes × 8 / rate) to send; if it would wait longer than queue_ms it is dropped (a full queue);
