@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCollector } from '../../collector/collector.ts';
 import type { Store } from '../../collector/store/store.ts';
 import type { Result } from '../../shared/result.ts';
-import { freeSitePorts, quietLog, startFleet } from '../support/agents.ts';
+import { quietLog, startFleet, twoLoopbackAgentSites } from '../support/agents.ts';
 import { tempDir } from '../support/collector.ts';
 
 const TOKENS = { WW_TOKEN_A: 'token-a-for-agent-tests', WW_TOKEN_B: 'token-b-for-agent-tests' };
@@ -18,18 +18,10 @@ beforeAll(async () => {
   dir = tempDir('agents-collector');
   configPath = join(dir, 'topology.yaml');
   dataDir = join(dir, 'collector');
-  const a = await freeSitePorts('127.0.0.1');
-  const b = await freeSitePorts('127.0.0.2');
+  const sites = await twoLoopbackAgentSites();
   writeFileSync(
     configPath,
-    `sites:
-  a: {address: 127.0.0.1, token_env: WW_TOKEN_A, reflector_port: ${a.reflector_port}, iperf3_port: ${a.iperf3_port}}
-  b: {address: 127.0.0.2, token_env: WW_TOKEN_B, reflector_port: ${b.reflector_port}, iperf3_port: ${b.iperf3_port}}
-clusters:
-  east:
-    subclusters:
-      sc1: {nodes: {n1: a, n2: b}}
-probes:
+    `${sites}probes:
   rtt: {method: udp, interval: 300ms, count: 3, spacing: 10ms, timeout: 200ms}
   throughput: {enabled: false}
   heartbeat: {interval: 1s, timeout: 5s}

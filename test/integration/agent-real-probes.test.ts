@@ -5,7 +5,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningCollector, startCollector } from '../../collector/collector.ts';
-import { type Fleet, freeSitePorts, quietLog, startFleet } from '../support/agents.ts';
+import { type Fleet, quietLog, startFleet, twoLoopbackAgentSites } from '../support/agents.ts';
 import { eventually, tempDir } from '../support/collector.ts';
 
 const TOKENS = { WW_TOKEN_A: 'token-a-real-probes', WW_TOKEN_B: 'token-b-real-probes' };
@@ -14,19 +14,11 @@ let fleet: Fleet;
 
 beforeAll(async () => {
   const dir = tempDir('agents-real-probes');
-  const a = await freeSitePorts('127.0.0.1');
-  const b = await freeSitePorts('127.0.0.2');
+  const sites = await twoLoopbackAgentSites();
   const configPath = join(dir, 'topology.yaml');
   writeFileSync(
     configPath,
-    `sites:
-  a: {address: 127.0.0.1, token_env: WW_TOKEN_A, reflector_port: ${a.reflector_port}, iperf3_port: ${a.iperf3_port}}
-  b: {address: 127.0.0.2, token_env: WW_TOKEN_B, reflector_port: ${b.reflector_port}, iperf3_port: ${b.iperf3_port}}
-clusters:
-  east:
-    subclusters:
-      sc1: {nodes: {n1: a, n2: b}}
-probes:
+    `${sites}probes:
   rtt: {method: udp, interval: 500ms, count: 5, spacing: 10ms, timeout: 300ms}
   throughput: {interval: 1s, duration: 1s, omit: 0s, protocol: tcp, reverse: true}
   heartbeat: {interval: 1s, timeout: 5s}

@@ -5,7 +5,7 @@
 import { writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WebhookPayloadV2 } from '../../collector/notifiers/webhook.ts';
-import { type Fleet, freeSitePorts, startFleet } from '../support/agents.ts';
+import { type Fleet, startFleet, twoLoopbackAgentSites } from '../support/agents.ts';
 import { eventually, startTestCollector, type TestCollector } from '../support/collector.ts';
 import { requireRoot } from '../support/privilege.ts';
 import { type Receiver, startReceiver } from '../support/receivers.ts';
@@ -21,19 +21,11 @@ let topology: (maxRttMs: number) => string;
 beforeAll(async () => {
   if (!root) return;
   hook = await startReceiver();
-  const a = await freeSitePorts('127.0.0.1');
-  const b = await freeSitePorts('127.0.0.2');
+  const sites = await twoLoopbackAgentSites();
   topology = (
     maxRttMs,
   ) => `thresholds: {max_rtt_ms: ${maxRttMs}, max_loss_percent: 50, mbps_per_subcluster: 5}
-sites:
-  a: {address: 127.0.0.1, token_env: WW_TOKEN_A, reflector_port: ${a.reflector_port}, iperf3_port: ${a.iperf3_port}}
-  b: {address: 127.0.0.2, token_env: WW_TOKEN_B, reflector_port: ${b.reflector_port}, iperf3_port: ${b.iperf3_port}}
-clusters:
-  east:
-    subclusters:
-      sc1: {nodes: {n1: a, n2: b}}
-probes:
+${sites}probes:
   rtt: {method: icmp, interval: 500ms, count: 3, spacing: 20ms, timeout: 300ms}
   throughput: {interval: 10s, duration: 1s, omit: 0s, protocol: tcp, reverse: true}
   heartbeat: {interval: 1s, timeout: 5s}

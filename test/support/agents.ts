@@ -24,6 +24,24 @@ export function freeUdpPort(address: string): Promise<number> {
   });
 }
 
+/**
+ * The `sites:` and `clusters:` of a topology for two real agents on loopback: a at 127.0.0.1 and b at
+ * 127.0.0.2, each with free reflector and iperf3 ports, one subcluster across them. Tests add their
+ * own `probes:`, `thresholds:` and the rest.
+ */
+export async function twoLoopbackAgentSites(): Promise<string> {
+  const a = await freeSitePorts('127.0.0.1');
+  const b = await freeSitePorts('127.0.0.2');
+  return `sites:
+  a: {address: 127.0.0.1, token_env: WW_TOKEN_A, reflector_port: ${a.reflector_port}, iperf3_port: ${a.iperf3_port}}
+  b: {address: 127.0.0.2, token_env: WW_TOKEN_B, reflector_port: ${b.reflector_port}, iperf3_port: ${b.iperf3_port}}
+clusters:
+  east:
+    subclusters:
+      sc1: {nodes: {n1: a, n2: b}}
+`;
+}
+
 /** A free UDP port for the reflector (which also listens on TCP) and a free TCP port for iperf3. */
 export async function freeSitePorts(
   address: string,
