@@ -17,6 +17,7 @@ import {
   throughputResultSchema,
 } from '../shared/result.ts';
 import type { AgentPlan, Heartbeat, Peer, ThroughputSlot } from '../shared/wire.ts';
+import type { ThroughputOptions, ThroughputTarget } from './probes/throughput.ts';
 import type { RttProbe, RttTarget } from './probes/types.ts';
 import { Batcher } from './push/batcher.ts';
 import { CollectorClient } from './push/client.ts';
@@ -26,27 +27,9 @@ import { duringThroughputSlot, type Timetable, timetable } from './schedule/plan
 import { DEFAULT_SPOOL_MAX_RESULTS, Spool, type SpoolStats } from './spool/spool.ts';
 import { QualifyTasks } from './tasks/qualify.ts';
 
-export interface ThroughputTarget {
-  src: string;
-  dst: string;
-  host: string;
-  port: number;
-}
+export type { ThroughputOptions, ThroughputTarget };
 
-export interface ThroughputOptions {
-  protocol: 'tcp' | 'udp';
-  duration_ms: number;
-  omit_ms: number;
-  streams: number;
-  /** iperf3 -R: the peer sends, this site receives. */
-  reverse: boolean;
-  /** UDP: the rate to send at (iperf3 -b), the link's required rate. */
-  rate_bps?: number;
-  /** Latency under load: the RTT round the runner sends to the peer while the test runs. */
-  loadedRtt?: { probe: ProbeMethod; count: number; spacing_ms: number; port?: number; timeout_ms?: number };
-  signal?: AbortSignal;
-}
-
+/** Runs one throughput test: `runThroughput` (probes/throughput.ts), or a stand-in in tests. */
 export type ThroughputRunner = (
   target: ThroughputTarget,
   opts: ThroughputOptions,
