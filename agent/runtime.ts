@@ -7,6 +7,8 @@
 // becomes an `internal` error Result and is counted in the next heartbeat's `errors`.
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
+import type { ThroughputOptions, ThroughputTarget } from '../probes/throughput.ts';
+import type { RttProbe, RttTarget } from '../probes/types.ts';
 import { createLogger, type Logger } from '../shared/log.ts';
 import {
   type ProbeMethod,
@@ -17,8 +19,6 @@ import {
   throughputResultSchema,
 } from '../shared/result.ts';
 import type { AgentPlan, Heartbeat, Peer, ThroughputSlot } from '../shared/wire.ts';
-import type { ThroughputOptions, ThroughputTarget } from './probes/throughput.ts';
-import type { RttProbe, RttTarget } from './probes/types.ts';
 import { Batcher } from './push/batcher.ts';
 import { CollectorClient } from './push/client.ts';
 import { backoffMs, Sender } from './push/sender.ts';

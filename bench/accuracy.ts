@@ -7,7 +7,6 @@
 //   loss       1,000 probes 5 ms apart, each method and ping, next to the configured loss  target ±1 point
 // (the relay's own count of dropped probe packets is printed beside it).
 import { cpus, release } from 'node:os';
-import { renderTable } from '../cli/table.ts';
 import { measurePing } from '../lab/check.ts';
 import {
   iperf3Goodput,
@@ -18,6 +17,7 @@ import {
   wanwatchThroughput,
 } from '../lab/compare.ts';
 import { labUnavailable, startLab } from '../lab/lab.ts';
+import { renderTable } from '../shared/table.ts';
 
 const DELAYS_MS = [5, 40, 60];
 const RATES_MBPS = [2, 5, 20];

@@ -14,13 +14,13 @@ import type { AddressInfo } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ResultPromise } from 'execa';
-import { renderTable } from '../cli/table.ts';
 import { startCollector } from '../collector/collector.ts';
 import type { WebhookPayloadV2 } from '../collector/notifiers/webhook.ts';
 import { startSiteAgent } from '../lab/compare.ts';
 import { labUnavailable, startLab } from '../lab/lab.ts';
 import { formatDuration } from '../shared/config/duration.ts';
 import { createLogger } from '../shared/log.ts';
+import { renderTable } from '../shared/table.ts';
 
 const repetitions = Number(process.argv[2] ?? 3);
 if (!Number.isInteger(repetitions) || repetitions < 1) {

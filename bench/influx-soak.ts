@@ -6,12 +6,12 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startCollector } from '../collector/collector.ts';
 import { createLogger } from '../shared/log.ts';
-import { tempDir } from '../test/support/collector.ts';
-import { startInfluxd } from '../test/support/influxd.ts';
-import { influxCounts, pending, storeCounts } from '../test/support/outputs.ts';
-import { waitFor } from '../test/support/ports.ts';
-import { rttResult } from '../test/support/results.ts';
-import { heartbeatAs, pushAs, TOKEN_ENV, threeSites } from '../test/support/topologies.ts';
+import { tempDir } from '../testbed/collector.ts';
+import { startInfluxd } from '../testbed/influxd.ts';
+import { influxCounts, pending, storeCounts } from '../testbed/outputs.ts';
+import { waitFor } from '../testbed/ports.ts';
+import { rttResult } from '../testbed/results.ts';
+import { heartbeatAs, pushAs, TOKEN_ENV, threeSites } from '../testbed/topologies.ts';
 
 const outageS = Number(process.argv[2] ?? 120);
 const RATE = 50; // results a second

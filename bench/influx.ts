@@ -11,11 +11,11 @@ import { InfluxSink } from '../collector/sinks/influx.ts';
 import { Store } from '../collector/store/store.ts';
 import { createLogger } from '../shared/log.ts';
 import type { Result } from '../shared/result.ts';
-import { tempDir } from '../test/support/collector.ts';
-import { startInfluxd } from '../test/support/influxd.ts';
-import { waitFor } from '../test/support/ports.ts';
-import { batch, rttResult } from '../test/support/results.ts';
-import { pushAs, TOKEN_ENV, threeSites } from '../test/support/topologies.ts';
+import { tempDir } from '../testbed/collector.ts';
+import { startInfluxd } from '../testbed/influxd.ts';
+import { waitFor } from '../testbed/ports.ts';
+import { batch, rttResult } from '../testbed/results.ts';
+import { pushAs, TOKEN_ENV, threeSites } from '../testbed/topologies.ts';
 
 const rows = Number(process.argv[2] ?? 100_000);
 const batchSizes = process.argv[3] ? [Number(process.argv[3])] : [500, 5000];

@@ -7,7 +7,7 @@
 import { cpus } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { execa } from 'execa';
-import { closeIcmpSessions, icmpProbe } from '../agent/probes/icmp.ts';
+import { closeIcmpSessions, icmpProbe } from '../probes/icmp.ts';
 import { percentileSorted } from '../shared/stats.ts';
 
 const PEERS = 200;

@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type RunningCollector, startCollector } from '../collector/collector.ts';
-import { freeSitePorts, quietLog, startFleet } from '../test/support/agents.ts';
+import { freeSitePorts, quietLog, startFleet } from '../testbed/agents.ts';
 
 const seconds = Number(process.argv[2] ?? 120);
 const SITES = [

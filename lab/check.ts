@@ -7,7 +7,7 @@
 // link rate is goodput × (MSS + 52) / MSS (20 bytes IP, 20 TCP, 12 TCP timestamps per packet).
 import { randomInt } from 'node:crypto';
 import { z } from 'zod';
-import { renderTable } from '../cli/table.ts';
+import { renderTable } from '../shared/table.ts';
 import type { Lab } from './lab.ts';
 
 const PING_BYTES = 84; // IP packet of `ping`'s default 56-byte payload

@@ -1,7 +1,7 @@
 // wanwatch's measuring commands next to the system tools, on the same emulated link: `wanwatch probe`
 // next to iputils `ping`, `wanwatch throughput` next to the `iperf3` command line. Everything runs inside
 // the lab's site namespaces, as it would on two hosts. Used by bench/accuracy.ts and
-// test/lab/accuracy.test.ts; `startSiteAgent` by the end-to-end runs (test/lab/e2e.test.ts,
+// test/e2e/accuracy.integration.test.ts; `startSiteAgent` by the end-to-end runs (test/e2e/lab-alerts.integration.test.ts,
 // bench/alert-latency.ts).
 //
 // Why single pings for the reference median: iputils ping prints each reply's time rounded to 0.1 ms

@@ -1,8 +1,8 @@
 // The real instruments behind a qualification: the agent's RTT probes and iperf3 runner, aimed at a
 // peer's responder (`wanwatch reflector` or an agent). Used by direct mode and by agents running a
 // mesh-qualification task.
-import { RTT_PROBES } from '../agent/probes/index.ts';
-import { runThroughput } from '../agent/probes/throughput.ts';
+import { RTT_PROBES } from '../probes/index.ts';
+import { runThroughput } from '../probes/throughput.ts';
 import type { ProbeMethod } from '../shared/result.ts';
 import type { QualifyDeps } from './run.ts';
 

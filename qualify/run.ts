@@ -2,7 +2,7 @@
 // the required rate in each direction, one test after another. Rounds that overlap a throughput test
 // are the latency-under-load sample. The probes are passed in, so the orchestration can be tested alone.
 
-import type { RttProbe, RttTarget } from '../agent/probes/types.ts';
+import type { RttProbe, RttTarget } from '../probes/types.ts';
 import type { RttResult, ThroughputResult } from '../shared/result.ts';
 import type { LinkMeasurements } from './verdict.ts';
 

@@ -3,11 +3,11 @@
 // reports progress, stops when the operator cancels, and sends back every measurement. The task's
 // measurements are not pushed as ordinary results: rounds under deliberate load would page people.
 
+import type { RttProbe } from '../../probes/types.ts';
 import { qualifyLink } from '../../qualify/run.ts';
 import type { Logger } from '../../shared/log.ts';
 import type { ProbeMethod } from '../../shared/result.ts';
 import type { QualifyTask, TaskProgress } from '../../shared/wire.ts';
-import type { RttProbe } from '../probes/types.ts';
 import type { CollectorClient } from '../push/client.ts';
 import type { ThroughputRunner } from '../runtime.ts';
 

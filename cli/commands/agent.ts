@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { RTT_PROBES } from '../../agent/probes/index.ts';
-import { runThroughput } from '../../agent/probes/throughput.ts';
-import { startResponder } from '../../agent/responder/index.ts';
 import { AgentDeniedError, createAgent } from '../../agent/runtime.ts';
 import { DEFAULT_SPOOL_MAX_RESULTS } from '../../agent/spool/spool.ts';
+import { RTT_PROBES } from '../../probes/index.ts';
+import { runThroughput } from '../../probes/throughput.ts';
+import { startResponder } from '../../responder/index.ts';
 import { createLogger } from '../../shared/log.ts';
 import { CliError } from '../errors.ts';
 

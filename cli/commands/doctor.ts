@@ -2,9 +2,9 @@ import { createSocket } from 'node:dgram';
 import { createServer } from 'node:net';
 import type { Command } from 'commander';
 import { execa } from 'execa';
-import { checkIcmpPrivilege, closeIcmpSessions } from '../../agent/probes/icmp.ts';
-import { DEFAULT_IPERF3_PORT, IPERF3_INSTALL_HINT } from '../../agent/probes/iperf3.ts';
-import { DEFAULT_REFLECTOR_PORT } from '../../agent/probes/udp.ts';
+import { checkIcmpPrivilege, closeIcmpSessions } from '../../probes/icmp.ts';
+import { DEFAULT_IPERF3_PORT, IPERF3_INSTALL_HINT } from '../../probes/iperf3.ts';
+import { DEFAULT_REFLECTOR_PORT } from '../../probes/udp.ts';
 import { EXIT } from '../errors.ts';
 import { portOption } from '../options.ts';
 

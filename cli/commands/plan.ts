@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import { loadTopology } from '../../shared/config/load.ts';
+import { renderTable } from '../../shared/table.ts';
 import type { Topology } from '../../shared/topology/model.ts';
 import { deriveLinks, fmt, type LinkRequirement, planJson } from '../../shared/topology/requirements.ts';
-import { renderTable } from '../table.ts';
 
 export function registerPlan(program: Command): void {
   program

@@ -4,8 +4,8 @@
 import { writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { type Command, Option } from 'commander';
-import { DEFAULT_IPERF3_PORT } from '../../agent/probes/iperf3.ts';
-import { DEFAULT_REFLECTOR_PORT } from '../../agent/probes/udp.ts';
+import { DEFAULT_IPERF3_PORT } from '../../probes/iperf3.ts';
+import { DEFAULT_REFLECTOR_PORT } from '../../probes/udp.ts';
 import { realInstruments, rttTarget } from '../../qualify/measure.ts';
 import { renderHtml } from '../../qualify/report/html.ts';
 import { buildReport, type LinkReport, linkReport } from '../../qualify/report/model.ts';

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
-import { DEFAULT_IPERF3_PORT } from '../../agent/probes/iperf3.ts';
-import { DEFAULT_REFLECTOR_PORT } from '../../agent/probes/udp.ts';
-import { startResponder } from '../../agent/responder/index.ts';
+import { DEFAULT_IPERF3_PORT } from '../../probes/iperf3.ts';
+import { DEFAULT_REFLECTOR_PORT } from '../../probes/udp.ts';
+import { startResponder } from '../../responder/index.ts';
 import { CliError } from '../errors.ts';
 import { portOption } from '../options.ts';
 

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { LinksReply } from '../../collector/read.ts';
+import { renderTable } from '../../shared/table.ts';
 import { CliError, EXIT } from '../errors.ts';
-import { renderTable } from '../table.ts';
 
 export function registerStatus(program: Command): void {
   program

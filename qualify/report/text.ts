@@ -1,7 +1,7 @@
 // Terminal and Markdown renderings of a qualification report.
 
-import { renderTable } from '../../cli/table.ts';
 import type { RttStats } from '../../shared/result.ts';
+import { renderTable } from '../../shared/table.ts';
 import type { LinkReport, QualifyReport, ThroughputSummary } from './model.ts';
 
 const ms = (n: number | null) => (n === null ? '–' : `${n.toFixed(1)} ms`);

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { freePort, waitFor } from './ports.ts';
+import { freePort, waitFor } from '../../testbed/ports.ts';
 
 export interface VictoriaMetrics {
   url: string;

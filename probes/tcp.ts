@@ -1,0 +1,127 @@
+// TCP connect time: from connect() to the SYN-ACK's arrival (the 'connect' event), one new connection
+// per probe, closed at once with a reset so probing leaves no TIME_WAIT sockets behind.
+//
+// A refused connection (RST) comes back over the path, but it means nothing listens on the port, or a
+// firewall answers for it: its time is not the service's round trip. So a refused probe counts as lost.
+// When every probe of a round is refused the round's error is `refused`; a mix of refused and answered
+// probes is an ordinary round with loss. Timeouts are lost probes; a round with none answered is a
+// `timeout` (or `unreachable`, whichever most probes had).
+//
+// A probe waits at most 1 s for the SYN-ACK, whatever its timeout: when the SYN or the SYN-ACK is lost,
+// the kernel retransmits after its initial retransmission timeout (1 s on Linux, RFC 6298), and a
+// connection made then would time the retransmission timer, not the path. Counted as answered, such
+// probes hid the loss (0.2 % measured at 5 % configured, in bench/accuracy.ts) and put ~1 s outliers into
+// p95; counted as lost, TCP loss matches ICMP and UDP loss.
+import { connect } from 'node:net';
+import type { RttResult } from '../shared/result.ts';
+import {
+  checkRoundOptions,
+  errnoCode,
+  errorMessage,
+  failedRound,
+  nowMs,
+  type ProbeOutcome,
+  resolveHost,
+  roundResult,
+  sendSpaced,
+  targetLabel,
+} from './round.ts';
+import type { RttProbe } from './types.ts';
+
+/** The reflector's port; `wanwatch reflector` also accepts TCP connections on it. */
+export const DEFAULT_TCP_PORT = 4789;
+/** Linux's initial SYN retransmission timeout (TCP_TIMEOUT_INIT): the longest a probe waits for a SYN-ACK. */
+export const TCP_SYN_RETRANSMIT_MS = 1000;
+
+function connectOnce(address: string, port: number, timeout_ms: number): Promise<ProbeOutcome> {
+  const where = targetLabel(address, port);
+  const wait_ms = Math.min(timeout_ms, TCP_SYN_RETRANSMIT_MS);
+  const why =
+    wait_ms < timeout_ms
+      ? ` (a TCP probe waits at most ${TCP_SYN_RETRANSMIT_MS} ms: after that the kernel retransmits the SYN, and the time would be its timer's, not the path's)`
+      : '';
+  return new Promise((resolve) => {
+    const t0 = nowMs();
+    const socket = connect({ host: address, port });
+    const timer = setTimeout(() => {
+      socket.destroy();
+      resolve({
+        ok: false,
+        code: 'timeout',
+        message: `no answer to a TCP connect to ${where} within ${wait_ms} ms${why}`,
+      });
+    }, wait_ms);
+    socket.once('connect', () => {
+      const rtt_ms = nowMs() - t0;
+      clearTimeout(timer);
+      socket.resetAndDestroy();
+      resolve({ ok: true, rtt_ms });
+    });
+    socket.once('error', (err) => {
+      clearTimeout(timer);
+      socket.destroy();
+      const code = errnoCode(err);
+      if (code === 'ECONNREFUSED')
+        resolve({
+          ok: false,
+          code: 'refused',
+          message: `${where} refused the connection: nothing listens on TCP port ${port} (run \`wanwatch reflector\` there or pick another port)`,
+        });
+      else if (code === 'EHOSTUNREACH' || code === 'ENETUNREACH')
+        resolve({
+          ok: false,
+          code: 'unreachable',
+          message: `${where} is unreachable (${code}): check the route to it`,
+        });
+      else if (code === 'ETIMEDOUT')
+        resolve({ ok: false, code: 'timeout', message: `TCP connect to ${where} timed out` });
+      else
+        resolve({
+          ok: false,
+          code: 'internal',
+          message: `TCP connect to ${where} failed: ${errorMessage(err)}`,
+        });
+    });
+  });
+}
+
+export const tcpProbe: RttProbe = async (target, opts): Promise<RttResult> => {
+  const time_ms = Date.now();
+  const port = target.port ?? DEFAULT_TCP_PORT;
+  const bad = checkRoundOptions(opts);
+  if (bad) return failedRound('tcp', target, target.host, time_ms, 'internal', `tcp probe: ${bad}`);
+  if (!Number.isInteger(port) || port < 1 || port > 65_535)
+    return failedRound(
+      'tcp',
+      target,
+      target.host,
+      time_ms,
+      'internal',
+      `tcp probe: port must be 1–65535 (got ${port})`,
+    );
+  let address: string;
+  try {
+    address = (await resolveHost(target.host)).address;
+  } catch (err) {
+    return failedRound(
+      'tcp',
+      target,
+      targetLabel(target.host, port),
+      time_ms,
+      'dns',
+      `cannot resolve "${target.host}": ${errorMessage(err)}`,
+    );
+  }
+  const t0 = nowMs();
+  const outcomes = await sendSpaced(opts.count, opts.spacing_ms, opts.signal, () =>
+    connectOnce(address, port, opts.timeout_ms),
+  );
+  return roundResult({
+    method: 'tcp',
+    target,
+    label: targetLabel(address, port),
+    time_ms,
+    duration_ms: nowMs() - t0,
+    outcomes,
+  });
+};

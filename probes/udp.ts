@@ -1,0 +1,188 @@
+// UDP echo against a wanwatch reflector (responder/reflector.ts); the payload is described in
+// udp-echo-payload.ts. One socket per round, connected to the reflector so that an ICMP "port
+// unreachable" (nothing listens there) surfaces as ECONNREFUSED instead of silent loss.
+import { randomInt } from 'node:crypto';
+import { createSocket, type Socket } from 'node:dgram';
+import type { RttResult } from '../shared/result.ts';
+import {
+  checkRoundOptions,
+  errnoCode,
+  errorMessage,
+  failedRound,
+  nowMs,
+  type ProbeOutcome,
+  resolveHost,
+  roundResult,
+  sendSpaced,
+  targetLabel,
+} from './round.ts';
+import type { RttProbe } from './types.ts';
+import { accountEchoRound } from './udp-accounting.ts';
+import {
+  arrivalFrom,
+  decodeEcho,
+  ECHO_REPLY,
+  type EchoArrival,
+  encodeEchoRequest,
+} from './udp-echo-payload.ts';
+
+/** The reflector's default port (sites.<name>.reflector_port). */
+export const DEFAULT_REFLECTOR_PORT = 4789;
+/** After the last reply, how long a round still listens for duplicates. */
+const DUPLICATE_GRACE_MS = 5;
+/** Bytes of UDP payload per probe: the 40-byte header plus padding, a small VoIP-like packet. */
+export const UDP_PROBE_BYTES = 64;
+
+export const udpProbe: RttProbe = async (target, opts): Promise<RttResult> => {
+  const time_ms = Date.now();
+  const port = target.port ?? DEFAULT_REFLECTOR_PORT;
+  const bad = checkRoundOptions(opts);
+  if (bad) return failedRound('udp', target, target.host, time_ms, 'internal', `udp probe: ${bad}`);
+  if (!Number.isInteger(port) || port < 1 || port > 65_535)
+    return failedRound(
+      'udp',
+      target,
+      target.host,
+      time_ms,
+      'internal',
+      `udp probe: port must be 1–65535 (got ${port})`,
+    );
+  let resolved: { address: string; family: 4 | 6 };
+  try {
+    resolved = await resolveHost(target.host);
+  } catch (err) {
+    return failedRound(
+      'udp',
+      target,
+      targetLabel(target.host, port),
+      time_ms,
+      'dns',
+      `cannot resolve "${target.host}": ${errorMessage(err)}`,
+    );
+  }
+  const where = targetLabel(resolved.address, port);
+  const socket = createSocket(resolved.family === 6 ? 'udp6' : 'udp4');
+  try {
+    await new Promise<void>((resolve, reject) => {
+      socket.once('error', reject);
+      // Node passes a failed connect's error to this callback (not to 'error').
+      socket.connect(port, resolved.address, (...args: unknown[]) => {
+        socket.off('error', reject);
+        if (args[0] instanceof Error) reject(args[0]);
+        else resolve();
+      });
+    });
+  } catch (err) {
+    socket.close();
+    const code = errnoCode(err);
+    if (code === 'ENETUNREACH' || code === 'EHOSTUNREACH')
+      return failedRound(
+        'udp',
+        target,
+        where,
+        time_ms,
+        'unreachable',
+        `${where} is unreachable (${code}): check the route to it`,
+      );
+    return failedRound(
+      'udp',
+      target,
+      where,
+      time_ms,
+      'internal',
+      `cannot open a UDP socket to ${where}: ${errorMessage(err)}`,
+    );
+  }
+  const outcome = await echoRound(socket, where, opts.count, opts.spacing_ms, opts.timeout_ms, opts.signal);
+  socket.close();
+  const account = accountEchoRound(opts.count, outcome.arrivals, opts.timeout_ms);
+  const outcomes: ProbeOutcome[] = account.samples_ms.map((rtt_ms, seq) =>
+    rtt_ms !== null
+      ? { ok: true, rtt_ms }
+      : (outcome.failures.get(seq) ?? {
+          ok: false,
+          code: outcome.refused ? 'refused' : 'timeout',
+          message: outcome.refused
+            ? `${where} answered "port unreachable": no reflector listens there (run \`wanwatch reflector\` on that host)`
+            : `no echo reply from ${where} within ${opts.timeout_ms} ms (is \`wanwatch reflector\` running there, and UDP port ${port} open?)`,
+        }),
+  );
+  return roundResult({
+    method: 'udp',
+    target,
+    label: where,
+    time_ms,
+    duration_ms: outcome.duration_ms,
+    outcomes,
+    jitter: { ms: account.jitter_ms, method: 'rfc3550' },
+    extra: { reordered: account.reordered, duplicates: account.duplicates },
+  });
+};
+
+async function echoRound(
+  socket: Socket,
+  where: string,
+  count: number,
+  spacing_ms: number,
+  timeout_ms: number,
+  signal: AbortSignal | undefined,
+): Promise<{
+  arrivals: EchoArrival[];
+  failures: Map<number, ProbeOutcome>;
+  refused: boolean;
+  duration_ms: number;
+}> {
+  const round_id = randomInt(1, 0xffff_ffff);
+  const arrivals: EchoArrival[] = [];
+  const failures = new Map<number, ProbeOutcome>();
+  const answered = new Set<number>();
+  let refused = false;
+  let lingering = false;
+  let finish: () => void = () => {};
+  const done = new Promise<void>((resolve) => {
+    finish = resolve;
+  });
+  socket.on('message', (msg) => {
+    const t4 = process.hrtime.bigint();
+    const p = decodeEcho(msg);
+    if (!p || p.type !== ECHO_REPLY || p.round_id !== round_id) return;
+    arrivals.push(arrivalFrom(p, t4));
+    answered.add(p.seq);
+    // Every probe answered: linger a moment for duplicates of the last replies, then end the round.
+    if (answered.size >= count && !lingering) {
+      lingering = true;
+      setTimeout(finish, Math.min(timeout_ms, DUPLICATE_GRACE_MS));
+    }
+  });
+  socket.on('error', (err) => {
+    // ICMP port unreachable on a connected socket: later replies cannot come from a reflector there.
+    if (errnoCode(err) === 'ECONNREFUSED') refused = true;
+  });
+  const t0 = nowMs();
+  const sent = await sendSpaced(count, spacing_ms, signal, (seq) => {
+    const packet = encodeEchoRequest(round_id, seq, process.hrtime.bigint(), UDP_PROBE_BYTES);
+    socket.send(packet, (err) => {
+      if (!err) return;
+      if (errnoCode(err) === 'ECONNREFUSED') refused = true;
+      else
+        failures.set(seq, {
+          ok: false,
+          code: 'internal',
+          message: `sending to ${where} failed: ${errorMessage(err)}`,
+        });
+    });
+    return Promise.resolve({ ok: true, rtt_ms: 0 });
+  });
+  sent.forEach((o, seq) => {
+    if (!o.ok) failures.set(seq, o);
+  });
+  // The last probe gets its full timeout; earlier ones had theirs while later ones were being sent.
+  const timer = setTimeout(finish, timeout_ms);
+  const onAbort = () => finish();
+  if (signal?.aborted) finish();
+  signal?.addEventListener('abort', onAbort, { once: true });
+  await done;
+  clearTimeout(timer);
+  signal?.removeEventListener('abort', onAbort);
+  return { arrivals, failures, refused, duration_ms: nowMs() - t0 };
+}

@@ -1,0 +1,131 @@
+// `wanwatch qualify -c FILE --collector URL`: the collector has its agents (real probes, real iperf3, on
+// 127.0.0.1–3) measure every link of the topology, one test per site at a time, and the command judges
+// each link against the requirement `wanwatch plan` derives.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { QualifyReport } from '../../qualify/report/model.ts';
+import { type Fleet, freeSitePorts, startFleet } from '../../testbed/agents.ts';
+import { startTestCollector, type TestCollector } from '../../testbed/collector.ts';
+import { wanwatch } from '../support/cli.ts';
+
+const TOKENS = { WW_TOKEN_A: 'mesh-token-a', WW_TOKEN_B: 'mesh-token-b', WW_TOKEN_C: 'mesh-token-c' };
+
+describe('wanwatch qualify, mesh mode, through a collector and its agents', () => {
+  let collector: TestCollector;
+  let fleet: Fleet;
+
+  beforeAll(async () => {
+    const sites = await Promise.all(['127.0.0.1', '127.0.0.2', '127.0.0.3'].map((a) => freeSitePorts(a)));
+    const site = (name: string, i: number) =>
+      `  ${name}: {address: 127.0.0.${i + 1}, token_env: WW_TOKEN_${name}, reflector_port: ${sites[i]?.reflector_port}, iperf3_port: ${sites[i]?.iperf3_port}}`;
+    collector = await startTestCollector(
+      `sites:
+${site('A', 0)}
+${site('B', 1)}
+${site('C', 2)}
+clusters:
+  one: {subclusters: {sc1: {nodes: {a1: A, b1: B}}, sc2: {nodes: {c1: C, c2: C}}}}
+probes:
+  rtt: {method: udp, interval: 5s, count: 3}
+  throughput: {enabled: false}
+`,
+      { env: TOKENS },
+    );
+    fleet = await startFleet(
+      ['A', 'B', 'C'].map((s) => ({ site: s, token: TOKENS[`WW_TOKEN_${s}` as keyof typeof TOKENS] })),
+      { collector: collector.url, dir: collector.dir },
+    );
+  }, 60_000);
+
+  afterAll(async () => {
+    await fleet?.stop();
+    await collector?.dispose();
+  });
+
+  it('qualifies every link of the topology against its derived requirement (exit 0)', async () => {
+    const r = await wanwatch(
+      [
+        'qualify',
+        '-c',
+        collector.configPath,
+        '--collector',
+        collector.url,
+        '--duration',
+        '4s',
+        '--test-duration',
+        '1s',
+        '--json',
+      ],
+      { env: TOKENS, timeout: 120_000 },
+    );
+    const report = JSON.parse(r.stdout) as QualifyReport;
+    expect(
+      r.exitCode,
+      JSON.stringify(report.links.map((l) => l.checks.filter((c) => c.verdict !== 'PASS'))),
+    ).toBe(0);
+    expect(report.mode).toBe('mesh');
+    expect(report.verdict).toBe('PASS');
+    expect(
+      report.links.map((l) => [l.link.from, l.link.to, l.link.required_mbps, l.link.subclusters]),
+    ).toEqual([
+      ['A', 'B', 5, ['sc1']],
+      ['A', 'C', 10, ['sc1', 'sc2']],
+      ['B', 'C', 10, ['sc1', 'sc2']],
+    ]);
+    for (const l of report.links) {
+      expect(l.rtt_idle.received, `${l.link.from}-${l.link.to}`).toBeGreaterThan(0);
+      expect(l.throughput.map((t) => t.error)).toEqual([null, null, null, null]);
+      expect(l.checks.find((c) => c.name.startsWith('tcp '))?.reason).toMatch(
+        /required \(\d subclusters?: sc1/,
+      );
+    }
+  });
+
+  it('runs only the listed links, and refuses a link the topology does not have (exit 2)', async () => {
+    const one = await wanwatch(
+      [
+        'qualify',
+        '-c',
+        collector.configPath,
+        '--collector',
+        collector.url,
+        '--links',
+        'C-B',
+        '--duration',
+        '3s',
+        '--no-throughput',
+        '--json',
+      ],
+      { timeout: 60_000 },
+    );
+    expect(one.exitCode, one.stderr).toBe(0);
+    expect((JSON.parse(one.stdout) as QualifyReport).links.map((l) => [l.link.from, l.link.to])).toEqual([
+      ['B', 'C'],
+    ]);
+
+    const bad = await wanwatch([
+      'qualify',
+      '-c',
+      collector.configPath,
+      '--collector',
+      collector.url,
+      '--links',
+      'A-Z',
+    ]);
+    expect(bad.exitCode).toBe(2);
+    expect(bad.stderr).toContain('not a link of the topology: A-Z');
+  });
+
+  it('says clearly when the collector cannot be reached (exit 2)', async () => {
+    const r = await wanwatch([
+      'qualify',
+      '-c',
+      collector.configPath,
+      '--collector',
+      'http://127.0.0.1:9',
+      '--duration',
+      '3s',
+    ]);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toContain('cannot reach the collector at http://127.0.0.1:9');
+  });
+});
