@@ -7,9 +7,10 @@
 // becomes an `internal` error Result and is counted in the next heartbeat's `errors`.
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import type { ThroughputOptions, ThroughputTarget } from '../probes/throughput.ts';
+import type { ThroughputOptions, ThroughputRunner, ThroughputTarget } from '../probes/throughput.ts';
 import type { RttProbe, RttTarget } from '../probes/types.ts';
 import { createLogger, type Logger } from '../shared/log.ts';
+import { rttPort } from '../shared/ports.ts';
 import {
   type ProbeMethod,
   type Result,
@@ -27,13 +28,7 @@ import { duringThroughputSlot, type Timetable, timetable } from './schedule/plan
 import { DEFAULT_SPOOL_MAX_RESULTS, Spool, type SpoolStats } from './spool/spool.ts';
 import { QualifyTasks } from './tasks/qualify.ts';
 
-export type { ThroughputOptions, ThroughputTarget };
-
-/** Runs one throughput test: `runThroughput` (probes/throughput.ts), or a stand-in in tests. */
-export type ThroughputRunner = (
-  target: ThroughputTarget,
-  opts: ThroughputOptions,
-) => Promise<ThroughputResult>;
+export type { ThroughputOptions, ThroughputRunner, ThroughputTarget };
 
 export interface ResponderConfig {
   address: string;
@@ -396,12 +391,10 @@ export class Agent {
   }
 
   private rttTarget(plan: AgentPlan, peer: Peer): RttTarget {
-    const port =
-      plan.rtt.method === 'udp'
-        ? peer.reflector_port
-        : plan.rtt.method === 'tcp'
-          ? (plan.rtt.tcp_port ?? peer.reflector_port)
-          : undefined;
+    const port = rttPort(plan.rtt.method, {
+      reflector_port: peer.reflector_port,
+      tcp_port: plan.rtt.tcp_port,
+    });
     return { src: plan.site, dst: peer.site, host: peer.address, ...(port === undefined ? {} : { port }) };
   }
 

@@ -12,7 +12,6 @@ import { execa } from 'execa';
 import { z } from 'zod';
 import type { ErrorCode, ThroughputStats } from '../shared/result.ts';
 
-export const DEFAULT_IPERF3_PORT = 5201;
 export const IPERF3_INSTALL_HINT =
   'iperf3 is not installed (or not on PATH): install it with `apt-get install iperf3`';
 

@@ -13,6 +13,7 @@
 // probes hid the loss (0.2 % measured at 5 % configured, in bench/accuracy.ts) and put ~1 s outliers into
 // p95; counted as lost, TCP loss matches ICMP and UDP loss.
 import { connect } from 'node:net';
+import { DEFAULT_REFLECTOR_PORT } from '../shared/ports.ts';
 import type { RttResult } from '../shared/result.ts';
 import {
   checkRoundOptions,
@@ -28,8 +29,6 @@ import {
 } from './round.ts';
 import type { RttProbe } from './types.ts';
 
-/** The reflector's port; `wanwatch reflector` also accepts TCP connections on it. */
-export const DEFAULT_TCP_PORT = 4789;
 /** Linux's initial SYN retransmission timeout (TCP_TIMEOUT_INIT): the longest a probe waits for a SYN-ACK. */
 export const TCP_SYN_RETRANSMIT_MS = 1000;
 
@@ -87,7 +86,7 @@ function connectOnce(address: string, port: number, timeout_ms: number): Promise
 
 export const tcpProbe: RttProbe = async (target, opts): Promise<RttResult> => {
   const time_ms = Date.now();
-  const port = target.port ?? DEFAULT_TCP_PORT;
+  const port = target.port ?? DEFAULT_REFLECTOR_PORT;
   const bad = checkRoundOptions(opts);
   if (bad) return failedRound('tcp', target, target.host, time_ms, 'internal', `tcp probe: ${bad}`);
   if (!Number.isInteger(port) || port < 1 || port > 65_535)

@@ -2,9 +2,10 @@
 // same peer, started once iperf3's warm-up (-O) is over, so its probes travel while the test saturates
 // the path. The round's figures go into the Result's `loaded_rtt`.
 import { randomUUID } from 'node:crypto';
+import { DEFAULT_IPERF3_PORT } from '../shared/ports.ts';
 import type { ProbeMethod, RttStats, ThroughputResult } from '../shared/result.ts';
 import { RTT_PROBES } from './index.ts';
-import { DEFAULT_IPERF3_PORT, type Iperf3Parsed, runIperf3Client } from './iperf3.ts';
+import { type Iperf3Parsed, runIperf3Client } from './iperf3.ts';
 import { nowMs } from './round.ts';
 import type { RttProbe } from './types.ts';
 
@@ -48,6 +49,12 @@ export interface ThroughputOptions {
 const LOADED_RTT_DELAY_MS = 500;
 
 /** Runs one throughput test. Never throws: every failure is a Result with `error` set. */
+/** Runs one throughput test: `runThroughput` below, or a stand-in in tests. */
+export type ThroughputRunner = (
+  target: ThroughputTarget,
+  opts: ThroughputOptions,
+) => Promise<ThroughputResult>;
+
 export async function runThroughput(
   target: ThroughputTarget,
   opts: ThroughputOptions,

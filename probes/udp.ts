@@ -3,6 +3,7 @@
 // unreachable" (nothing listens there) surfaces as ECONNREFUSED instead of silent loss.
 import { randomInt } from 'node:crypto';
 import { createSocket, type Socket } from 'node:dgram';
+import { DEFAULT_REFLECTOR_PORT } from '../shared/ports.ts';
 import type { RttResult } from '../shared/result.ts';
 import {
   checkRoundOptions,
@@ -26,8 +27,6 @@ import {
   encodeEchoRequest,
 } from './udp-echo-payload.ts';
 
-/** The reflector's default port (sites.<name>.reflector_port). */
-export const DEFAULT_REFLECTOR_PORT = 4789;
 /** After the last reply, how long a round still listens for duplicates. */
 const DUPLICATE_GRACE_MS = 5;
 /** Bytes of UDP payload per probe: the 40-byte header plus padding, a small VoIP-like packet. */

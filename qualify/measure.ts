@@ -1,27 +1,33 @@
-// The real instruments behind a qualification: the agent's RTT probes and iperf3 runner, aimed at a
-// peer's responder (`wanwatch reflector` or an agent). Used by direct mode and by agents running a
-// mesh-qualification task.
+// The real instruments behind a qualification: the RTT probes and iperf3 runner, aimed at a peer's
+// responder (`wanwatch reflector` or an agent). Used by direct mode and by agents running a
+// mesh-qualification task, which pass in their own probes and runner.
 import { RTT_PROBES } from '../probes/index.ts';
-import { runThroughput } from '../probes/throughput.ts';
+import { runThroughput, type ThroughputRunner } from '../probes/throughput.ts';
+import type { RttProbe } from '../probes/types.ts';
+import { type PeerPorts, rttPort } from '../shared/ports.ts';
 import type { ProbeMethod } from '../shared/result.ts';
 import type { QualifyDeps } from './run.ts';
 
-export interface PeerEndpoint {
+export interface PeerEndpoint extends PeerPorts {
   /** Names that go into the Results. */
   src: string;
   dst: string;
   host: string;
-  reflector_port: number;
   iperf3_port: number;
   method: ProbeMethod;
 }
 
-export function realInstruments(peer: PeerEndpoint): QualifyDeps {
-  const probe = RTT_PROBES[peer.method];
+/** The probes and the iperf3 runner a qualification of `peer` uses: wanwatch's own unless given. */
+export function instruments(
+  peer: PeerEndpoint,
+  using: { rttProbe?: RttProbe; runThroughput?: ThroughputRunner } = {},
+): QualifyDeps {
+  const probe = using.rttProbe ?? RTT_PROBES[peer.method];
+  const run = using.runThroughput ?? runThroughput;
   return {
     rttProbe: (target, opts) => probe(target, opts),
     throughput: (req) =>
-      runThroughput(
+      run(
         { src: peer.src, dst: peer.dst, host: peer.host, port: peer.iperf3_port },
         {
           protocol: req.protocol,
@@ -36,12 +42,8 @@ export function realInstruments(peer: PeerEndpoint): QualifyDeps {
   };
 }
 
-/** The RTT target for a peer: the reflector's port for udp and tcp, none for icmp. */
+/** The RTT target for a peer, on the port its method uses (shared/ports.ts). */
 export function rttTarget(peer: PeerEndpoint) {
-  return {
-    src: peer.src,
-    dst: peer.dst,
-    host: peer.host,
-    ...(peer.method === 'icmp' ? {} : { port: peer.reflector_port }),
-  };
+  const port = rttPort(peer.method, peer);
+  return { src: peer.src, dst: peer.dst, host: peer.host, ...(port === undefined ? {} : { port }) };
 }

@@ -1,8 +1,8 @@
 // The qualification verdict: pure functions from measurements to PASS / WARN / FAIL per check and per
 // link, each with its reason and margin ("p95 RTT 83.1 ms > 80 ms"). WARN means within 10 % of a limit.
 import type { RttStatistic } from '../shared/config/schema.ts';
-import type { RttResult, ThroughputResult } from '../shared/result.ts';
-import { summarizeRtt } from '../shared/stats.ts';
+import type { ThroughputResult } from '../shared/result.ts';
+import { pooledRtt, statisticOf } from '../shared/stats.ts';
 import type { LinkMeasurements } from '../shared/wire.ts';
 
 export type Verdict = 'PASS' | 'WARN' | 'FAIL' | 'ERROR';
@@ -114,24 +114,6 @@ export function lowerCheck(
 
 function errorCheck(name: string, reason: string): Check {
   return { name, verdict: 'ERROR', reason, observed: null, limit: null, unit: 'ms' };
-}
-
-/** All RTT samples of a set of rounds, summarised as one round. */
-export function pooledRtt(rounds: RttResult[]) {
-  return summarizeRtt(rounds.flatMap((r) => r.rtt?.samples_ms ?? []));
-}
-
-export function statisticOf(stats: ReturnType<typeof pooledRtt>, statistic: RttStatistic): number | null {
-  switch (statistic) {
-    case 'median':
-      return stats.rtt_median_ms;
-    case 'p95':
-      return stats.rtt_p95_ms;
-    case 'max':
-      return stats.rtt_max_ms;
-    case 'mean':
-      return stats.rtt_mean_ms;
-  }
 }
 
 function subclusterWhy(link: LinkRequirementInput): string {

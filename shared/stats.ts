@@ -1,5 +1,6 @@
 // Statistics over round-trip samples. Pure functions; the RTT summary every probe reports.
-import type { JitterMethod, RttStats } from './result.ts';
+import type { RttStatistic } from './config/schema.ts';
+import type { JitterMethod, RttResult, RttStats } from './result.ts';
 
 /** The p-th percentile (0–100) of sorted values, interpolating linearly between closest ranks. */
 export function percentileSorted(sorted: readonly number[], p: number): number {
@@ -78,4 +79,28 @@ export function summarizeRtt(
     samples_ms: samples.map((s) => (s === null ? null : round3(s))),
     ...extra,
   };
+}
+
+/** Every sample of a set of rounds (a window, or a qualification's idle or loaded rounds) summarised as one. */
+export function pooledRtt(rounds: readonly RttResult[]): RttStats {
+  return summarizeRtt(rounds.flatMap((r) => r.rtt?.samples_ms ?? []));
+}
+
+/** The statistic `thresholds.rtt_statistic` names, read from a summary; null when nothing was received. */
+export function statisticOf(stats: RttStats, statistic: RttStatistic): number | null {
+  switch (statistic) {
+    case 'median':
+      return stats.rtt_median_ms;
+    case 'p95':
+      return stats.rtt_p95_ms;
+    case 'max':
+      return stats.rtt_max_ms;
+    case 'mean':
+      return stats.rtt_mean_ms;
+  }
+}
+
+/** The RTT statistic over every received sample of a window of rounds: what the rtt_high rule compares. */
+export function windowRttStatistic(rounds: readonly RttResult[], statistic: RttStatistic): number | null {
+  return statisticOf(pooledRtt(rounds), statistic);
 }

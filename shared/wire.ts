@@ -178,7 +178,8 @@ export const qualifyTaskSchema = z.strictObject({
   required_bps: z.number().min(0),
   duration_ms: z.number().int(),
   test_duration_ms: z.number().int(),
-  rtt: qualificationRequestSchema.shape.rtt,
+  /** The request's RTT settings, plus the topology's `probes.rtt.tcp_port` (null: the reflector's port). */
+  rtt: qualificationRequestSchema.shape.rtt.extend({ tcp_port: z.number().int().nullable() }),
   skip_throughput: z.boolean(),
 });
 export type QualifyTask = z.infer<typeof qualifyTaskSchema>;

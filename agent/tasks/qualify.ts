@@ -3,13 +3,14 @@
 // reports progress, stops when the operator cancels, and sends back every measurement. The task's
 // measurements are not pushed as ordinary results: rounds under deliberate load would page people.
 
+import type { ThroughputRunner } from '../../probes/throughput.ts';
 import type { RttProbe } from '../../probes/types.ts';
+import { instruments, type PeerEndpoint, rttTarget } from '../../qualify/measure.ts';
 import { qualifyLink } from '../../qualify/run.ts';
 import type { Logger } from '../../shared/log.ts';
 import type { ProbeMethod } from '../../shared/result.ts';
 import type { QualifyTask, TaskProgress } from '../../shared/wire.ts';
 import type { CollectorClient } from '../push/client.ts';
-import type { ThroughputRunner } from '../runtime.ts';
 
 /** How often an agent asks for tasks, and reports progress on a running one. */
 export const TASK_POLL_MS = 3000;
@@ -92,15 +93,19 @@ export class QualifyTasks {
         });
     };
     let result: { measurements: Awaited<ReturnType<typeof qualifyLink>> | null; error: string | null };
+    const endpoint: PeerEndpoint = {
+      src: site,
+      dst: peer.site,
+      host: peer.address,
+      reflector_port: peer.reflector_port,
+      tcp_port: task.rtt.tcp_port,
+      iperf3_port: peer.iperf3_port,
+      method: task.rtt.method,
+    };
     try {
       const measurements = await qualifyLink(
         {
-          target: {
-            src: site,
-            dst: peer.site,
-            host: peer.address,
-            ...(task.rtt.method === 'icmp' ? {} : { port: peer.reflector_port }),
-          },
+          target: rttTarget(endpoint),
           duration_ms: task.duration_ms,
           test_duration_ms: task.test_duration_ms,
           required_bps: task.required_bps,
@@ -108,22 +113,10 @@ export class QualifyTasks {
           skip_throughput: task.skip_throughput,
           signal: abort.signal,
         },
-        {
+        instruments(endpoint, {
           rttProbe: this.deps.rttProbes[task.rtt.method],
-          throughput: (req) =>
-            this.deps.runThroughput(
-              { src: site, dst: peer.site, host: peer.address, port: peer.iperf3_port },
-              {
-                protocol: req.protocol,
-                duration_ms: req.duration_ms,
-                omit_ms: 0,
-                streams: 1,
-                reverse: req.reverse,
-                ...(req.rate_bps !== null ? { rate_bps: req.rate_bps } : {}),
-                signal: req.signal,
-              },
-            ),
-        },
+          runThroughput: this.deps.runThroughput,
+        }),
         report,
       );
       result = { measurements, error: null };

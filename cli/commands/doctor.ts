@@ -3,8 +3,9 @@ import { createServer } from 'node:net';
 import type { Command } from 'commander';
 import { execa } from 'execa';
 import { checkIcmpPrivilege, closeIcmpSessions } from '../../probes/icmp.ts';
-import { DEFAULT_IPERF3_PORT, IPERF3_INSTALL_HINT } from '../../probes/iperf3.ts';
-import { DEFAULT_REFLECTOR_PORT } from '../../probes/udp.ts';
+import { IPERF3_INSTALL_HINT } from '../../probes/iperf3.ts';
+import { DEFAULT_IPERF3_PORT, DEFAULT_REFLECTOR_PORT } from '../../shared/ports.ts';
+
 import { EXIT } from '../errors.ts';
 import { portOption } from '../options.ts';
 

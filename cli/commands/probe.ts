@@ -2,7 +2,8 @@ import { hostname } from 'node:os';
 import type { Command } from 'commander';
 import { closeIcmpSessions } from '../../probes/icmp.ts';
 import { RTT_PROBES } from '../../probes/index.ts';
-import { DEFAULT_REFLECTOR_PORT } from '../../probes/udp.ts';
+import { DEFAULT_REFLECTOR_PORT } from '../../shared/ports.ts';
+
 import type { ProbeMethod, RttResult } from '../../shared/result.ts';
 import { EXIT } from '../errors.ts';
 import { choiceOption, intOption, msOption, portOption } from '../options.ts';

@@ -1,12 +1,11 @@
 // `wanwatch qualify`: pre-deployment link qualification with a PASS / WARN / FAIL report per link.
 // Direct mode measures one link from here to a `wanwatch reflector`; mesh mode asks the collector to
 // have its agents measure every link of the topology, one throughput test per site at a time.
+
 import { writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { type Command, Option } from 'commander';
-import { DEFAULT_IPERF3_PORT } from '../../probes/iperf3.ts';
-import { DEFAULT_REFLECTOR_PORT } from '../../probes/udp.ts';
-import { realInstruments, rttTarget } from '../../qualify/measure.ts';
+import { instruments, rttTarget } from '../../qualify/measure.ts';
 import { renderHtml } from '../../qualify/report/html.ts';
 import { buildReport, type LinkReport, linkReport } from '../../qualify/report/model.ts';
 import { renderMarkdown, renderTerminal } from '../../qualify/report/text.ts';
@@ -19,6 +18,7 @@ import {
   RTT_STATISTICS,
   type RttStatistic,
 } from '../../shared/config/schema.ts';
+import { DEFAULT_IPERF3_PORT, DEFAULT_REFLECTOR_PORT } from '../../shared/ports.ts';
 import { deriveLinks } from '../../shared/topology/requirements.ts';
 import type { LinkMeasurements, Qualification, QualificationRequest } from '../../shared/wire.ts';
 import { qualificationSchema } from '../../shared/wire.ts';
@@ -264,7 +264,7 @@ async function directMode(
       skip_throughput: !opts.throughput,
       signal,
     },
-    realInstruments(peer),
+    instruments(peer),
     (p) => progress.update(`${here} → ${host}`, p),
   );
   progress.done();

@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
-import { DEFAULT_IPERF3_PORT } from '../../probes/iperf3.ts';
-import { DEFAULT_REFLECTOR_PORT } from '../../probes/udp.ts';
 import { startResponder } from '../../responder/index.ts';
+import { DEFAULT_IPERF3_PORT, DEFAULT_REFLECTOR_PORT } from '../../shared/ports.ts';
 import { CliError } from '../errors.ts';
 import { portOption } from '../options.ts';
 

@@ -1,9 +1,9 @@
 import { hostname } from 'node:os';
 import type { Command } from 'commander';
 import { closeIcmpSessions } from '../../probes/icmp.ts';
-import { DEFAULT_IPERF3_PORT } from '../../probes/iperf3.ts';
 import { runThroughput } from '../../probes/throughput.ts';
-import { DEFAULT_REFLECTOR_PORT } from '../../probes/udp.ts';
+import { DEFAULT_IPERF3_PORT, DEFAULT_REFLECTOR_PORT } from '../../shared/ports.ts';
+
 import { formatRate } from '../../shared/rate.ts';
 import type { ProbeMethod, ThroughputResult } from '../../shared/result.ts';
 import { EXIT } from '../errors.ts';

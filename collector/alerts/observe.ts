@@ -1,25 +1,8 @@
 // What each rule observes, computed from stored results. Pure functions of their inputs.
 import type { RttStatistic } from '../../shared/config/schema.ts';
 import type { RttResult, ThroughputResult } from '../../shared/result.ts';
-import { mean, percentileSorted } from '../../shared/stats.ts';
+import { windowRttStatistic } from '../../shared/stats.ts';
 import type { Observation } from './state.ts';
-
-/** The RTT statistic over every received sample of the window's rounds; null with no samples. */
-export function rttStatistic(rounds: readonly RttResult[], statistic: RttStatistic): number | null {
-  const samples: number[] = [];
-  for (const r of rounds) for (const s of r.rtt?.samples_ms ?? []) if (s !== null) samples.push(s);
-  if (samples.length === 0) return null;
-  samples.sort((a, b) => a - b);
-  const v =
-    statistic === 'median'
-      ? percentileSorted(samples, 50)
-      : statistic === 'p95'
-        ? percentileSorted(samples, 95)
-        : statistic === 'max'
-          ? (samples[samples.length - 1] as number)
-          : mean(samples);
-  return Math.round(v * 1000) / 1000;
-}
 
 /** Loss over the window: probes lost / probes sent, in percent; null when nothing was sent. */
 export function windowLoss(rounds: readonly RttResult[]): number | null {
@@ -39,7 +22,7 @@ export function rttObservation(
   statistic: RttStatistic,
   max_ms: number,
 ): Observation {
-  const v = rttStatistic(rounds, statistic);
+  const v = windowRttStatistic(rounds, statistic);
   return { breach: v === null ? null : v > max_ms, observed: v, threshold: max_ms };
 }
 

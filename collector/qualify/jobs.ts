@@ -116,7 +116,7 @@ export class Qualifications {
           required_bps: l.required_mbps * 1e6,
           duration_ms: req.duration_ms,
           test_duration_ms: req.test_duration_ms,
-          rtt: req.rtt,
+          rtt: { ...req.rtt, tcp_port: topology.probes.rtt.tcp_port ?? null },
           skip_throughput: req.skip_throughput,
         },
         round: r,

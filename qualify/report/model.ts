@@ -1,6 +1,7 @@
 // The qualification report: what every output format (terminal, JSON, Markdown, HTML) renders.
 import type { RttStats, ThroughputResult } from '../../shared/result.ts';
-import { type LinkMeasurements, type LinkVerdict, pooledRtt, type Verdict, worst } from '../verdict.ts';
+import { pooledRtt } from '../../shared/stats.ts';
+import { type LinkMeasurements, type LinkVerdict, type Verdict, worst } from '../verdict.ts';
 
 export interface ThroughputSummary {
   label: string;

@@ -2,6 +2,7 @@
 // `loadTopology` works with the typed, normalised `Topology` of shared/topology/model.ts.
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { DEFAULT_IPERF3_PORT, DEFAULT_REFLECTOR_PORT } from '../ports.ts';
 import { parseDuration } from './duration.ts';
 
 /** A duration such as "10s" or "1h30m", parsed to milliseconds. */
@@ -62,8 +63,8 @@ export const siteSchema = z.strictObject({
     .string()
     .regex(/^[0-9a-fA-F]{64}$/, { error: 'must be 64 hex digits (a SHA-256)' })
     .optional(),
-  reflector_port: port.default(4789),
-  iperf3_port: port.default(5201),
+  reflector_port: port.default(DEFAULT_REFLECTOR_PORT),
+  iperf3_port: port.default(DEFAULT_IPERF3_PORT),
 });
 
 const siteName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, {

@@ -1,10 +1,12 @@
 // `wanwatch qualify -c FILE --collector URL`: the collector has its agents (real probes, real iperf3, on
 // 127.0.0.1–3) measure every link of the topology, one test per site at a time, and the command judges
 // each link against the requirement `wanwatch plan` derives.
+import { createServer, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { QualifyReport } from '../../qualify/report/model.ts';
 import { type Fleet, freeSitePorts, startFleet } from '../../testbed/agents.ts';
 import { startTestCollector, type TestCollector } from '../../testbed/collector.ts';
+import { freePort } from '../../testbed/ports.ts';
 import { wanwatch } from '../support/cli.ts';
 
 const TOKENS = { WW_TOKEN_A: 'mesh-token-a', WW_TOKEN_B: 'mesh-token-b', WW_TOKEN_C: 'mesh-token-c' };
@@ -12,8 +14,24 @@ const TOKENS = { WW_TOKEN_A: 'mesh-token-a', WW_TOKEN_B: 'mesh-token-b', WW_TOKE
 describe('wanwatch qualify, mesh mode, through a collector and its agents', () => {
   let collector: TestCollector;
   let fleet: Fleet;
+  // probes.rtt.tcp_port: a plain TCP listener on every site's address that counts the connects it gets.
+  let tcpPort: number;
+  const tcpListeners: Server[] = [];
+  const connects = new Map<string, number>();
 
   beforeAll(async () => {
+    tcpPort = await freePort('127.0.0.2');
+    for (const address of ['127.0.0.1', '127.0.0.2', '127.0.0.3']) {
+      const srv = createServer((sock) => {
+        connects.set(address, (connects.get(address) ?? 0) + 1);
+        sock.destroy();
+      });
+      await new Promise<void>((resolve, reject) => {
+        srv.once('error', reject);
+        srv.listen(tcpPort, address, resolve);
+      });
+      tcpListeners.push(srv);
+    }
     const sites = await Promise.all(['127.0.0.1', '127.0.0.2', '127.0.0.3'].map((a) => freeSitePorts(a)));
     const site = (name: string, i: number) =>
       `  ${name}: {address: 127.0.0.${i + 1}, token_env: WW_TOKEN_${name}, reflector_port: ${sites[i]?.reflector_port}, iperf3_port: ${sites[i]?.iperf3_port}}`;
@@ -25,7 +43,7 @@ ${site('C', 2)}
 clusters:
   one: {subclusters: {sc1: {nodes: {a1: A, b1: B}}, sc2: {nodes: {c1: C, c2: C}}}}
 probes:
-  rtt: {method: udp, interval: 5s, count: 3}
+  rtt: {method: udp, interval: 5s, count: 3, tcp_port: ${tcpPort}}
   throughput: {enabled: false}
 `,
       { env: TOKENS },
@@ -39,6 +57,7 @@ probes:
   afterAll(async () => {
     await fleet?.stop();
     await collector?.dispose();
+    for (const srv of tcpListeners) srv.close();
   });
 
   it('qualifies every link of the topology against its derived requirement (exit 0)', async () => {
@@ -113,6 +132,35 @@ probes:
     ]);
     expect(bad.exitCode).toBe(2);
     expect(bad.stderr).toContain('not a link of the topology: A-Z');
+  });
+
+  it('aims TCP probes at probes.rtt.tcp_port, as monitoring does, not at the reflector', async () => {
+    const before = connects.get('127.0.0.2') ?? 0;
+    const r = await wanwatch(
+      [
+        'qualify',
+        '-c',
+        collector.configPath,
+        '--collector',
+        collector.url,
+        '--links',
+        'A-B',
+        '--method',
+        'tcp',
+        '--count',
+        '3',
+        '--duration',
+        '3s',
+        '--no-throughput',
+        '--json',
+      ],
+      { timeout: 60_000 },
+    );
+    expect(r.exitCode, r.stderr).toBe(0);
+    const [link] = (JSON.parse(r.stdout) as QualifyReport).links;
+    expect(link?.rtt_idle.received).toBeGreaterThan(0);
+    // A at 127.0.0.1 measures towards B at 127.0.0.2: every probe it received connected to tcp_port.
+    expect((connects.get('127.0.0.2') ?? 0) - before).toBeGreaterThanOrEqual(link?.rtt_idle.received ?? 1);
   });
 
   it('says clearly when the collector cannot be reached (exit 2)', async () => {

@@ -5,8 +5,8 @@ import {
   linkDownObservation,
   lossObservation,
   rttObservation,
-  rttStatistic,
 } from '../../../collector/alerts/observe.ts';
+import { windowRttStatistic } from '../../../shared/stats.ts';
 import { rttResult, throughputResult } from '../../../testbed/results.ts';
 
 describe('rule observations', () => {
@@ -16,10 +16,10 @@ describe('rule observations', () => {
   ];
 
   it('computes the RTT statistic over the samples of every round in the window', () => {
-    expect(rttStatistic(rounds, 'median')).toBe(30);
-    expect(rttStatistic(rounds, 'max')).toBe(50);
-    expect(rttStatistic(rounds, 'mean')).toBe(30);
-    expect(rttStatistic(rounds, 'p95')).toBe(48);
+    expect(windowRttStatistic(rounds, 'median')).toBe(30);
+    expect(windowRttStatistic(rounds, 'max')).toBe(50);
+    expect(windowRttStatistic(rounds, 'mean')).toBe(30);
+    expect(windowRttStatistic(rounds, 'p95')).toBe(48);
     expect(rttObservation(rounds, 'p95', 45)).toEqual({ breach: true, observed: 48, threshold: 45 });
     expect(rttObservation([], 'p95', 45).breach).toBeNull();
   });
