@@ -1,10 +1,12 @@
-// Checks that imports flow one way, as docs/architecture.md describes, and fails `npm test` otherwise:
+// Checks the shape docs/architecture.md describes, and fails `npm test` otherwise: imports flow one way,
 //   1. every top-level folder imports only from the folders listed below it in LAYERS;
 //   2. inside each folder, its subfolders and files import each other without a circle, so that a
 //      subfolder never reaches back up into the code that uses it;
 //   3. no two files import each other, directly or around a longer circle.
+//   4. no file of product code is longer than MAX_LINES unless its opening comment says why
+//      (a line starting `// Long:`), so a file is split before it needs scrolling.
 // `import type` counts too: a type-only circle still ties two modules into one.
-// Run: npx tsx scripts/check-layers.ts   (prints each violation with the import that causes it)
+// Run: npm run check:structure   (prints each violation with the import or file that causes it)
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, normalize, relative, sep } from 'node:path';
 
@@ -28,8 +30,12 @@ const SOURCE_EXT = /\.(ts|js|mjs)$/;
 const IMPORT =
   /(?:^|\n)\s*(?:import|export)\b[^'"`;]*?from\s*['"](\.{1,2}\/[^'"]+)['"]|\bimport\(\s*['"](\.{1,2}\/[^'"]+)['"]\s*\)/g;
 
+/** Product code: what users run. Tests, benchmarks, the lab and the testbed may be longer. */
+const PRODUCT = ['shared', 'probes', 'responder', 'qualify', 'agent', 'collector', 'dashboards', 'cli'];
+export const MAX_LINES = 400;
+
 export interface Violation {
-  rule: 'layer' | 'folder-circle' | 'file-circle';
+  rule: 'layer' | 'folder-circle' | 'file-circle' | 'long-file';
   message: string;
 }
 
@@ -159,7 +165,24 @@ function folderCircles(graph: Map<string, string[]>): Violation[] {
   return out;
 }
 
-export function checkLayers(root: string): Violation[] {
+function longFiles(root: string, files: Iterable<string>): Violation[] {
+  const out: Violation[] = [];
+  for (const file of files) {
+    if (!PRODUCT.includes(top(file))) continue;
+    const text = readFileSync(join(root, file), 'utf8');
+    const lines = text.split('\n').length;
+    const head = text.split('\n').slice(0, 15);
+    if (lines > MAX_LINES && !head.some((l) => l.startsWith('// Long:'))) {
+      out.push({
+        rule: 'long-file',
+        message: `${file} has ${lines} lines (> ${MAX_LINES}): split it, or say why at its top (// Long: …)`,
+      });
+    }
+  }
+  return out;
+}
+
+export function checkStructure(root: string): Violation[] {
   const graph = readImports(root);
   const fileCircles = circles(graph.keys(), (n) => (graph.get(n) ?? []).filter((t) => graph.has(t)));
   return [
@@ -168,15 +191,18 @@ export function checkLayers(root: string): Violation[] {
     ...fileCircles.map(
       (c): Violation => ({ rule: 'file-circle', message: `files import each other: ${c.join(', ')}` }),
     ),
+    ...longFiles(root, graph.keys()),
   ];
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const root = relative(process.cwd(), join(dirname(new URL(import.meta.url).pathname), '..')) || '.';
-  const found = checkLayers(root);
-  for (const v of found) console.error(`${v.rule}: ${v.message}`);
+  const found = checkStructure(root);
+  for (const v of found) console.log(`${v.rule}: ${v.message}`);
   console.log(
-    found.length === 0 ? 'layers: imports flow one way, no circles' : `layers: ${found.length} violation(s)`,
+    found.length === 0
+      ? 'structure: imports flow one way, no circles, no overlong file'
+      : `structure: ${found.length} violation(s)`,
   );
   process.exit(found.length === 0 ? 0 : 1);
 }
