@@ -10,7 +10,7 @@ import { overview } from './overview.ts';
 
 export const DASHBOARDS_DIR = join(dirname(fileURLToPath(import.meta.url)), '..');
 
-/** File name → dashboard, in the order the README shows them. */
+/** File name → dashboard, in the order docs/influxdb-grafana.md shows them. */
 export function allDashboards(): Record<string, Dashboard> {
   return {
     'wanwatch-overview.json': overview(),

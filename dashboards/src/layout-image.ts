@@ -1,4 +1,4 @@
-// Draws each dashboard's panel layout (its gridPos grid) as a PNG in dashboards/img/, for the README:
+// Draws each dashboard's panel layout (its gridPos grid) as a PNG in dashboards/img/, for docs/influxdb-grafana.md:
 // an SVG page of the 24-column grid, screenshotted by Debian's Chromium through playwright-core.
 // Run: npx tsx dashboards/src/layout-image.ts
 import { mkdirSync } from 'node:fs';
