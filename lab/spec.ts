@@ -14,8 +14,9 @@
 // queue_ms (100: how long a packet may wait for the rate limiter before the link drops it).
 import { readFileSync } from 'node:fs';
 import { basename, extname } from 'node:path';
-import { LineCounter, parseDocument, type Node as YamlNode } from 'yaml';
 import { z } from 'zod';
+import { formatIssue } from '../shared/config/issues.ts';
+import { formatPath, type PathPart, parseYamlWithLines } from '../shared/config/yaml.ts';
 
 export interface LinkParams {
   delay_ms: number;
@@ -107,23 +108,12 @@ export interface SpecIssue {
 export class LabSpecError extends Error {
   readonly issues: SpecIssue[];
   constructor(source: string, issues: SpecIssue[]) {
-    const lines = issues.map((i) => {
-      const where = i.line === undefined ? '' : `${source}:${i.line}: `;
-      return `  ${where}${i.path === '' ? '' : `${i.path}: `}${i.message}`;
-    });
+    const lines = issues.map((i) => `  ${formatIssue(source, i)}`);
     const n = issues.length;
     super(`${source}: ${n} problem${n === 1 ? '' : 's'} in the lab file:\n${lines.join('\n')}`);
     this.name = 'LabSpecError';
     this.issues = issues;
   }
-}
-
-type PathPart = string | number;
-
-function formatPath(parts: readonly PathPart[]): string {
-  let out = '';
-  for (const p of parts) out += typeof p === 'number' ? `[${p}]` : out === '' ? p : `.${p}`;
-  return out;
 }
 
 /** Applies a partial set of parameters over `base`. */
@@ -221,8 +211,7 @@ export function loadLabFile(file: string): LabSpec {
       },
     ]);
   }
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter });
+  const { doc, lineOf } = parseYamlWithLines(text);
   if (doc.errors.length > 0) {
     throw new LabSpecError(
       file,
@@ -233,14 +222,6 @@ export function loadLabFile(file: string): LabSpec {
       })),
     );
   }
-  const lineOf = (parts: readonly PathPart[]): number | undefined => {
-    for (let n = parts.length; n >= 0; n--) {
-      const node = doc.getIn(parts.slice(0, n), true) as YamlNode | undefined;
-      const range = node && typeof node === 'object' && 'range' in node ? node.range : undefined;
-      if (range) return lineCounter.linePos(range[0]).line;
-    }
-    return undefined;
-  };
   const defaultName = basename(file, extname(file))
     .toLowerCase()
     .replace(/[^a-z0-9-]/g, '-');

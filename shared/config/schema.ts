@@ -3,7 +3,37 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { DEFAULT_IPERF3_PORT, DEFAULT_REFLECTOR_PORT } from '../ports.ts';
+import {
+  type AlertsConfig,
+  type CollectorConfig,
+  type InfluxOutputConfig,
+  type LinkOverride,
+  type NotifierConfig,
+  type OutputConfig,
+  PROBE_METHODS,
+  type ProbesConfig,
+  RTT_STATISTICS,
+  type SiteConfig,
+  type Thresholds,
+} from '../topology/settings.ts';
 import { parseDuration } from './duration.ts';
+
+// The settings' types belong to the model; they are exported here as well because code across
+// wanwatch imports them from this file.
+export type {
+  AlertsConfig,
+  CollectorConfig,
+  InfluxOutputConfig,
+  LinkOverride,
+  NotifierConfig,
+  OutputConfig,
+  ProbeMethod,
+  ProbesConfig,
+  RttStatistic,
+  SiteConfig,
+  Thresholds,
+} from '../topology/settings.ts';
+export { PROBE_METHODS, RTT_STATISTICS };
 
 /** A duration such as "10s" or "1h30m", parsed to milliseconds. */
 export const durationMs = z
@@ -37,8 +67,6 @@ export const address = z
   });
 
 const port = z.number().int().min(1).max(65535, { error: 'must be a port number from 1 to 65535' });
-
-export const RTT_STATISTICS = ['median', 'p95', 'max', 'mean'] as const;
 
 export const thresholdsSchema = z.strictObject({
   max_rtt_ms: positive('milliseconds of round-trip time').default(80),
@@ -91,8 +119,6 @@ export const linkOverrideSchema = z.strictObject({
   max_rtt_ms: positive('milliseconds of round-trip time').optional(),
   max_loss_percent: z.number().min(0).max(100).optional(),
 });
-
-export const PROBE_METHODS = ['icmp', 'tcp', 'udp'] as const;
 
 export const probesSchema = z.strictObject({
   rtt: z
@@ -228,7 +254,7 @@ export const outputSchema = z.discriminatedUnion('type', [influxOutputSchema], {
  * What an output is called in logs and in the store's sink cursors: its `name`, or its URL with the
  * database (and retention policy) or bucket. Two outputs may not share one (the load checks it).
  */
-export function outputName(o: z.output<typeof influxOutputSchema>): string {
+export function outputName(o: InfluxOutputConfig): string {
   if (o.name !== undefined) return o.name;
   const where =
     o.version === 1
@@ -266,17 +292,22 @@ export const sectionSchemas = {
   outputs: z.array(outputSchema).default([]),
 } as const;
 
-export type Thresholds = z.output<typeof thresholdsSchema>;
-export type SiteConfig = z.output<typeof siteSchema>;
-export type LinkOverride = z.output<typeof linkOverrideSchema>;
-export type ProbesConfig = z.output<typeof probesSchema>;
-export type AlertsConfig = z.output<typeof alertsSchema>;
-export type NotifierConfig = z.output<typeof notifierSchema>;
-export type CollectorConfig = z.output<typeof collectorSchema>;
-export type OutputConfig = z.output<typeof outputSchema>;
-export type InfluxOutputConfig = z.output<typeof influxOutputSchema>;
-export type RttStatistic = (typeof RTT_STATISTICS)[number];
-export type ProbeMethod = (typeof PROBE_METHODS)[number];
+// The model's types are written out by hand (shared/topology/settings.ts), so the schema is checked
+// against them: each line stops compiling when what the schema produces and what the model expects
+// drift apart, in either direction.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+type Check<T extends true> = T;
+export type SchemaMatchesModel = [
+  Check<Same<z.output<typeof thresholdsSchema>, Thresholds>>,
+  Check<Same<z.output<typeof siteSchema>, SiteConfig>>,
+  Check<Same<z.output<typeof linkOverrideSchema>, LinkOverride>>,
+  Check<Same<z.output<typeof probesSchema>, ProbesConfig>>,
+  Check<Same<z.output<typeof alertsSchema>, AlertsConfig>>,
+  Check<Same<z.output<typeof notifierSchema>, NotifierConfig>>,
+  Check<Same<z.output<typeof collectorSchema>, CollectorConfig>>,
+  Check<Same<z.output<typeof influxOutputSchema>, InfluxOutputConfig>>,
+  Check<Same<z.output<typeof outputSchema>, OutputConfig>>,
+];
 
 /** Every key name the schema knows, for "did you mean" hints on unknown keys. */
 export function allKeys(): Set<string> {

@@ -1,4 +1,6 @@
-// The normalised topology every part of wanwatch works from, produced by shared/config/load.ts.
+// The normalised topology every part of wanwatch works from, built from the topology file by
+// shared/config/load.ts. The model knows nothing of the file format: shared/config/ imports from here,
+// never the other way round.
 import type {
   AlertsConfig,
   CollectorConfig,
@@ -8,7 +10,7 @@ import type {
   ProbesConfig,
   SiteConfig,
   Thresholds,
-} from '../config/schema.ts';
+} from './settings.ts';
 
 export interface Node {
   name: string;

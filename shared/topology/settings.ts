@@ -1,0 +1,121 @@
+// The topology's settings: the sections that reach the model as the file gives them (with defaults
+// filled in, durations in milliseconds). Written out here rather than inferred from the file's schema so
+// that the model depends on nothing in shared/config/; shared/config/schema.ts fails to compile when
+// its output and these types disagree.
+
+export const RTT_STATISTICS = ['median', 'p95', 'max', 'mean'] as const;
+export type RttStatistic = (typeof RTT_STATISTICS)[number];
+
+export const PROBE_METHODS = ['icmp', 'tcp', 'udp'] as const;
+export type ProbeMethod = (typeof PROBE_METHODS)[number];
+
+export interface Thresholds {
+  max_rtt_ms: number;
+  mbps_per_subcluster: number;
+  max_loss_percent: number;
+  rtt_statistic: RttStatistic;
+}
+
+export interface SiteConfig {
+  /** IP address or host name where peers reach this site's agent. */
+  address: string;
+  /** Name of an environment variable that holds this site's agent token. */
+  token_env?: string | undefined;
+  /** Hex SHA-256 of this site's agent token, for files that must not hold secrets. */
+  token_sha256?: string | undefined;
+  reflector_port: number;
+  iperf3_port: number;
+}
+
+/** A `links[]` entry: overrides the requirement or the limits of the link between two sites. */
+export interface LinkOverride {
+  between: [string, string];
+  extra_mbps?: number | undefined;
+  required_mbps?: number | undefined;
+  max_rtt_ms?: number | undefined;
+  max_loss_percent?: number | undefined;
+}
+
+export interface ProbesConfig {
+  rtt: {
+    method: ProbeMethod;
+    interval: number;
+    count: number;
+    spacing: number;
+    timeout: number;
+    /** Port for the tcp method (the peer's TCP listener). */
+    tcp_port?: number | undefined;
+  };
+  throughput: {
+    enabled: boolean;
+    interval: number;
+    duration: number;
+    protocol: 'tcp' | 'udp';
+    streams: number;
+    reverse: boolean;
+    /** Milliseconds of TCP slow start left out of the result (iperf3 -O). */
+    omit: number;
+  };
+  heartbeat: {
+    interval: number;
+    timeout: number;
+  };
+}
+
+export interface AlertsConfig {
+  /** How long a breach must last before it fires. */
+  for: number;
+  /** How long recovery must last before it resolves. */
+  clear_for: number;
+  repeat_interval: number;
+  /** Window over which the RTT statistic and loss are computed. */
+  window: number;
+  send_resolved: boolean;
+}
+
+export type NotifierConfig =
+  | { type: 'webhook'; name?: string | undefined; url: string; secret_env?: string | undefined }
+  | { type: 'slack'; name?: string | undefined; url: string }
+  | { type: 'teams'; name?: string | undefined; url: string }
+  | {
+      type: 'pagerduty';
+      name?: string | undefined;
+      routing_key_env: string;
+      url: string;
+      severity: 'critical' | 'error' | 'warning' | 'info';
+    }
+  | { type: 'alertmanager'; name?: string | undefined; url: string };
+
+export interface CollectorConfig {
+  listen: string;
+  data_dir: string;
+  tls?: { cert: string; key: string } | undefined;
+  retention: number;
+}
+
+/**
+ * A copy of the store in InfluxDB. Version 2 (InfluxDB 2.x/3.x, VictoriaMetrics) writes to org and
+ * bucket with a token; version 1 writes to db and an optional retention policy with user and password.
+ */
+export interface InfluxOutputConfig {
+  type: 'influxdb';
+  /** Names the output in logs and in the store's cursor; defaults to the URL and database/bucket. */
+  name?: string | undefined;
+  url: string;
+  version: 1 | 2;
+  db?: string | undefined;
+  retention_policy?: string | undefined;
+  username?: string | undefined;
+  password_env?: string | undefined;
+  org?: string | undefined;
+  bucket?: string | undefined;
+  token_env?: string | undefined;
+  /** Rows read from the store per write request (each row is one to three points). */
+  batch_size: number;
+  /** How often the sink looks for new rows in the store. */
+  flush_interval: number;
+  /** HTTP timeout of one write. */
+  timeout: number;
+}
+
+export type OutputConfig = InfluxOutputConfig;
