@@ -6,6 +6,7 @@ import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import type { ErrorCode, JitterMethod, ProbeMethod, RttResult, RttStats } from '../shared/result.ts';
 import { summarizeRtt } from '../shared/stats.ts';
+import { failedRtt } from './failed.ts';
 import type { RttRoundOptions, RttTarget } from './types.ts';
 
 export type ProbeOutcome = { ok: true; rtt_ms: number } | { ok: false; code: ErrorCode; message: string };
@@ -69,18 +70,12 @@ export function failedRound(
   code: ErrorCode,
   message: string,
 ): RttResult {
-  return {
-    id: randomUUID(),
-    kind: 'rtt',
+  return failedRtt(
     method,
-    src: target.src,
-    dst: target.dst,
-    target: label,
-    time_ms,
-    duration_ms: 0,
-    error: { code, message },
-    rtt: null,
-  };
+    { src: target.src, dst: target.dst, target: label, time_ms, duration_ms: 0 },
+    code,
+    message,
+  );
 }
 
 /** Checks the round options every probe takes; returns a message naming the bad one, or null. */
