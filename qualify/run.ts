@@ -3,7 +3,7 @@
 // are the latency-under-load sample. The probes are passed in, so the orchestration can be tested alone.
 
 import type { RttProbe, RttTarget } from '../probes/types.ts';
-import type { RttResult, ThroughputResult } from '../shared/result.ts';
+import type { ProbeMethod, RttResult, ThroughputResult } from '../shared/result.ts';
 import type { LinkMeasurements } from './verdict.ts';
 
 export interface ThroughputRequest {
@@ -31,6 +31,17 @@ export interface QualifyOptions {
   /** Leave out throughput tests (RTT and loss only). */
   skip_throughput?: boolean;
   signal: AbortSignal;
+}
+
+/** What `wanwatch qualify` asks of each link's run, in direct mode and in mesh mode alike. */
+export interface RunSettings {
+  /** The RTT probe, and the probes per round and the gap between them. */
+  method: ProbeMethod;
+  count: number;
+  spacing_ms: number;
+  duration_ms: number;
+  test_duration_ms: number;
+  skip_throughput: boolean;
 }
 
 export interface Progress {

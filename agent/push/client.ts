@@ -1,16 +1,21 @@
-// The agent's side of the HTTP contract in shared/wire.ts: three calls, each answering with an
-// Outcome that says what the agent should do next, instead of throwing.
+// The agent's side of the HTTP contract in shared/wire.ts: its calls, each answering with an Outcome
+// that says what the agent should do next, instead of throwing (shared/http.ts makes the request):
 //   ok        2xx, body validated
 //   retry     the collector is away or overloaded (connection refused, timeout, 5xx, 408, 429): try later
 //   denied    401 / 403 / 404: this agent's site or token is wrong; retrying soon will not help
 //   rejected  any other 4xx: this request itself is bad and will never be accepted
-import type { z } from 'zod';
-import { z as zod } from 'zod';
+import { z } from 'zod';
+import {
+  type ApiRequest,
+  callCollector,
+  collectorBase,
+  describeRequest,
+  type Outcome,
+  outcomeOf,
+} from '../../shared/http.ts';
 import {
   type AgentPlan,
-  API_PREFIX,
   agentPlanSchema,
-  errorReplySchema,
   type Heartbeat,
   type IngestReply,
   ingestReplySchema,
@@ -21,14 +26,10 @@ import {
   type TaskResult,
 } from '../../shared/wire.ts';
 
-const tasksReplySchema = zod.object({ tasks: zod.array(qualifyTaskSchema) });
-const progressReplySchema = zod.object({ cancelled: zod.boolean() });
+export { type Outcome, parseRetryAfter } from '../../shared/http.ts';
 
-export type Outcome<T> =
-  | { kind: 'ok'; value: T }
-  | { kind: 'retry'; reason: string; retryAfterMs?: number }
-  | { kind: 'denied'; status: number; message: string }
-  | { kind: 'rejected'; status: number; message: string };
+const tasksReplySchema = z.object({ tasks: z.array(qualifyTaskSchema) });
+const progressReplySchema = z.object({ cancelled: z.boolean() });
 
 export interface CollectorClientOptions {
   /** Base URL, e.g. http://127.0.0.1:8080 */
@@ -45,7 +46,7 @@ export class CollectorClient {
 
   constructor(opts: CollectorClientOptions) {
     this.opts = opts;
-    this.base = opts.url.replace(/\/+$/, '');
+    this.base = collectorBase(opts.url);
   }
 
   get url(): string {
@@ -62,7 +63,7 @@ export class CollectorClient {
   }
 
   postHeartbeat(hb: Heartbeat, signal?: AbortSignal): Promise<Outcome<unknown>> {
-    return this.call('POST', '/heartbeat', hb, undefined, signal);
+    return this.send('POST', '/heartbeat', hb, signal);
   }
 
   /** Mesh-qualification tasks the collector wants this site to run now. */
@@ -86,101 +87,34 @@ export class CollectorClient {
   }
 
   postTaskResult(id: string, r: TaskResult, signal?: AbortSignal): Promise<Outcome<unknown>> {
-    return this.call('POST', `/tasks/${encodeURIComponent(id)}/result`, r, undefined, signal);
+    return this.send('POST', `/tasks/${encodeURIComponent(id)}/result`, r, signal);
   }
 
+  /** A call whose reply must match `schema`. */
   private async call<T>(
     method: 'GET' | 'POST',
     path: string,
     body: unknown,
-    schema: z.ZodType<T> | undefined,
+    schema: z.ZodType<T>,
     signal: AbortSignal | undefined,
   ): Promise<Outcome<T>> {
-    const timeout = AbortSignal.timeout(this.opts.timeoutMs ?? 15_000);
-    const url = `${this.base}${API_PREFIX}${path}`;
-    let res: Response;
-    try {
-      res = await (this.opts.fetch ?? fetch)(url, {
-        method,
-        headers: {
-          authorization: `Bearer ${this.opts.token}`,
-          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-        },
-        body: body === undefined ? undefined : JSON.stringify(body),
-        signal: signal === undefined ? timeout : AbortSignal.any([signal, timeout]),
-      });
-    } catch (err) {
-      return { kind: 'retry', reason: `${method} ${url}: ${describeFetchError(err)}` };
-    }
-    const text = await res.text().catch(() => '');
-    if (res.ok) {
-      if (schema === undefined) return { kind: 'ok', value: undefined as T };
-      let json: unknown;
-      try {
-        json = JSON.parse(text);
-      } catch {
-        return {
-          kind: 'retry',
-          reason: `${method} ${url}: answered ${res.status} with a body that is not JSON`,
-        };
-      }
-      const parsed = schema.safeParse(json);
-      if (!parsed.success) {
-        // A collector of another version: retrying later (after an upgrade) is the only remedy.
-        return {
-          kind: 'retry',
-          reason: `${method} ${url}: unexpected reply (${parsed.error.issues
-            .slice(0, 3)
-            .map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`)
-            .join('; ')})`,
-        };
-      }
-      return { kind: 'ok', value: parsed.data };
-    }
-    const message = collectorMessage(text, res.status);
-    if (res.status >= 500 || res.status === 408 || res.status === 429) {
-      const retryAfterMs = parseRetryAfter(res.headers.get('retry-after'));
-      return {
-        kind: 'retry',
-        reason: `${method} ${url}: ${res.status} ${message}`,
-        ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
-      };
-    }
-    if (res.status === 401 || res.status === 403 || res.status === 404) {
-      return { kind: 'denied', status: res.status, message };
-    }
-    return { kind: 'rejected', status: res.status, message };
+    const req = this.request(method, path, body, signal);
+    return outcomeOf(await callCollector({ ...req, schema }), describeRequest(req));
   }
-}
 
-function collectorMessage(text: string, status: number): string {
-  try {
-    const parsed = errorReplySchema.safeParse(JSON.parse(text));
-    if (parsed.success) {
-      return [parsed.data.error, ...(parsed.data.details ?? [])].join('; ');
-    }
-  } catch {
-    // not JSON
+  /** A call whose reply body does not matter. */
+  private async send(
+    method: 'GET' | 'POST',
+    path: string,
+    body: unknown,
+    signal: AbortSignal | undefined,
+  ): Promise<Outcome<unknown>> {
+    const req = this.request(method, path, body, signal);
+    return outcomeOf(await callCollector(req), describeRequest(req));
   }
-  return text.trim().slice(0, 300) || `HTTP ${status}`;
-}
 
-function describeFetchError(err: unknown): string {
-  if (err instanceof Error) {
-    if (err.name === 'TimeoutError') return 'no answer in time (timeout)';
-    const cause = (err as Error & { cause?: { code?: string; message?: string } }).cause;
-    if (cause?.code === 'ECONNREFUSED') return 'connection refused (is the collector running?)';
-    if (cause?.code !== undefined) return `${cause.code}${cause.message ? ` (${cause.message})` : ''}`;
-    return err.message;
+  private request(method: 'GET' | 'POST', path: string, body: unknown, signal?: AbortSignal): ApiRequest {
+    const { token, timeoutMs, fetch } = this.opts;
+    return { base: this.base, method, path, body, token, timeoutMs, signal, fetch };
   }
-  return String(err);
-}
-
-/** Retry-After in seconds or as an HTTP date, in milliseconds from now. */
-export function parseRetryAfter(value: string | null, now = Date.now()): number | undefined {
-  if (value === null || value.trim() === '') return undefined;
-  const secs = Number(value);
-  if (Number.isFinite(secs) && secs >= 0) return Math.min(secs * 1000, 3_600_000);
-  const at = Date.parse(value);
-  return Number.isNaN(at) ? undefined : Math.max(0, Math.min(at - now, 3_600_000));
 }
