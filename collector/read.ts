@@ -1,53 +1,25 @@
 // The read API's views (GET /api/v1/links, /alerts, /agents): plain JSON for people, `wanwatch status`
-// and other tools. Shapes are documented in the README ("The collector").
-
+// and other tools. The replies' schemas are in shared/wire.ts; docs/deploying.md ("The collector")
+// describes the endpoints for operators.
 import type { Topology } from '../shared/topology/model.ts';
 import type { LinkRequirement } from '../shared/topology/requirements.ts';
-import type { AgentPlan } from '../shared/wire.ts';
-import type { Evaluator } from './alerts/evaluator.ts';
-import { LINK_RULES, type LinkRule, linkContext } from './alerts/rules.ts';
-import type { AlertStatus } from './alerts/state.ts';
+import {
+  type AgentPlan,
+  type AgentsReply,
+  type AlertStatus,
+  type AlertsReply,
+  type DirectionJson,
+  LINK_RULES,
+  type LinkJson,
+  type LinkRule,
+  type LinksReply,
+} from '../shared/wire.ts';
+import { linkContext } from './alerts/rules.ts';
+import { type Evaluator, stateRank } from './evaluate/evaluator.ts';
 import type { Store } from './store/store.ts';
 
-export interface DirectionJson {
-  src: string;
-  dst: string;
-  state: 'ok' | 'pending' | 'firing' | 'unknown';
-  rtt_ms: number | null;
-  rtt_statistic: string;
-  max_rtt_ms: number;
-  loss_percent: number | null;
-  max_loss_percent: number;
-  goodput_bps: number | null;
-  required_bps: number;
-  rounds_in_window: number;
-  last_result_ms: number | null;
-  last_throughput_ms: number | null;
-  /** The link's alerts as this direction shows them ('ok' when only the other direction breaches). */
-  alerts: Record<LinkRule, AlertStatus>;
-}
-
-export interface LinkJson {
-  sites: [string, string];
-  subclusters: string[];
-  required_mbps: number;
-  max_rtt_ms: number;
-  max_loss_percent: number;
-  derivation: string;
-  state: DirectionJson['state'];
-  /** The link's alerts: one per rule and link, fed by the worse direction. */
-  alerts: Record<LinkRule, AlertStatus>;
-  directions: DirectionJson[];
-}
-
-export interface LinksReply {
-  time_ms: number;
-  window_ms: number;
-  rtt_statistic: string;
-  links: LinkJson[];
-}
-
-const RANK = { unknown: 0, ok: 1, pending: 2, firing: 3 } as const;
+/** For importers from before the reply's schema moved to shared/wire.ts. */
+export type { LinksReply };
 
 export function linksView(
   topology: Topology,
@@ -80,7 +52,7 @@ export function linksView(
         };
       });
     const state = directions.reduce<DirectionJson['state']>(
-      (w, d) => (RANK[d.state] > RANK[w] ? d.state : w),
+      (w, d) => (stateRank(d.state) > stateRank(w) ? d.state : w),
       'unknown',
     );
     const alerts = {} as Record<LinkRule, AlertStatus>;
@@ -100,7 +72,7 @@ export function linksView(
   };
 }
 
-export function alertsView(evaluator: Evaluator, store: Store) {
+export function alertsView(evaluator: Evaluator, store: Store): AlertsReply {
   const active = [...evaluator.alertStates()]
     .filter(([, s]) => s.status === 'pending' || s.status === 'firing')
     .map(([dedup_key, s]) => ({
@@ -125,7 +97,7 @@ export function agentsView(
   store: Store,
   startedAtMs: number,
   now: number,
-) {
+): AgentsReply {
   const seen = new Map(store.agents().map((a) => [a.site, a]));
   const limit = topology.probes.heartbeat.interval + topology.probes.heartbeat.timeout;
   return {
@@ -137,7 +109,6 @@ export function agentsView(
         site,
         up: last !== null && now - last <= limit,
         last_heartbeat_ms: last,
-        /** Never seen since the store was created: counted from the collector's start. */
         silent_for_ms: now - (last ?? startedAtMs),
         version: a?.heartbeat.version ?? null,
         started_at_ms: a?.heartbeat.started_at_ms ?? null,

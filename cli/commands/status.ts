@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import type { LinksReply } from '../../collector/read.ts';
 import { renderTable } from '../../shared/table.ts';
+import { type LinksReply, linksReplySchema } from '../../shared/wire.ts';
 import { CliError, EXIT } from '../errors.ts';
 
 export function registerStatus(program: Command): void {
@@ -12,7 +12,7 @@ export function registerStatus(program: Command): void {
         'Asks a collector (GET /api/v1/links) for every link and direction and prints the RTT statistic',
         'against its limit, loss over the alert window, the latest goodput against the required rate, and',
         'the alert state. Exit code 1 when any direction is firing, 0 otherwise, 2 when the collector',
-        'cannot be reached.',
+        'cannot be reached or its reply is not what this wanwatch reads.',
       ].join(' '),
     )
     .requiredOption('--collector <url>', 'the collector, e.g. http://127.0.0.1:8080')
@@ -24,22 +24,46 @@ export function registerStatus(program: Command): void {
       } catch {
         throw new CliError(`--collector: "${opts.collector}" is not a URL such as http://127.0.0.1:8080`);
       }
-      let reply: LinksReply;
+      let text: string;
       try {
         const res = await fetch(url, { signal: AbortSignal.timeout(10_000) });
-        if (!res.ok) throw new Error(`HTTP ${res.status}: ${(await res.text()).slice(0, 200)}`);
-        reply = (await res.json()) as LinksReply;
+        text = await res.text();
+        if (!res.ok) throw new Error(`HTTP ${res.status}: ${text.slice(0, 200)}`);
       } catch (err) {
         const cause = (err as { cause?: { code?: string } }).cause?.code;
         throw new CliError(
           `cannot read ${url.href}: ${cause ?? (err as Error).message}; is the collector running there?`,
         );
       }
-      if (opts.json) process.stdout.write(`${JSON.stringify(reply)}\n`);
+      const reply = readLinksReply(url, text);
+      if (opts.json) process.stdout.write(`${JSON.stringify(JSON.parse(text))}\n`);
       else process.stdout.write(renderStatus(reply));
       const firing = reply.links.some((l) => l.directions.some((d) => d.state === 'firing'));
       process.exitCode = firing ? EXIT.failed : EXIT.ok;
     });
+}
+
+/** The reply, checked against the wire schema; a CliError saying what is wrong with it otherwise. */
+function readLinksReply(url: URL, text: string): LinksReply {
+  const notOurs = (what: string) =>
+    new CliError(
+      `${url.href} answered, but ${what}; is a wanwatch collector of the same version running there?`,
+    );
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    throw notOurs(`not with JSON (it began ${JSON.stringify(text.slice(0, 60))})`);
+  }
+  const parsed = linksReplySchema.safeParse(body);
+  if (parsed.success) return parsed.data;
+  const issues = parsed.error.issues;
+  const shown = issues.slice(0, 3).map((i) => {
+    const at = i.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('');
+    return `${at.replace(/^\./, '') || '(body)'}: ${i.message}`;
+  });
+  const more = issues.length > shown.length ? `, and ${issues.length - shown.length} more problems` : '';
+  throw notOurs(`not with the links reply this wanwatch reads (${shown.join('; ')}${more})`);
 }
 
 const r = (n: number, d = 1) => String(Math.round(n * 10 ** d) / 10 ** d);

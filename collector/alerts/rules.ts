@@ -8,6 +8,7 @@ import type { RttStatistic } from '../../shared/config/schema.ts';
 import type { RttResult, ThroughputResult } from '../../shared/result.ts';
 import type { Topology } from '../../shared/topology/model.ts';
 import type { LinkRequirement } from '../../shared/topology/requirements.ts';
+import { LINK_RULES, type LinkRule } from '../../shared/wire.ts';
 import {
   type AlertDirection,
   type AlertEvent,
@@ -39,9 +40,6 @@ export interface ResultSource {
   latestRtt(src: string, dst: string): RttResult | undefined;
   throughputResults(a: string, b: string, fromMs: number): ThroughputResult[];
 }
-
-export const LINK_RULES = ['rtt_high', 'loss_high', 'goodput_low', 'link_down'] as const;
-export type LinkRule = (typeof LINK_RULES)[number];
 
 export interface DirectionView {
   src: string;

@@ -8,8 +8,7 @@
 //
 // An unknown observation (no data) changes nothing: silence neither fires nor resolves a link alert
 // (agent_down covers silent agents).
-
-export type AlertStatus = 'ok' | 'pending' | 'firing' | 'resolved';
+import type { AlertStatus } from '../../shared/wire.ts';
 
 export interface AlertState {
   status: AlertStatus;

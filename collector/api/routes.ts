@@ -5,11 +5,14 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { z } from 'zod';
 import {
   type AgentPlan,
+  type AgentsReply,
+  type AlertsReply,
   API_PREFIX,
   type Heartbeat,
   type HeartbeatReply,
   heartbeatSchema,
   type IngestReply,
+  type LinksReply,
   MAX_BODY_BYTES,
   type Qualification,
   type QualificationRequest,
@@ -31,9 +34,9 @@ export interface ApiContext {
   plan(site: string): AgentPlan | undefined;
   ingest(batch: ResultBatch): IngestReply;
   heartbeat(hb: Heartbeat): HeartbeatReply;
-  links(): unknown;
-  alerts(): unknown;
-  agents(): unknown;
+  links(): LinksReply;
+  alerts(): AlertsReply;
+  agents(): AgentsReply;
   /** Mesh qualifications; methods throw HttpError for bad requests. */
   qualifications: {
     create(req: QualificationRequest): Qualification;
@@ -105,10 +108,7 @@ async function route(ctx: ApiContext, req: IncomingMessage, res: ServerResponse)
   switch (path) {
     case `${API_PREFIX}/tasks`: {
       only('GET');
-      const site = url.searchParams.get('site');
-      if (!site)
-        throw new HttpError(400, 'missing query parameter "site": GET /api/v1/tasks?site=<site name>');
-      const who = agentSite(ctx, req, site);
+      const who = querySite(ctx, req, url, path);
       return sendJson(res, 200, { tasks: ctx.qualifications.take(who) });
     }
     case '/healthz':
@@ -116,12 +116,9 @@ async function route(ctx: ApiContext, req: IncomingMessage, res: ServerResponse)
       return sendJson(res, 200, { ok: true });
     case `${API_PREFIX}/plan`: {
       only('GET');
-      const site = url.searchParams.get('site');
-      if (!site)
-        throw new HttpError(400, 'missing query parameter "site": GET /api/v1/plan?site=<site name>');
-      const who = agentSite(ctx, req, site);
+      const who = querySite(ctx, req, url, path);
       const plan = ctx.plan(who);
-      if (!plan) throw new HttpError(404, `no plan for site "${site}"`);
+      if (!plan) throw new HttpError(404, `no plan for site "${who}"`);
       return sendJson(res, 200, plan);
     }
     case `${API_PREFIX}/results`: {
@@ -162,6 +159,13 @@ async function route(ctx: ApiContext, req: IncomingMessage, res: ServerResponse)
         `no such endpoint: ${method} ${path}; see ${API_PREFIX}/plan, /results, /heartbeat, /links, /alerts, /agents`,
       );
   }
+}
+
+/** An agent's GET names its site in the query; it must be the token's site. */
+function querySite(ctx: ApiContext, req: IncomingMessage, url: URL, path: string): string {
+  const site = url.searchParams.get('site');
+  if (!site) throw new HttpError(400, `missing query parameter "site": GET ${path}?site=<site name>`);
+  return agentSite(ctx, req, site);
 }
 
 /** The site the request's token belongs to (401 otherwise); with `claimed`, it must be that site (403). */

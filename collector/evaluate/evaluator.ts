@@ -1,23 +1,20 @@
 // The evaluation loop's one step: observe every rule from the store, step the state machines, and
 // write changed states, new events (queued in the outbox for each notifier) and link status points in
-// one transaction. Runs every few seconds and after each ingest.
+// one transaction. loop.ts decides when it runs.
 import type { Topology } from '../../shared/topology/model.ts';
 import type { LinkRequirement } from '../../shared/topology/requirements.ts';
-import { notifierName } from '../notifiers/index.ts';
-import type { LinkStatusPoint } from '../sinks/source.ts';
-import type { Store } from '../store/store.ts';
-import type { AlertEvent } from './event.ts';
+import { type AlertStatus, type DirectionState, LINK_RULES, type LinkRule } from '../../shared/wire.ts';
+import type { AlertEvent } from '../alerts/event.ts';
 import {
   type DirectionView,
   evaluateSubjects,
-  LINK_RULES,
-  type LinkRule,
   linkDedupKey,
   observeLinks,
   type StoredAlertState,
   subjectsOf,
-} from './rules.ts';
-import type { AlertStatus } from './state.ts';
+} from '../alerts/rules.ts';
+import type { LinkStatusPoint } from '../sinks/source.ts';
+import type { Store } from '../store/store.ts';
 
 /** Link status points are written at most this often per direction, unless the state changes. */
 export const STATUS_POINT_SPACING_MS = 10_000;
@@ -25,9 +22,9 @@ export const STATUS_POINT_SPACING_MS = 10_000;
 export interface EvaluationContext {
   topology: Topology;
   links: LinkRequirement[];
+  /** The names of the `notify:` entries: each new event is queued once for each. */
+  notifiers: readonly string[];
 }
-
-export type DirectionState = LinkStatusPoint['state'];
 
 export class Evaluator {
   private states: Map<string, StoredAlertState>;
@@ -48,7 +45,7 @@ export class Evaluator {
     return new Map(this.store.agents().map((a) => [a.site, a.last_heartbeat_ms]));
   }
 
-  observe(ctx: EvaluationContext, now: number): DirectionView[] {
+  observe(ctx: Pick<EvaluationContext, 'topology' | 'links'>, now: number): DirectionView[] {
     return observeLinks(ctx.topology, ctx.links, this.store, now);
   }
 
@@ -79,7 +76,7 @@ export class Evaluator {
       const known = v.observations[rule].breach !== null || status !== 'ok';
       if (!known) continue;
       const st: DirectionState = status === 'firing' ? 'firing' : status === 'pending' ? 'pending' : 'ok';
-      if (rank(st) > rank(worst)) worst = st;
+      if (stateRank(st) > stateRank(worst)) worst = st;
     }
     return worst;
   }
@@ -129,13 +126,12 @@ export class Evaluator {
       });
     }
 
-    const names = topology.notify.map(notifierName);
     const sendResolved = topology.alerts.send_resolved;
     try {
       this.store.writeEvaluation({
         states: [...changes].map(([dedup_key, state]) => ({ dedup_key, state })),
         events,
-        notifiersFor: (e) => (e.status === 'resolved' && !sendResolved ? [] : names),
+        notifiersFor: (e) => (e.status === 'resolved' && !sendResolved ? [] : ctx.notifiers),
         linkStatus: points,
         now_ms: now,
       });
@@ -148,4 +144,5 @@ export class Evaluator {
   }
 }
 
-const rank = (s: DirectionState): number => ({ unknown: 0, ok: 1, pending: 2, firing: 3 })[s];
+/** How bad a direction's state is: the worst one wins. */
+export const stateRank = (s: DirectionState): number => ({ unknown: 0, ok: 1, pending: 2, firing: 3 })[s];

@@ -1,6 +1,7 @@
 // The InfluxDB line-protocol schema of wanwatch: what each stored row becomes. Pure: rows in, lines out.
-// The README's "InfluxDB and Grafana" section documents the same schema; the dashboards in dashboards/
-// query exactly these measurement, tag and field names (dashboards/src/schema.ts imports them from here).
+// docs/influxdb-grafana.md ("Line-protocol schema") documents the same schema; the dashboards in
+// dashboards/ query exactly these measurement, tag and field names (dashboards/src/influxql.ts imports
+// them from here).
 //
 // Rules: tags are low-cardinality (site names, methods, enumerations); every field carries its unit in
 // its name (_ms, _bps, _percent, _s); an enumeration is both a tag (to filter and group by) and, where a

@@ -2,7 +2,7 @@
 // a sink remembers how far it got (a cursor per stream) and catches up after an outage, so nothing is
 // lost when the destination is down.
 import type { Result } from '../../shared/result.ts';
-import type { Heartbeat } from '../../shared/wire.ts';
+import type { DirectionState, Heartbeat } from '../../shared/wire.ts';
 import type { AlertEvent } from '../alerts/event.ts';
 
 export interface LinkStatusPoint {
@@ -10,7 +10,7 @@ export interface LinkStatusPoint {
   src: string;
   dst: string;
   /** Worst state over the link's rules at this evaluation. */
-  state: 'ok' | 'pending' | 'firing' | 'unknown';
+  state: DirectionState;
   rtt_ms: number | null;
   rtt_statistic: string;
   loss_percent: number | null;

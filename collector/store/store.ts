@@ -44,7 +44,7 @@ export interface EvaluationWrite<S> {
   states: { dedup_key: string; state: S | null }[];
   events: AlertEvent[];
   /** Notifier names each event is queued for (already filtered, e.g. by send_resolved). */
-  notifiersFor: (event: AlertEvent) => string[];
+  notifiersFor: (event: AlertEvent) => readonly string[];
   linkStatus: LinkStatusPoint[];
   now_ms: number;
 }
@@ -349,31 +349,30 @@ export class Store implements SinkSource {
   // ---- SinkSource ---------------------------------------------------------------------------------
 
   resultsAfter(seq: number, limit: number): Stored<Result>[] {
-    const rows = this.db
-      .prepare('SELECT seq, json FROM results WHERE seq > ? ORDER BY seq LIMIT ?')
-      .all(seq, limit) as ResultRow[];
-    return rows.map((r) => ({ seq: r.seq, value: JSON.parse(r.json) as Result }));
+    return this.rowsAfter<Result>('results', seq, limit);
   }
 
   alertEventsAfter(seq: number, limit: number): Stored<AlertEvent>[] {
-    const rows = this.db
-      .prepare('SELECT seq, json FROM alert_events WHERE seq > ? ORDER BY seq LIMIT ?')
-      .all(seq, limit) as ResultRow[];
-    return rows.map((r) => ({ seq: r.seq, value: JSON.parse(r.json) as AlertEvent }));
+    return this.rowsAfter<AlertEvent>('alert_events', seq, limit);
   }
 
   linkStatusAfter(seq: number, limit: number): Stored<LinkStatusPoint>[] {
-    const rows = this.db
-      .prepare('SELECT seq, json FROM link_status WHERE seq > ? ORDER BY seq LIMIT ?')
-      .all(seq, limit) as ResultRow[];
-    return rows.map((r) => ({ seq: r.seq, value: JSON.parse(r.json) as LinkStatusPoint }));
+    return this.rowsAfter<LinkStatusPoint>('link_status', seq, limit);
   }
 
   agentHeartbeatsAfter(seq: number, limit: number): Stored<Heartbeat>[] {
+    return this.rowsAfter<Heartbeat>('heartbeats', seq, limit);
+  }
+
+  private rowsAfter<T>(
+    table: 'results' | 'alert_events' | 'link_status' | 'heartbeats',
+    seq: number,
+    limit: number,
+  ): Stored<T>[] {
     const rows = this.db
-      .prepare('SELECT seq, json FROM heartbeats WHERE seq > ? ORDER BY seq LIMIT ?')
+      .prepare(`SELECT seq, json FROM ${table} WHERE seq > ? ORDER BY seq LIMIT ?`)
       .all(seq, limit) as ResultRow[];
-    return rows.map((r) => ({ seq: r.seq, value: JSON.parse(r.json) as Heartbeat }));
+    return rows.map((r) => ({ seq: r.seq, value: JSON.parse(r.json) as T }));
   }
 
   getCursor(sink: string, stream: SinkStream): number {

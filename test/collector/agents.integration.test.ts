@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WebhookPayloadV2 } from '../../collector/notifiers/webhook.ts';
-import { heartbeatReplySchema } from '../../shared/wire.ts';
+import { agentsReplySchema, heartbeatReplySchema } from '../../shared/wire.ts';
 import { eventually, startTestCollector, type TestCollector } from '../../testbed/collector.ts';
 import { TOKEN_A, TOKEN_ENV, twoSites } from '../../testbed/topologies.ts';
 import { type Receiver, startReceiver } from '../support/receivers.ts';
@@ -61,15 +61,7 @@ describe('agent heartbeats', () => {
         threshold: { value: 1, unit: 's' },
       });
       expect(agentEvents('a')).toEqual([]);
-      const agents = (await (await fetch(`${c.url}/api/v1/agents`)).json()) as {
-        agents: {
-          site: string;
-          up: boolean;
-          version: string | null;
-          spool_queued: number | null;
-          spool_dropped: number | null;
-        }[];
-      };
+      const agents = agentsReplySchema.parse(await (await fetch(`${c.url}/api/v1/agents`)).json());
       expect(agents.agents).toEqual([
         expect.objectContaining({ site: 'a', up: true, version: '0.1.0', spool_queued: 7, spool_dropped: 2 }),
         expect.objectContaining({ site: 'b', up: false, version: null, spool_queued: null }),

@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WebhookPayloadV2 } from '../../../collector/notifiers/webhook.ts';
+import { alertsReplySchema, linksReplySchema } from '../../../shared/wire.ts';
 import { eventually, startTestCollector, type TestCollector } from '../../../testbed/collector.ts';
 import { batch, rttResult } from '../../../testbed/results.ts';
 import { push, TOKEN_B, TOKEN_ENV, twoSites } from '../../../testbed/topologies.ts';
@@ -93,20 +94,13 @@ describe('alerting from ingested results', () => {
   });
 
   it('shows the firing alert in the read API', async () => {
-    const alerts = (await (await fetch(`${c.url}/api/v1/alerts`)).json()) as {
-      active: { dedup_key: string; status: string }[];
-      recent: { dedup_key: string }[];
-    };
+    // Parsed with the wire schemas, so the replies are checked against them too.
+    const alerts = alertsReplySchema.parse(await (await fetch(`${c.url}/api/v1/alerts`)).json());
     expect(alerts.active).toContainEqual(
       expect.objectContaining({ dedup_key: 'wanwatch/rtt_high/a--b', status: 'firing' }),
     );
     expect(alerts.recent[0]?.dedup_key).toBe('wanwatch/rtt_high/a--b');
-    const links = (await (await fetch(`${c.url}/api/v1/links`)).json()) as {
-      links: {
-        state: string;
-        directions: { src: string; state: string; rtt_ms: number | null; alerts: Record<string, string> }[];
-      }[];
-    };
+    const links = linksReplySchema.parse(await (await fetch(`${c.url}/api/v1/links`)).json());
     const ab = links.links[0]?.directions.find((d) => d.src === 'a');
     expect(ab).toMatchObject({
       state: 'firing',
@@ -142,9 +136,7 @@ describe('alerting from ingested results', () => {
     // Several evaluations later (every 200 ms) there is still one firing event, now about both.
     await new Promise((res) => setTimeout(res, 1000));
     expect(rttEvents('firing')).toHaveLength(1);
-    const alerts = (await (await fetch(`${c.url}/api/v1/alerts`)).json()) as {
-      active: { dedup_key: string; subject: unknown }[];
-    };
+    const alerts = alertsReplySchema.parse(await (await fetch(`${c.url}/api/v1/alerts`)).json());
     expect(alerts.active).toEqual([
       expect.objectContaining({
         dedup_key: 'wanwatch/rtt_high/a--b',

@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Evaluator } from '../../../collector/alerts/evaluator.ts';
 import type { AlertEvent } from '../../../collector/alerts/event.ts';
 import type { StoredAlertState } from '../../../collector/alerts/rules.ts';
-import { renderNotification } from '../../../collector/notifiers/index.ts';
+import { Evaluator } from '../../../collector/evaluate/evaluator.ts';
+import { notifierName, renderNotification } from '../../../collector/notifiers/index.ts';
 import { MIGRATIONS } from '../../../collector/store/migrations.ts';
 import { DB_FILE, Store } from '../../../collector/store/store.ts';
 import { parseTopology } from '../../../shared/config/load.ts';
@@ -259,7 +259,10 @@ describe('a store written when alerts were per direction', () => {
     const now = Date.now();
     store.ingestBatch(batch('b', [rttResult('b', 'a', now - 1000, [90, 91, 92])]), now);
     const evaluator = new Evaluator(store, now - 60_000);
-    const events = evaluator.evaluate({ topology, links: deriveLinks(topology) }, now);
+    const events = evaluator.evaluate(
+      { topology, links: deriveLinks(topology), notifiers: topology.notify.map(notifierName) },
+      now,
+    );
     expect(events.map((e) => [e.dedup_key, e.status, e.summary])).toEqual([
       [
         'wanwatch/rtt_high/b->a',

@@ -1,0 +1,74 @@
+// When alerts are evaluated: every interval, and soon after ingest, heartbeats or a reload ask for it.
+// Those requests are coalesced and spaced out, so a burst of batches costs one evaluation (each reads
+// the whole alert window from the store). A failed evaluation is logged and retried at the next interval.
+import type { Logger } from '../../shared/log.ts';
+import type { AlertEvent } from '../alerts/event.ts';
+import type { EvaluationContext, Evaluator } from './evaluator.ts';
+
+export const DEFAULT_EVALUATE_INTERVAL_MS = 5000;
+/** Evaluations asked for by ingest run at most this often (or every evaluate interval, if shorter). */
+const MIN_EVALUATION_SPACING_MS = 1000;
+
+export interface EvaluationLoopOptions {
+  intervalMs: number;
+  /** The topology in force at each evaluation (a reload replaces it). */
+  context(): EvaluationContext;
+  /** Told after each evaluation: it stored link status points (and maybe events) to copy out. */
+  outputs: { poke(): void };
+  /** Told when an evaluation queued notifications. */
+  outbox: { wake(): void };
+  log: Logger;
+  /** Aborted when the collector shuts down: nothing is evaluated after. */
+  shutdown: AbortSignal;
+}
+
+export class EvaluationLoop {
+  private queued = false;
+  private lastEvaluation = 0;
+
+  constructor(
+    private readonly evaluator: Evaluator,
+    private readonly opts: EvaluationLoopOptions,
+  ) {}
+
+  /** Evaluates every interval until shutdown. */
+  start(): void {
+    const timer = setInterval(() => this.evaluateSafely(), this.opts.intervalMs);
+    this.opts.shutdown.addEventListener('abort', () => clearInterval(timer), { once: true });
+  }
+
+  /** Runs one evaluation now and returns the events it raised; throws when it fails. */
+  evaluateNow(): AlertEvent[] {
+    const { log } = this.opts;
+    const events = this.evaluator.evaluate(this.opts.context(), Date.now());
+    this.opts.outputs.poke();
+    for (const e of events) {
+      log.info(`alert ${e.status}${e.reminder ? ' (reminder)' : ''}: ${e.summary}`, {
+        dedup_key: e.dedup_key,
+      });
+    }
+    if (events.length > 0) this.opts.outbox.wake();
+    return events;
+  }
+
+  /** Asks for an evaluation soon; requests made before it runs share it. */
+  queue(): void {
+    if (this.queued) return;
+    this.queued = true;
+    const spacing = Math.min(this.opts.intervalMs, MIN_EVALUATION_SPACING_MS);
+    const wait = Math.max(0, this.lastEvaluation + spacing - Date.now());
+    setTimeout(() => {
+      this.queued = false;
+      if (!this.opts.shutdown.aborted) this.evaluateSafely();
+    }, wait).unref();
+  }
+
+  private evaluateSafely(): void {
+    this.lastEvaluation = Date.now();
+    try {
+      this.evaluateNow();
+    } catch (err) {
+      this.opts.log.error('alert evaluation failed; retrying at the next interval', { error: err });
+    }
+  }
+}

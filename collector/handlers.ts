@@ -1,0 +1,81 @@
+// What the API's routes (api/routes.ts) do in a running collector: plans and tokens come from the
+// topology in force; stored results and heartbeats ask for an evaluation and make the outputs write;
+// the read API answers from the evaluator and the store; mesh qualifications run in memory, their
+// errors becoming HTTP errors.
+import type { Logger } from '../shared/log.ts';
+import type { Heartbeat, IngestReply, ResultBatch } from '../shared/wire.ts';
+import { HttpError } from './api/http.ts';
+import type { ApiContext } from './api/routes.ts';
+import type { Evaluator } from './evaluate/evaluator.ts';
+import { QualificationError, Qualifications } from './qualify/jobs.ts';
+import { agentsView, alertsView, linksView } from './read.ts';
+import type { Store } from './store/store.ts';
+import type { LoadedTopology } from './topology.ts';
+
+export interface HandlerParts {
+  topology(): LoadedTopology;
+  store: Store;
+  evaluator: Evaluator;
+  /** Asks for an evaluation soon (new data may change an alert). */
+  queueEvaluation(): void;
+  /** Makes the outputs write newly stored rows now. */
+  pokeOutputs(): void;
+  startedAtMs: number;
+  log: Logger;
+}
+
+export function apiHandlers(parts: HandlerParts): ApiContext {
+  const { store, evaluator, log } = parts;
+  const qualifications = new Qualifications();
+  const asHttp = <T>(f: () => T): T => {
+    try {
+      return f();
+    } catch (err) {
+      if (err instanceof QualificationError) throw new HttpError(err.status, err.message);
+      throw err;
+    }
+  };
+  return {
+    qualifications: {
+      create: (req) =>
+        asHttp(() => {
+          const { topology, links } = parts.topology();
+          const q = qualifications.create(req, topology, links, Date.now());
+          log.info('qualification started', { id: q.id, tasks: q.tasks.length });
+          return q;
+        }),
+      get: (id) => qualifications.get(id, Date.now()),
+      cancel: (id) => qualifications.cancel(id, Date.now()),
+      take: (site) => qualifications.takeTasks(site, Date.now()),
+      progress: (id, site, p) => asHttp(() => qualifications.progress(id, site, p, Date.now())),
+      complete: (id, site, r) => asHttp(() => qualifications.complete(id, site, r, Date.now())),
+    },
+    tokens: () => parts.topology().tokens,
+    knownSites: () => [...parts.topology().topology.sites.keys()],
+    plan: (site) => parts.topology().plans.get(site),
+    ingest: (batch: ResultBatch): IngestReply => {
+      const out = store.ingestBatch(batch, Date.now());
+      if (out.stored > 0) {
+        parts.queueEvaluation();
+        parts.pokeOutputs();
+      }
+      return { stored: out.stored, duplicates: out.duplicates };
+    },
+    heartbeat: (hb: Heartbeat) => {
+      store.recordHeartbeat(hb, Date.now());
+      parts.queueEvaluation();
+      parts.pokeOutputs();
+      return { ok: true, plan_version: parts.topology().plans.get(hb.site)?.plan_version ?? null };
+    },
+    links: () => {
+      const { topology, links } = parts.topology();
+      return linksView(topology, links, evaluator, Date.now());
+    },
+    alerts: () => alertsView(evaluator, store),
+    agents: () => {
+      const { topology, plans } = parts.topology();
+      return agentsView(topology, plans, store, parts.startedAtMs, Date.now());
+    },
+    onError: (err, req) => log.error('request failed', { method: req.method, url: req.url, error: err }),
+  };
+}
