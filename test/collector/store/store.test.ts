@@ -212,12 +212,15 @@ describe('a store written when alerts were per direction', () => {
     db.close();
   }
 
-  it('opens: its states and events take the per-link shape, keeping their old dedup keys', () => {
+  beforeEach(() => {
     store.close();
     rmSync(dir, { recursive: true, force: true });
     dir = mkdtempSync(join(tmpdir(), 'wanwatch-store-'));
     legacyStore(dir);
     store = Store.open(dir);
+  });
+
+  it('opens: its states and events take the per-link shape, keeping their old dedup keys', () => {
     expect(store.schemaVersion()).toBe(3);
     const states = store.loadAlertStates<StoredAlertState>();
     expect(states.get('wanwatch/rtt_high/b->a')).toMatchObject({
@@ -248,11 +251,6 @@ describe('a store written when alerts were per direction', () => {
   });
 
   it('is evaluated without error: the old firing key resolves under its own key, the old ok key is forgotten', () => {
-    store.close();
-    rmSync(dir, { recursive: true, force: true });
-    dir = mkdtempSync(join(tmpdir(), 'wanwatch-store-'));
-    legacyStore(dir);
-    store = Store.open(dir);
     const topology = parseTopology(
       twoSites({ notify: '  - {type: webhook, url: "http://127.0.0.1:9/hook"}' }),
     );
