@@ -1,8 +1,10 @@
 // Argument parsers shared by the measuring commands. Each throws commander's InvalidArgumentError with
 // a message naming the bad input; the CLI then exits with code 2.
-import { InvalidArgumentError } from 'commander';
+import { type Command, InvalidArgumentError } from 'commander';
 import { parseDuration } from '../shared/config/duration.ts';
 import { parseRate } from '../shared/rate.ts';
+import { clientTlsFiles, tlsFetch } from '../shared/tls-client.ts';
+import { CliError } from './errors.ts';
 
 export function intOption(name: string, min: number, max: number): (text: string) => number {
   return (text) => {
@@ -56,4 +58,28 @@ export function choiceOption<T extends string>(name: string, choices: readonly T
       throw new InvalidArgumentError(`${name} must be one of ${choices.join(', ')} (got "${text}")`);
     return text as T;
   };
+}
+
+/** `--ca`, `--tls-cert`, `--tls-key`: how a command reaches a collector whose certificate is private. */
+export function withClientTls<T extends Command>(cmd: T): T {
+  return cmd
+    .option(
+      '--ca <file>',
+      "PEM CA (or self-signed certificate) that signed the collector's (default: $WANWATCH_CA)",
+    )
+    .option('--tls-cert <file>', 'PEM client certificate, for a collector that checks agents’ certificates')
+    .option('--tls-key <file>', 'PEM private key for --tls-cert') as T;
+}
+
+/** The fetch those options ask for (undefined: Node's own), or a CliError naming the bad file. */
+export function clientFetch(opts: {
+  ca?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+}): typeof fetch | undefined {
+  try {
+    return tlsFetch(clientTlsFiles(opts, process.env));
+  } catch (err) {
+    throw new CliError((err as Error).message);
+  }
 }

@@ -19,6 +19,7 @@ import { pruneOnSchedule } from './retention.ts';
 import { parseListen, serve } from './server.ts';
 import type { RunningSinks } from './sinks/index.ts';
 import type { SinkOptions } from './sinks/influx.ts';
+import { RefusedRows } from './sinks/refused.ts';
 import { Store } from './store/store.ts';
 import { reloadOnChange, TopologyInForce } from './topology.ts';
 
@@ -101,7 +102,12 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
     { ...DEFAULT_RETRY, ...opts.retry },
     log.child({ part: 'outbox' }),
   );
-  const outputs = new Outputs(store, { ...opts.sinks, env }, log.child({ part: 'sinks' }), shutdown.signal);
+  const outputs = new Outputs(
+    store,
+    { ...opts.sinks, env, refused: new RefusedRows(store.db) },
+    log.child({ part: 'sinks' }),
+    shutdown.signal,
+  );
   const evaluation = new EvaluationLoop(evaluator, {
     intervalMs: evaluateIntervalMs,
     context: () => topology.current,
@@ -132,11 +138,12 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
       evaluator,
       queueEvaluation: () => evaluation.queue(),
       pokeOutputs: () => outputs.poke(),
+      outputs: () => outputs.sinks,
       startedAtMs: startedAt,
       log,
     }),
   );
-  const server = await serve(handler, listen, tls, () => store.close());
+  const server = await serve(handler, listen, tls, () => store.close(), { log, shutdown: shutdown.signal });
   collectorUrl = server.url;
   log.info('collector listening', { url: collectorUrl, data_dir: dataDir, topology: opts.configPath });
 

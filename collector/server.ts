@@ -1,9 +1,10 @@
 // The collector's HTTP(S) server: the listen address, TLS, timeouts, and a JSON error body even for
 // requests node:http cannot parse. What each route does is in api/routes.ts and handlers.ts.
-import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type RequestListener, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import type { Logger } from '../shared/log.ts';
+import { loadCertificate, TLS_POLICY, type TlsFiles, watchCertificate } from './tls.ts';
 
 export interface ListenAddress {
   host: string;
@@ -30,18 +31,30 @@ export interface Serving {
 }
 
 /**
- * Serves `handler` on `listen` (HTTPS with `tls`). `onServerError` runs at the server's first error,
- * which before listening means the address could not be bound; the promise then rejects.
+ * Serves `handler` on `listen` (HTTPS with `tls`, its certificate reloaded until `shutdown`; see tls.ts).
+ * `onServerError` runs at the server's first error, which before listening means the address could not
+ * be bound; the promise then rejects.
  */
 export async function serve(
   handler: RequestListener,
   listen: ListenAddress,
-  tls: { cert: string; key: string } | undefined,
+  tls: TlsFiles | undefined,
   onServerError: () => void,
+  watch: { log: Logger; shutdown: AbortSignal },
 ): Promise<Serving> {
-  const server: Server = tls
-    ? createHttpsServer({ cert: readFileSync(tls.cert), key: readFileSync(tls.key) }, handler)
-    : createHttpServer(handler);
+  let server: Server;
+  if (tls) {
+    const https = createHttpsServer({ ...loadCertificate(tls), ...TLS_POLICY }, handler);
+    watchCertificate(
+      tls,
+      (pair) => https.setSecureContext({ ...pair, ...TLS_POLICY }),
+      watch.log,
+      watch.shutdown,
+    );
+    server = https;
+  } else {
+    server = createHttpServer(handler);
+  }
   server.requestTimeout = 60_000;
   server.headersTimeout = 30_000;
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {

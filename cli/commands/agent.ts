@@ -7,6 +7,7 @@ import { runThroughput } from '../../probes/throughput.ts';
 import { startResponder } from '../../responder/index.ts';
 import { createLogger } from '../../shared/log.ts';
 import { CliError } from '../errors.ts';
+import { clientFetch, withClientTls } from '../options.ts';
 
 interface AgentCliOptions {
   site: string;
@@ -17,96 +18,106 @@ interface AgentCliOptions {
   spoolMaxResults: string;
   batchMaxResults: string;
   batchMaxDelay: string;
+  ca?: string;
+  tlsCert?: string;
+  tlsKey?: string;
 }
 
 export function registerAgent(program: Command): void {
-  program
-    .command('agent')
-    .summary('run the agent of one site: measure its peers and push the results to the collector')
-    .description(
-      [
-        'Runs the agent of one site. It asks the collector for its plan (peers, probe method, intervals, ' +
-          'throughput slots) and asks again every plan_refresh interval, re-planning without a restart ' +
-          'when the topology changes. It serves its peers (UDP echo reflector and iperf3 server on the ' +
-          'site’s address), measures every peer on schedule, and pushes the results in batches. While the ' +
-          'collector is unreachable, results wait in a bounded disk spool in --data-dir and are resent in ' +
-          'order when it is back. SIGINT / SIGTERM stop it cleanly (pending results are written to the ' +
-          'spool first).',
-        'The token authenticates the site; give it in WANWATCH_TOKEN or --token-file rather than ' +
-          '--token, which other users can see in the process list. Exit code 2: bad options, or the ' +
-          'collector refused the site or its token (its message is printed).',
-      ].join('\n\n'),
-    )
-    .requiredOption('--site <name>', 'this agent’s site, as named under `sites` in the topology file')
-    .requiredOption('--collector <url>', 'the collector’s base URL, e.g. http://10.0.0.5:8080')
-    .option('--token <token>', 'the site’s bearer token (default: $WANWATCH_TOKEN)')
-    .option('--token-file <file>', 'read the token from this file (first line) instead')
-    .option('--data-dir <dir>', 'where the spool lives (default: ./data/agent-<site>)')
-    .option(
-      '--spool-max-results <n>',
-      'most results kept on disk while the collector is away; past it the oldest are dropped (and counted)',
-      String(DEFAULT_SPOOL_MAX_RESULTS),
-    )
-    .option('--batch-max-results <n>', 'send a batch when it holds this many results', '500')
-    .option('--batch-max-delay <ms>', '… or when its first result has waited this many milliseconds', '2000')
-    .action(async (opts: AgentCliOptions) => {
-      const token = resolveToken(opts);
-      let url: URL;
-      try {
-        url = new URL(opts.collector);
-        if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('not http(s)');
-      } catch {
-        throw new CliError(
-          `--collector: "${opts.collector}" is not an http(s) URL (e.g. http://10.0.0.5:8080)`,
-        );
-      }
-      const spoolMaxResults = positiveInt('--spool-max-results', opts.spoolMaxResults);
-      const batchMaxResults = positiveInt('--batch-max-results', opts.batchMaxResults);
-      const batchMaxDelayMs = positiveInt('--batch-max-delay', opts.batchMaxDelay);
-      const log = createLogger({ component: 'agent' });
-      const agent = createAgent(
-        {
-          rttProbes: RTT_PROBES,
-          runThroughput,
-          startResponder: (config) => startResponder({ ...config, log }),
-          log,
-        },
-        {
-          site: opts.site,
-          collector: url.toString(),
-          token,
-          dataDir: opts.dataDir ?? `./data/agent-${opts.site}`,
-          spoolMaxResults,
-          batchMaxResults,
-          batchMaxDelayMs,
-          version: packageVersion(),
-        },
+  withClientTls(
+    program
+      .command('agent')
+      .summary('run the agent of one site: measure its peers and push the results to the collector')
+      .description(
+        [
+          'Runs the agent of one site. It asks the collector for its plan (peers, probe method, intervals, ' +
+            'throughput slots) and asks again every plan_refresh interval, re-planning without a restart ' +
+            'when the topology changes. It serves its peers (UDP echo reflector and iperf3 server on the ' +
+            'site’s address), measures every peer on schedule, and pushes the results in batches. While the ' +
+            'collector is unreachable, results wait in a bounded disk spool in --data-dir and are resent in ' +
+            'order when it is back. SIGINT / SIGTERM stop it cleanly (pending results are written to the ' +
+            'spool first).',
+          'The token authenticates the site; give it in WANWATCH_TOKEN or --token-file rather than ' +
+            '--token, which other users can see in the process list. Exit code 2: bad options, or the ' +
+            'collector refused the site or its token (its message is printed).',
+        ].join('\n\n'),
+      )
+      .requiredOption('--site <name>', 'this agent’s site, as named under `sites` in the topology file')
+      .requiredOption('--collector <url>', 'the collector’s base URL, e.g. http://10.0.0.5:8080')
+      .option('--token <token>', 'the site’s bearer token (default: $WANWATCH_TOKEN)')
+      .option('--token-file <file>', 'read the token from this file (first line) instead')
+      .option('--data-dir <dir>', 'where the spool lives (default: ./data/agent-<site>)')
+      .option(
+        '--spool-max-results <n>',
+        'most results kept on disk while the collector is away; past it the oldest are dropped (and counted)',
+        String(DEFAULT_SPOOL_MAX_RESULTS),
+      )
+      .option('--batch-max-results <n>', 'send a batch when it holds this many results', '500')
+      .option(
+        '--batch-max-delay <ms>',
+        '… or when its first result has waited this many milliseconds',
+        '2000',
+      ),
+  ).action(async (opts: AgentCliOptions) => {
+    const token = resolveToken(opts);
+    let url: URL;
+    try {
+      url = new URL(opts.collector);
+      if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('not http(s)');
+    } catch {
+      throw new CliError(
+        `--collector: "${opts.collector}" is not an http(s) URL (e.g. http://10.0.0.5:8080)`,
       );
-      // Runs until SIGINT / SIGTERM; `stopped` resolves once the spool is flushed and the responder closed.
-      let signalled = false;
-      let markStopped: () => void = () => {};
-      const stopped = new Promise<void>((resolve) => {
-        markStopped = resolve;
-      });
-      const onSignal = (sig: NodeJS.Signals) => {
-        if (signalled) return;
-        signalled = true;
-        log.info(`${sig}: stopping (pending results go to the spool)`);
-        void agent.stop().then(markStopped);
-      };
-      process.on('SIGINT', onSignal);
-      process.on('SIGTERM', onSignal);
-      try {
-        await agent.start();
-      } catch (err) {
-        await agent.stop();
-        if (err instanceof AgentDeniedError) throw new CliError(err.message, 2);
-        throw err;
-      }
-      await stopped;
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
+    }
+    const spoolMaxResults = positiveInt('--spool-max-results', opts.spoolMaxResults);
+    const batchMaxResults = positiveInt('--batch-max-results', opts.batchMaxResults);
+    const batchMaxDelayMs = positiveInt('--batch-max-delay', opts.batchMaxDelay);
+    const fetch = clientFetch(opts);
+    const log = createLogger({ component: 'agent' });
+    const agent = createAgent(
+      {
+        ...(fetch === undefined ? {} : { fetch }),
+        rttProbes: RTT_PROBES,
+        runThroughput,
+        startResponder: (config) => startResponder({ ...config, log }),
+        log,
+      },
+      {
+        site: opts.site,
+        collector: url.toString(),
+        token,
+        dataDir: opts.dataDir ?? `./data/agent-${opts.site}`,
+        spoolMaxResults,
+        batchMaxResults,
+        batchMaxDelayMs,
+        version: packageVersion(),
+      },
+    );
+    // Runs until SIGINT / SIGTERM; `stopped` resolves once the spool is flushed and the responder closed.
+    let signalled = false;
+    let markStopped: () => void = () => {};
+    const stopped = new Promise<void>((resolve) => {
+      markStopped = resolve;
     });
+    const onSignal = (sig: NodeJS.Signals) => {
+      if (signalled) return;
+      signalled = true;
+      log.info(`${sig}: stopping (pending results go to the spool)`);
+      void agent.stop().then(markStopped);
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    try {
+      await agent.start();
+    } catch (err) {
+      await agent.stop();
+      if (err instanceof AgentDeniedError) throw new CliError(err.message, 2);
+      throw err;
+    }
+    await stopped;
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  });
 }
 
 function resolveToken(opts: AgentCliOptions): string {

@@ -2,31 +2,35 @@ import type { Command } from 'commander';
 import { renderTable } from '../../shared/table.ts';
 import { type LinksReply, linksReplySchema } from '../../shared/wire.ts';
 import { CliError, EXIT } from '../errors.ts';
+import { clientFetch, withClientTls } from '../options.ts';
 
 export function registerStatus(program: Command): void {
-  program
-    .command('status')
-    .summary("print every link's measured state from a running collector")
-    .description(
-      [
-        'Asks a collector (GET /api/v1/links) for every link and direction and prints the RTT statistic',
-        'against its limit, loss over the alert window, the latest goodput against the required rate, and',
-        'the alert state. Exit code 1 when any direction is firing, 0 otherwise, 2 when the collector',
-        'cannot be reached or its reply is not what this wanwatch reads.',
-      ].join(' '),
-    )
-    .requiredOption('--collector <url>', 'the collector, e.g. http://127.0.0.1:8080')
-    .option('--json', "print the collector's /api/v1/links reply as it is", false)
-    .action(async (opts: { collector: string; json: boolean }) => {
+  withClientTls(
+    program
+      .command('status')
+      .summary("print every link's measured state from a running collector")
+      .description(
+        [
+          'Asks a collector (GET /api/v1/links) for every link and direction and prints the RTT statistic',
+          'against its limit, loss over the alert window, the latest goodput against the required rate, and',
+          'the alert state. Exit code 1 when any direction is firing, 0 otherwise, 2 when the collector',
+          'cannot be reached or its reply is not what this wanwatch reads.',
+        ].join(' '),
+      )
+      .requiredOption('--collector <url>', 'the collector, e.g. http://127.0.0.1:8080')
+      .option('--json', "print the collector's /api/v1/links reply as it is", false),
+  ).action(
+    async (opts: { collector: string; json: boolean; ca?: string; tlsCert?: string; tlsKey?: string }) => {
       let url: URL;
       try {
         url = new URL('/api/v1/links', opts.collector);
       } catch {
         throw new CliError(`--collector: "${opts.collector}" is not a URL such as http://127.0.0.1:8080`);
       }
+      const fetchImpl = clientFetch(opts) ?? fetch;
       let text: string;
       try {
-        const res = await fetch(url, { signal: AbortSignal.timeout(10_000) });
+        const res = await fetchImpl(url, { signal: AbortSignal.timeout(10_000) });
         text = await res.text();
         if (!res.ok) throw new Error(`HTTP ${res.status}: ${text.slice(0, 200)}`);
       } catch (err) {
@@ -40,7 +44,8 @@ export function registerStatus(program: Command): void {
       else process.stdout.write(renderStatus(reply));
       const firing = reply.links.some((l) => l.directions.some((d) => d.state === 'firing'));
       process.exitCode = firing ? EXIT.failed : EXIT.ok;
-    });
+    },
+  );
 }
 
 /** The reply, checked against the wire schema; a CliError saying what is wrong with it otherwise. */

@@ -2,36 +2,11 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { join } from 'node:path';
-import { execa, type ResultPromise } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, tempDir } from '../../testbed/collector.ts';
 import { batch, rttResult } from '../../testbed/results.ts';
-import { push, TOKEN_ENV, twoSites } from '../../testbed/topologies.ts';
-import { WANWATCH, wanwatch } from '../support/cli.ts';
-
-/** Starts `wanwatch collector` and waits for the line that names its URL. */
-async function runCollector(
-  args: string[],
-): Promise<{ proc: ResultPromise; url: string; stderr: () => string }> {
-  const proc = execa('node', [WANWATCH, 'collector', ...args], {
-    env: { ...TOKEN_ENV, WANWATCH_EVALUATE_INTERVAL_MS: '200' },
-    reject: false,
-  });
-  let out = '';
-  let err = '';
-  proc.stdout?.on('data', (d: Buffer) => {
-    out += d.toString();
-  });
-  proc.stderr?.on('data', (d: Buffer) => {
-    err += d.toString();
-  });
-  const url = await eventually(
-    () => /listening on (\S+)/.exec(out)?.[1],
-    30_000,
-    `the collector to start (stderr: ${err})`,
-  );
-  return { proc, url, stderr: () => err };
-}
+import { push, twoSites } from '../../testbed/topologies.ts';
+import { runCollector, wanwatch } from '../support/cli.ts';
 
 describe('wanwatch collector and wanwatch status (the real CLI)', () => {
   const dir = tempDir('cli-collector');

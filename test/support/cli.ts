@@ -1,5 +1,7 @@
 // Runs the real `wanwatch` command line, as a user would, and captures what it prints.
-import { execa } from 'execa';
+import { execa, type ResultPromise } from 'execa';
+import { eventually } from '../../testbed/collector.ts';
+import { TOKEN_ENV } from '../../testbed/topologies.ts';
 
 export const WANWATCH = new URL('../../bin/wanwatch.js', import.meta.url).pathname;
 
@@ -13,4 +15,29 @@ export async function wanwatch(
     env: opts.env,
   });
   return { stdout: r.stdout, stderr: r.stderr, exitCode: r.exitCode };
+}
+
+/** Starts `wanwatch collector` as a process and waits for the line that names its URL. */
+export async function runCollector(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ proc: ResultPromise; url: string; stderr: () => string; stdout: () => string }> {
+  const proc = execa('node', [WANWATCH, 'collector', ...args], {
+    env: { ...TOKEN_ENV, WANWATCH_EVALUATE_INTERVAL_MS: '200', ...env },
+    reject: false,
+  });
+  let out = '';
+  let err = '';
+  proc.stdout?.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  proc.stderr?.on('data', (d: Buffer) => {
+    err += d.toString();
+  });
+  const url = await eventually(
+    () => /listening on (\S+)/.exec(out)?.[1],
+    30_000,
+    `the collector to start (stderr: ${err})`,
+  );
+  return { proc, url, stderr: () => err, stdout: () => out };
 }
