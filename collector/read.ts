@@ -14,7 +14,7 @@ import {
   type LinkRule,
   type LinksReply,
 } from '../shared/wire.ts';
-import { linkContext } from './alerts/rules.ts';
+import { linkContext, type StoredAlertState } from './alerts/rules.ts';
 import { type Evaluator, stateRank } from './evaluate/evaluator.ts';
 import type { Store } from './store/store.ts';
 
@@ -43,11 +43,15 @@ export function linksView(
           max_rtt_ms: l.max_rtt_ms,
           loss_percent: v.observations.loss_high.observed,
           max_loss_percent: l.max_loss_percent,
-          goodput_bps: v.observations.goodput_low.observed,
+          // The latest goodput however old (goodput_stale says when it is no longer judged).
+          goodput_bps: v.goodput_bps,
           required_bps: l.required_mbps * 1e6,
           rounds_in_window: v.rounds,
           last_result_ms: v.last_result_ms,
           last_throughput_ms: v.last_throughput_ms,
+          not_measured: v.not_measured,
+          goodput_stale: v.goodput_stale,
+          throughput_failure: v.throughput_failure,
           alerts,
         };
       });
@@ -85,6 +89,7 @@ export function alertsView(evaluator: Evaluator, store: Store): AlertsReply {
       observed: s.observed,
       threshold: s.threshold,
       link: s.link,
+      ...(s.cause ? { cause: s.cause } : {}),
     }))
     .sort((a, b) => a.dedup_key.localeCompare(b.dedup_key));
   const recent = store.recentAlertEvents(100).map((e) => ({ seq: e.seq, ...e.value }));
@@ -99,6 +104,7 @@ export function agentsView(
   now: number,
 ): AgentsReply {
   const seen = new Map(store.agents().map((a) => [a.site, a]));
+  const failing = measurementFailing(store.loadAlertStates<StoredAlertState>());
   const limit = topology.probes.heartbeat.interval + topology.probes.heartbeat.timeout;
   return {
     agents: [...topology.sites.keys()].sort().map((site) => {
@@ -117,7 +123,26 @@ export function agentsView(
         spool_queued: a?.heartbeat.spool_queued ?? null,
         spool_dropped: a?.heartbeat.spool_dropped ?? null,
         errors: a?.heartbeat.errors ?? null,
+        measurement_failing: failing.get(site) ?? [],
+        errors_by_code: a?.heartbeat.errors_by_code ?? null,
+        spool_error: a?.heartbeat.spool_error ?? null,
+        responder: a?.heartbeat.responder ?? null,
       };
     }),
   };
+}
+
+/** Each site's measurement_failing alerts that are pending or firing, with their cause. */
+function measurementFailing(
+  states: ReadonlyMap<string, StoredAlertState>,
+): Map<string, AgentsReply['agents'][number]['measurement_failing']> {
+  const bySite = new Map<string, AgentsReply['agents'][number]['measurement_failing']>();
+  for (const s of states.values()) {
+    if (s.rule !== 'measurement_failing' || s.subject.kind !== 'agent' || !s.cause) continue;
+    if (s.status !== 'pending' && s.status !== 'firing') continue;
+    const list = bySite.get(s.subject.site) ?? [];
+    list.push({ ...s.cause, status: s.status, since_ms: s.since_ms });
+    bySite.set(s.subject.site, list);
+  }
+  return bySite;
 }

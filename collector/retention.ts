@@ -14,8 +14,15 @@ export function pruneOnSchedule(
 ): void {
   const prune = () => {
     try {
-      const n = store.prune(Date.now(), retentionMs());
+      const { future, ...n } = store.prune(Date.now(), retentionMs());
       if (n.results + n.link_status + n.heartbeats > 0) log.info('pruned data older than the retention', n);
+      if (future > 0)
+        log.warn(
+          `${future} stored results are dated in the future: an agent's clock is ahead. The alert rules leave ` +
+            'them out until their date comes, and they are pruned once received longer ago than the retention; ' +
+            "set the agents' clocks right (NTP)",
+          { future },
+        );
     } catch (err) {
       log.error('pruning old data failed', { error: err });
     }

@@ -7,7 +7,8 @@
 //   GET  /api/v1/links | /alerts | /agents           read API (JSON)
 //   GET  /healthz                                     liveness
 import { z } from 'zod';
-import { resultSchema, rttResultSchema, throughputResultSchema } from './result.ts';
+import { alertCauseSchema } from './alerts-wire.ts';
+import { ERROR_CODES, resultSchema, rttResultSchema, throughputResultSchema } from './result.ts';
 
 export const API_PREFIX = '/api/v1';
 /** Largest request body the collector accepts. */
@@ -29,6 +30,18 @@ export const ingestReplySchema = z.strictObject({
 });
 export type IngestReply = z.infer<typeof ingestReplySchema>;
 
+/** The agent's responder: is each part listening, and if not (or when it last failed), why. */
+export const responderHealthSchema = z.strictObject({
+  reflector: z.strictObject({ up: z.boolean(), last_error: z.string().max(2000).nullable() }),
+  iperf3: z.strictObject({
+    up: z.boolean(),
+    last_error: z.string().max(2000).nullable(),
+    /** Times the iperf3 server was started again after it died or failed to start. */
+    restarts: z.number().int().min(0),
+  }),
+});
+export type ResponderHealth = z.infer<typeof responderHealthSchema>;
+
 export const heartbeatSchema = z.strictObject({
   site: z.string().min(1).max(200),
   version: z.string().max(50),
@@ -38,8 +51,19 @@ export const heartbeatSchema = z.strictObject({
   /** Results waiting in the agent's disk spool, and how many it has dropped past the spool's bound. */
   spool_queued: z.number().int().min(0),
   spool_dropped: z.number().int().min(0),
-  /** Probes that failed to run since the last heartbeat (not measurement failures: those are Results). */
+  /**
+   * Measurements that could not run since the last heartbeat (permission_denied, tool_missing, internal
+   * Results) and the agent's own failures (a crashed job, a responder that could not start); not what the
+   * link did.
+   */
   errors: z.number().int().min(0),
+  // The fields below are optional: agents from before they existed still send valid heartbeats.
+  /** Every error Result since the last heartbeat by its code, link failures (timeout, …) included. */
+  errors_by_code: z.partialRecord(z.enum(ERROR_CODES), z.number().int().min(0)).optional(),
+  /** Why the spool cannot be written now (results are then kept in a bounded memory queue); null when it can. */
+  spool_error: z.string().max(2000).nullable().optional(),
+  /** The site's responder, as its peers meet it. */
+  responder: responderHealthSchema.optional(),
 });
 export type Heartbeat = z.infer<typeof heartbeatSchema>;
 
@@ -219,142 +243,8 @@ export type Qualification = z.infer<typeof qualificationSchema>;
 //   GET /api/v1/agents   AgentsReply   each site's agent as its heartbeats show it
 // The alert event is the one the collector stores, notifies and copies to its outputs.
 
-export const ALERT_RULES = ['rtt_high', 'goodput_low', 'loss_high', 'link_down', 'agent_down'] as const;
-export type AlertRule = (typeof ALERT_RULES)[number];
-/** The rules alerted per link (agent_down is per agent); replies list a link's alerts in this order. */
-export const LINK_RULES = ['rtt_high', 'loss_high', 'goodput_low', 'link_down'] as const;
-export type LinkRule = (typeof LINK_RULES)[number];
-
-export const alertStatusSchema = z.enum(['ok', 'pending', 'firing', 'resolved']);
-export type AlertStatus = z.infer<typeof alertStatusSchema>;
-
-/** A link direction's state: the worst over its link rules; unknown while no rule has data. */
-export const directionStateSchema = z.enum(['ok', 'pending', 'firing', 'unknown']);
-export type DirectionState = z.infer<typeof directionStateSchema>;
-
-const sitePairSchema = z.tuple([z.string(), z.string()]);
-
-/** One direction of a link: measured from `src` towards `dst`. */
-export const linkDirectionSchema = z.strictObject({ src: z.string(), dst: z.string() });
-export type LinkDirection = z.infer<typeof linkDirectionSchema>;
-
-/**
- * What an alert is about. A link alert covers both directions of the link (each side's agent measures
- * the same round trip, so one slow link is one alert); `worst` is the direction whose observation the
- * alert reports (the breaching one, or the worse value), null until either direction has data.
- */
-export const alertSubjectSchema = z.discriminatedUnion('kind', [
-  z.strictObject({ kind: z.literal('link'), sites: sitePairSchema, worst: linkDirectionSchema.nullable() }),
-  z.strictObject({ kind: z.literal('agent'), site: z.string() }),
-]);
-export type AlertSubject = z.infer<typeof alertSubjectSchema>;
-
-/** One direction's observation of a link rule at the time of the event (same unit as the event). */
-export const alertDirectionSchema = linkDirectionSchema.extend({
-  /** true: breaching, false: within limits, null: no data. */
-  breach: z.boolean().nullable(),
-  observed: z.number().nullable(),
-});
-export type AlertDirection = z.infer<typeof alertDirectionSchema>;
-
-/** The link's requirement, carried so replies and payloads can say what was required and why. */
-export const alertLinkContextSchema = z.strictObject({
-  sites: sitePairSchema,
-  subclusters: z.array(z.string()),
-  required_mbps: z.number(),
-  max_rtt_ms: z.number(),
-  max_loss_percent: z.number(),
-  derivation: z.string(),
-});
-export type AlertLinkContext = z.infer<typeof alertLinkContextSchema>;
-
-export const alertEventSchema = z.strictObject({
-  /** Deterministic per rule and subject, e.g. "wanwatch/rtt_high/dallas--london"; stable across restarts. */
-  dedup_key: z.string(),
-  rule: z.enum(ALERT_RULES),
-  status: z.enum(['firing', 'resolved']),
-  /** A reminder of an alert that is still firing (sent every repeat_interval). */
-  reminder: z.boolean(),
-  severity: z.enum(['critical', 'warning']),
-  subject: alertSubjectSchema,
-  /** When the breach began (start of pending), and when it fired. */
-  started_at_ms: z.number(),
-  fired_at_ms: z.number(),
-  /** When it resolved; null while firing. */
-  resolved_at_ms: z.number().nullable(),
-  /** Time of this event. */
-  time_ms: z.number(),
-  /** The worst direction's value (or, when resolved, the latest value) and the limit, in `unit`. */
-  observed: z.number().nullable(),
-  threshold: z.number().nullable(),
-  unit: z.enum(['ms', 'bps', 'percent', 's']),
-  /** Each direction of a link (sorted by src); empty for agents. */
-  directions: z.array(alertDirectionSchema),
-  /** One line for people: "p95 RTT 83.1 ms > 80 ms on dallas ↔ london (dallas → london 83.1 ms)". */
-  summary: z.string(),
-  link: alertLinkContextSchema.nullable(),
-});
-export type AlertEvent = z.infer<typeof alertEventSchema>;
-
-/** Every link rule's alert status; exhaustive, so a reply missing a rule is malformed. */
-const linkAlertsSchema = z.record(z.enum(LINK_RULES), alertStatusSchema);
-
-export const directionJsonSchema = z.strictObject({
-  src: z.string(),
-  dst: z.string(),
-  state: directionStateSchema,
-  rtt_ms: z.number().nullable(),
-  rtt_statistic: z.string(),
-  max_rtt_ms: z.number(),
-  loss_percent: z.number().nullable(),
-  max_loss_percent: z.number(),
-  goodput_bps: z.number().nullable(),
-  required_bps: z.number(),
-  rounds_in_window: z.number().int().min(0),
-  last_result_ms: z.number().nullable(),
-  last_throughput_ms: z.number().nullable(),
-  /** The link's alerts as this direction shows them ('ok' when only the other direction breaches). */
-  alerts: linkAlertsSchema,
-});
-export type DirectionJson = z.infer<typeof directionJsonSchema>;
-
-export const linkJsonSchema = alertLinkContextSchema.extend({
-  state: directionStateSchema,
-  /** The link's alerts: one per rule and link, fed by the worse direction. */
-  alerts: linkAlertsSchema,
-  directions: z.array(directionJsonSchema),
-});
-export type LinkJson = z.infer<typeof linkJsonSchema>;
-
-export const linksReplySchema = z.strictObject({
-  time_ms: z.number(),
-  window_ms: z.number(),
-  rtt_statistic: z.string(),
-  links: z.array(linkJsonSchema),
-});
-export type LinksReply = z.infer<typeof linksReplySchema>;
-
-export const activeAlertSchema = z.strictObject({
-  dedup_key: z.string(),
-  rule: z.enum(ALERT_RULES),
-  status: alertStatusSchema,
-  subject: alertSubjectSchema,
-  since_ms: z.number().nullable(),
-  /** null while pending. */
-  fired_at_ms: z.number().nullable(),
-  observed: z.number().nullable(),
-  threshold: z.number().nullable(),
-  link: alertLinkContextSchema.nullable(),
-});
-export type ActiveAlert = z.infer<typeof activeAlertSchema>;
-
-export const alertsReplySchema = z.strictObject({
-  /** Pending and firing alerts, by dedup key. */
-  active: z.array(activeAlertSchema),
-  /** The latest alert events, newest first; `seq` is the store's. */
-  recent: z.array(alertEventSchema.extend({ seq: z.number().int() })),
-});
-export type AlertsReply = z.infer<typeof alertsReplySchema>;
+// The alert rules, the alert event and the links and alerts replies: shared/alerts-wire.ts.
+export * from './alerts-wire.ts';
 
 export const agentJsonSchema = z.strictObject({
   site: z.string(),
@@ -371,6 +261,14 @@ export const agentJsonSchema = z.strictObject({
   spool_queued: z.number().nullable(),
   spool_dropped: z.number().nullable(),
   errors: z.number().nullable(),
+  /** From the latest heartbeat; null when it did not carry them (never heard, or an older agent). */
+  errors_by_code: heartbeatSchema.shape.errors_by_code.unwrap().nullable(),
+  spool_error: z.string().nullable(),
+  responder: responderHealthSchema.nullable(),
+  /** This site's measurement_failing alerts that are pending or firing: what keeps it from measuring. */
+  measurement_failing: z.array(
+    alertCauseSchema.extend({ status: z.enum(['pending', 'firing']), since_ms: z.number().nullable() }),
+  ),
 });
 export type AgentJson = z.infer<typeof agentJsonSchema>;
 

@@ -13,8 +13,9 @@ export function registerStatus(program: Command): void {
         [
           'Asks a collector (GET /api/v1/links) for every link and direction and prints the RTT statistic',
           'against its limit, loss over the alert window, the latest goodput against the required rate, and',
-          'the alert state. Exit code 1 when any direction is firing, 0 otherwise, 2 when the collector',
-          'cannot be reached or its reply is not what this wanwatch reads.',
+          'the alert state, then what keeps a direction from being measured, stale goodput and failing',
+          'throughput tests. Exit code 1 when any direction is firing or cannot be measured, 0 otherwise,',
+          '2 when the collector cannot be reached or its reply is not what this wanwatch reads.',
         ].join(' '),
       )
       .requiredOption('--collector <url>', 'the collector, e.g. http://127.0.0.1:8080')
@@ -42,8 +43,13 @@ export function registerStatus(program: Command): void {
       const reply = readLinksReply(url, text);
       if (opts.json) process.stdout.write(`${JSON.stringify(JSON.parse(text))}\n`);
       else process.stdout.write(renderStatus(reply));
-      const firing = reply.links.some((l) => l.directions.some((d) => d.state === 'firing'));
-      process.exitCode = firing ? EXIT.failed : EXIT.ok;
+      // A round cut short by its agent stopping is not a site that cannot measure (agent_down's business).
+      const bad = reply.links.some((l) =>
+        l.directions.some(
+          (d) => d.state === 'firing' || (d.not_measured !== null && d.not_measured.code !== 'cancelled'),
+        ),
+      );
+      process.exitCode = bad ? EXIT.failed : EXIT.ok;
     },
   );
 }
@@ -81,8 +87,8 @@ export function renderStatus(reply: LinksReply): string {
       `${d.src} → ${d.dst}`,
       `${d.rtt_ms === null ? '-' : r(d.rtt_ms)} / ${r(d.max_rtt_ms)} ms`,
       `${d.loss_percent === null ? '-' : r(d.loss_percent, 2)} / ${r(d.max_loss_percent, 2)} %`,
-      `${d.goodput_bps === null ? '-' : r(d.goodput_bps / 1e6, 2)} / ${r(d.required_bps / 1e6, 2)} Mbps`,
-      d.state,
+      `${d.goodput_bps === null ? '-' : r(d.goodput_bps / 1e6, 2)} / ${r(d.required_bps / 1e6, 2)} Mbps${d.goodput_stale ? ' (stale)' : ''}`,
+      d.not_measured === null ? d.state : d.state === 'unknown' ? 'not measured' : `${d.state}, not measured`,
     ]),
   );
   const window = `${Math.round(reply.window_ms / 1000)} s`;
@@ -97,5 +103,26 @@ export function renderStatus(reply: LinksReply): string {
     ],
     rows,
     ['left', 'left', 'right', 'right', 'right', 'left'],
-  )}\n(RTT and loss over the last ${window}; goodput from the latest throughput test)\n`;
+  )}\n(RTT and loss over the last ${window}; goodput from the latest throughput test)\n${directionNotes(reply)}`;
+}
+
+/** What the table cannot say: why a direction is not measured, stale goodput, failing tests. */
+function directionNotes(reply: LinksReply): string {
+  const ago = (ms: number) => `${Math.max(0, Math.round((reply.time_ms - ms) / 1000))} s ago`;
+  const lines: string[] = [];
+  for (const d of reply.links.flatMap((l) => l.directions)) {
+    const at = `${d.src} → ${d.dst}`;
+    const nm = d.not_measured;
+    if (nm) lines.push(`${at}: not measured (latest round ${ago(nm.time_ms)}): ${nm.code}: ${nm.message}`);
+    if (d.goodput_stale && d.last_throughput_ms !== null)
+      lines.push(
+        `${at}: goodput is stale: the latest successful throughput test ran ${ago(d.last_throughput_ms)}`,
+      );
+    const tf = d.throughput_failure;
+    if (tf)
+      lines.push(
+        `${at}: the latest throughput test failed (${tf.consecutive} in a row, ${ago(tf.time_ms)}): ${tf.code}: ${tf.message}`,
+      );
+  }
+  return lines.length === 0 ? '' : `\n${lines.join('\n')}\n`;
 }

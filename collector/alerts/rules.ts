@@ -1,14 +1,16 @@
-// The alert rules: what is observed for each link direction and each agent, and how a transition of
-// the state machine (state.ts) becomes an AlertEvent. Pure, given the results handed in.
+// The alert rules: the subjects alerted on (each link, each site) with their observations, and how
+// each subject's state machine (state.ts) steps into AlertEvents (summary.ts). Pure, given the
+// observations handed in (directions.ts).
 //
 // Rules are observed per direction (each side's agent measures its own view), but alerted per link:
 // one state machine per rule and link, fed with the worse of the two directions. Both agents of a slow
-// link measure the same round trip; two alerts for it would page twice for one problem.
+// link measure the same round trip; two alerts for it would page twice for one problem. Per site:
+// agent_down, and measurement_failing once per cause (measured.ts).
 import type { RttStatistic } from '../../shared/config/schema.ts';
-import type { RttResult, ThroughputResult } from '../../shared/result.ts';
 import type { Topology } from '../../shared/topology/model.ts';
 import type { LinkRequirement } from '../../shared/topology/requirements.ts';
-import { LINK_RULES, type LinkRule } from '../../shared/wire.ts';
+import { type AlertCause, LINK_RULES, type LinkRule } from '../../shared/wire.ts';
+import type { DirectionView } from './directions.ts';
 import {
   type AlertDirection,
   type AlertEvent,
@@ -16,41 +18,14 @@ import {
   type AlertRule,
   type AlertSubject,
   linkName,
-  subjectText,
 } from './event.ts';
-import {
-  agentObservation,
-  goodputObservation,
-  linkDownObservation,
-  lossObservation,
-  rttObservation,
-} from './observe.ts';
-import {
-  type AlertState,
-  type HysteresisSettings,
-  INITIAL_STATE,
-  type Observation,
-  step,
-  type Transition,
-} from './state.ts';
+import { MEASUREMENT_CAUSES, measurementObservation } from './measured.ts';
+import { agentObservation } from './observe.ts';
+import { type HysteresisSettings, INITIAL_STATE, type Observation, step } from './state.ts';
+import { alertEvent, type StoredAlertState } from './summary.ts';
 
-/** What the rules read; the store implements it. */
-export interface ResultSource {
-  rttResults(src: string, dst: string, fromMs: number): RttResult[];
-  latestRtt(src: string, dst: string): RttResult | undefined;
-  throughputResults(a: string, b: string, fromMs: number): ThroughputResult[];
-}
-
-export interface DirectionView {
-  src: string;
-  dst: string;
-  link: LinkRequirement;
-  rtt_statistic: RttStatistic;
-  rounds: number;
-  last_result_ms: number | null;
-  last_throughput_ms: number | null;
-  observations: Record<LinkRule, Observation>;
-}
+export type { DirectionView, ResultSource } from './directions.ts';
+export type { StoredAlertState } from './summary.ts';
 
 export interface Subject {
   dedup_key: string;
@@ -61,6 +36,8 @@ export interface Subject {
   observation: Observation;
   /** For a link: each direction's observation (empty for agents). */
   directions: AlertDirection[];
+  /** measurement_failing, throughput_failing: the failure behind the observation, if any. */
+  cause?: AlertCause | undefined;
 }
 
 /** "wanwatch/<rule>/<siteA>--<siteB>" (sites sorted) for links, "wanwatch/agent_down/<site>" for agents. */
@@ -68,6 +45,10 @@ export const dedupKey = (rule: AlertRule, subject: AlertSubject): string =>
   subject.kind === 'link'
     ? `wanwatch/${rule}/${linkName(subject.sites)}`
     : `wanwatch/${rule}/${subject.site}`;
+
+/** "wanwatch/measurement_failing/<site>/<code>": one alert per site and cause. */
+export const measurementDedupKey = (site: string, code: string): string =>
+  `${dedupKey('measurement_failing', { kind: 'agent', site })}/${code}`;
 
 /** The dedup key of a link rule, from the link's two sites in any order. */
 export const linkDedupKey = (rule: AlertRule, a: string, b: string): string =>
@@ -111,53 +92,6 @@ export function linkContext(l: LinkRequirement): AlertLinkContext {
   };
 }
 
-/** How far back goodput counts: a test older than two throughput cycles (or the window) is stale. */
-export function throughputHorizonMs(topology: Topology): number {
-  const t = topology.probes.throughput;
-  return Math.max(topology.alerts.window, 2 * t.interval + 2 * (t.duration + t.omit));
-}
-
-/** Observes every rule on both directions of every link. */
-export function observeLinks(
-  topology: Topology,
-  links: readonly LinkRequirement[],
-  source: ResultSource,
-  now: number,
-): DirectionView[] {
-  const windowStart = now - topology.alerts.window;
-  const statistic = topology.thresholds.rtt_statistic;
-  const views: DirectionView[] = [];
-  for (const link of links) {
-    const [a, b] = link.sites;
-    const tests = source.throughputResults(a, b, now - throughputHorizonMs(topology));
-    for (const [src, dst] of [
-      [a, b],
-      [b, a],
-    ] as const) {
-      const rounds = source.rttResults(src, dst, windowStart);
-      const latest = source.latestRtt(src, dst);
-      const goodput = goodputObservation(tests, src, dst, link.required_mbps * 1e6);
-      const flowing = tests.filter((t) => t.throughput && t.error === null);
-      views.push({
-        src,
-        dst,
-        link,
-        rtt_statistic: statistic,
-        rounds: rounds.length,
-        last_result_ms: latest?.time_ms ?? null,
-        last_throughput_ms: flowing.length > 0 ? Math.max(...flowing.map((t) => t.time_ms)) : null,
-        observations: {
-          rtt_high: rttObservation(rounds, statistic, link.max_rtt_ms),
-          loss_high: lossObservation(rounds, link.max_loss_percent),
-          goodput_low: goodput,
-          link_down: linkDownObservation(latest, windowStart),
-        },
-      });
-    }
-  }
-  return views;
-}
-
 export function subjectsOf(
   topology: Topology,
   views: readonly DirectionView[],
@@ -172,6 +106,8 @@ export function subjectsOf(
     const link = linkContext(requirement);
     const sorted = [...dirs].sort((x, y) => (x.src < y.src ? -1 : x.src > y.src ? 1 : 0));
     for (const rule of LINK_RULES) {
+      // No tests, nothing to fail: a throughput_failing still firing resolves (see evaluateSubjects).
+      if (rule === 'throughput_failing' && !topology.probes.throughput.enabled) continue;
       const directions = sorted.map(
         (v): AlertDirection => ({
           src: v.src,
@@ -190,7 +126,18 @@ export function subjectsOf(
         sites: link.sites,
         worst: worst === null ? null : { src: worst.src, dst: worst.dst },
       };
-      subjects.push({ dedup_key: dedupKey(rule, subject), rule, subject, link, observation, directions });
+      const failed = sorted.find((v) => v.src === worst?.src && v.dst === worst.dst)?.throughput_failure;
+      const cause =
+        rule === 'throughput_failing' && failed ? { code: failed.code, message: failed.message } : undefined;
+      subjects.push({
+        dedup_key: dedupKey(rule, subject),
+        rule,
+        subject,
+        link,
+        observation,
+        directions,
+        cause,
+      });
     }
   }
   const hb = topology.probes.heartbeat;
@@ -204,17 +151,21 @@ export function subjectsOf(
       observation: agentObservation(heartbeats.get(site) ?? null, startedAtMs, now, hb.interval + hb.timeout),
       directions: [],
     });
+    const latest = views.filter((v) => v.src === site).flatMap((v) => v.latest);
+    for (const code of MEASUREMENT_CAUSES) {
+      const { cause, ...observation } = measurementObservation(latest, code);
+      subjects.push({
+        dedup_key: measurementDedupKey(site, code),
+        rule: 'measurement_failing',
+        subject,
+        link: null,
+        observation,
+        directions: [],
+        cause,
+      });
+    }
   }
   return subjects;
-}
-
-export interface StoredAlertState extends AlertState {
-  /** The subject, kept so a state whose subject left the topology can still be resolved and shown. */
-  rule: AlertRule;
-  subject: AlertSubject;
-  link: AlertLinkContext | null;
-  /** Each direction's observation at the last evaluation with data (empty for agents). */
-  directions: AlertDirection[];
 }
 
 /**
@@ -243,6 +194,7 @@ export function evaluateSubjects(
       subject: keep ? before.subject : s.subject,
       link: s.link,
       directions: keep ? before.directions : s.directions,
+      cause: s.cause ?? before?.cause,
     };
     if (!before || JSON.stringify(before) !== JSON.stringify(after)) changes.set(s.dedup_key, after);
     for (const t of transitions) events.push(alertEvent(s.dedup_key, after, t, now, statistic));
@@ -253,119 +205,16 @@ export function evaluateSubjects(
     if (state.status === 'firing') {
       const resolved: StoredAlertState = { ...state, status: 'resolved', resolved_at_ms: now };
       const successor = state.subject.kind === 'link' ? dedupKey(state.rule, state.subject) : null;
+      const linkStays = state.subject.kind === 'link' && present.has(dedupKey('link_down', state.subject));
       const note =
         successor !== null && successor !== key && present.has(successor)
           ? `now alerted per link as ${successor}`
-          : 'no longer in the topology';
+          : state.rule === 'throughput_failing' && linkStays
+            ? 'throughput tests are off'
+            : 'no longer in the topology';
       events.push(alertEvent(key, resolved, 'resolved', now, statistic, note));
     }
     changes.set(key, null);
   }
   return { changes, events };
-}
-
-const SEVERITY: Record<AlertRule, AlertEvent['severity']> = {
-  rtt_high: 'warning',
-  loss_high: 'warning',
-  goodput_low: 'warning',
-  link_down: 'critical',
-  agent_down: 'critical',
-};
-
-const UNIT: Record<AlertRule, AlertEvent['unit']> = {
-  rtt_high: 'ms',
-  loss_high: 'percent',
-  goodput_low: 'bps',
-  link_down: 'percent',
-  agent_down: 's',
-};
-
-export function alertEvent(
-  dedup_key: string,
-  state: StoredAlertState,
-  transition: Transition,
-  now: number,
-  statistic: RttStatistic,
-  note?: string,
-): AlertEvent {
-  const status = transition === 'resolved' ? 'resolved' : 'firing';
-  const directions = state.directions;
-  const summary = summarize(
-    state.rule,
-    state.subject,
-    status,
-    state.observed,
-    state.threshold,
-    statistic,
-    directions,
-  );
-  return {
-    dedup_key,
-    rule: state.rule,
-    status,
-    reminder: transition === 'reminder',
-    severity: SEVERITY[state.rule],
-    subject: state.subject,
-    started_at_ms: state.since_ms ?? now,
-    fired_at_ms: state.fired_at_ms ?? now,
-    resolved_at_ms: status === 'resolved' ? (state.resolved_at_ms ?? now) : null,
-    time_ms: now,
-    observed: state.observed,
-    threshold: state.threshold,
-    unit: UNIT[state.rule],
-    directions,
-    summary: note ? `${summary} (${note})` : summary,
-    link: state.link,
-  };
-}
-
-const num = (n: number | null, digits = 1): string =>
-  n === null ? '?' : String(Math.round(n * 10 ** digits) / 10 ** digits);
-const mbps = (bps: number | null): string => (bps === null ? '?' : `${num(bps / 1e6, 2)} Mbps`);
-
-const VALUE: Record<AlertRule, (v: number | null) => string> = {
-  rtt_high: (v) => `${num(v)} ms`,
-  loss_high: (v) => `${num(v, 2)} %`,
-  goodput_low: mbps,
-  link_down: () => '',
-  agent_down: (v) => `${num(v, 0)} s`,
-};
-
-/**
- * The directions behind a link alert, in parentheses: while firing the breaching ones, when resolved
- * every direction with data ("(A → C 90.3 ms, C → A 90.1 ms)"); empty when there are none.
- */
-function directionsText(rule: AlertRule, status: 'firing' | 'resolved', dirs: readonly AlertDirection[]) {
-  const shown = dirs.filter((d) => (status === 'firing' ? d.breach === true : d.breach !== null));
-  if (shown.length === 0) return '';
-  return ` (${shown.map((d) => `${d.src} → ${d.dst} ${VALUE[rule](d.observed)}`.trimEnd()).join(', ')})`;
-}
-
-/** One line for people, e.g. "p95 RTT 83.1 ms > 80 ms on dallas ↔ london (dallas → london 83.1 ms)". */
-export function summarize(
-  rule: AlertRule,
-  subject: AlertSubject,
-  status: 'firing' | 'resolved',
-  observed: number | null,
-  threshold: number | null,
-  statistic: RttStatistic,
-  directions: readonly AlertDirection[] = [],
-): string {
-  const on = subjectText(subject);
-  const firing = status === 'firing';
-  const dirs = directionsText(rule, status, directions);
-  switch (rule) {
-    case 'rtt_high':
-      return `${statistic} RTT ${num(observed)} ms ${firing ? '>' : '≤'} ${num(threshold)} ms on ${on}${dirs}`;
-    case 'loss_high':
-      return `loss ${num(observed, 2)} % ${firing ? '>' : '≤'} ${num(threshold, 2)} % on ${on}${dirs}`;
-    case 'goodput_low':
-      return `goodput ${mbps(observed)} ${firing ? '<' : '≥'} ${mbps(threshold)} required on ${on}${dirs}`;
-    case 'link_down':
-      return firing ? `${on} is down: the latest RTT round lost every probe${dirs}` : `${on} is up again`;
-    case 'agent_down':
-      return firing
-        ? `the agent at ${on} sent no heartbeat for ${num(observed, 0)} s (limit ${num(threshold, 0)} s)`
-        : `the agent at ${on} is sending heartbeats again`;
-  }
 }

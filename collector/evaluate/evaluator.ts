@@ -4,15 +4,10 @@
 import type { Topology } from '../../shared/topology/model.ts';
 import type { LinkRequirement } from '../../shared/topology/requirements.ts';
 import { type AlertStatus, type DirectionState, LINK_RULES, type LinkRule } from '../../shared/wire.ts';
+import { type DirectionView, observeLinks } from '../alerts/directions.ts';
 import type { AlertEvent } from '../alerts/event.ts';
-import {
-  type DirectionView,
-  evaluateSubjects,
-  linkDedupKey,
-  observeLinks,
-  type StoredAlertState,
-  subjectsOf,
-} from '../alerts/rules.ts';
+import { evaluateSubjects, linkDedupKey, type StoredAlertState, subjectsOf } from '../alerts/rules.ts';
+import { planSchedule } from '../plan/plan.ts';
 import type { LinkStatusPoint } from '../sinks/source.ts';
 import type { Store } from '../store/store.ts';
 
@@ -45,8 +40,11 @@ export class Evaluator {
     return new Map(this.store.agents().map((a) => [a.site, a.last_heartbeat_ms]));
   }
 
+  /** Every link direction at `now`; results dated after `now` are left out of every rule. */
   observe(ctx: Pick<EvaluationContext, 'topology' | 'links'>, now: number): DirectionView[] {
-    return observeLinks(ctx.topology, ctx.links, this.store, now);
+    // Goodput goes stale, and failed tests count, by the cycle the agents run the tests in.
+    const cycleMs = planSchedule(ctx.topology, ctx.links).cycle_ms;
+    return observeLinks(ctx.topology, ctx.links, this.store, now, cycleMs);
   }
 
   /** The link's alert state for a rule (one per link, whichever direction breaches). */

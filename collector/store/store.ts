@@ -10,6 +10,7 @@ import type { Heartbeat, ResultBatch } from '../../shared/wire.ts';
 import type { AlertEvent } from '../alerts/event.ts';
 import type { LinkStatusPoint, SinkSource, SinkStream, Stored } from '../sinks/source.ts';
 import { MIGRATIONS } from './migrations.ts';
+import { latestGoodput, latestRtt, pruneResults, rttResults, throughputResults } from './results.ts';
 
 export const DB_FILE = 'wanwatch.sqlite';
 
@@ -155,35 +156,29 @@ export class Store implements SinkSource {
     return (this.db.prepare('SELECT COUNT(*) AS n FROM results').get() as { n: number }).n;
   }
 
-  /** RTT rounds measured from src towards dst that started at or after `fromMs`, oldest first. */
-  rttResults(src: string, dst: string, fromMs: number): RttResult[] {
-    const rows = this.db
-      .prepare(
-        "SELECT json FROM results WHERE kind = 'rtt' AND src = ? AND dst = ? AND time_ms >= ? ORDER BY time_ms, seq",
-      )
-      .all(src, dst, fromMs) as { json: string }[];
-    return rows.map((r) => JSON.parse(r.json) as RttResult);
+  // Result queries live in results.ts; `toMs` / `atMs` default to no bound for tests and tools, the
+  // alert rules always pass the evaluation's time.
+
+  rttResults(src: string, dst: string, fromMs: number, toMs = Number.MAX_SAFE_INTEGER): RttResult[] {
+    return rttResults(this.db, src, dst, fromMs, toMs);
   }
 
-  latestRtt(src: string, dst: string): RttResult | undefined {
-    const row = this.db
-      .prepare(
-        "SELECT json FROM results WHERE kind = 'rtt' AND src = ? AND dst = ? ORDER BY time_ms DESC, seq DESC LIMIT 1",
-      )
-      .get(src, dst) as { json: string } | undefined;
-    return row ? (JSON.parse(row.json) as RttResult) : undefined;
+  latestRtt(src: string, dst: string, atMs = Number.MAX_SAFE_INTEGER): RttResult | undefined {
+    return latestRtt(this.db, src, dst, atMs);
   }
 
-  /** Throughput tests between the two sites (either one the client) since `fromMs`, newest first. */
-  throughputResults(a: string, b: string, fromMs: number, limit = 20): ThroughputResult[] {
-    const rows = this.db
-      .prepare(
-        `SELECT json FROM results WHERE kind = 'throughput' AND time_ms >= ?
-           AND ((src = ? AND dst = ?) OR (src = ? AND dst = ?))
-         ORDER BY time_ms DESC, seq DESC LIMIT ?`,
-      )
-      .all(fromMs, a, b, b, a, limit) as { json: string }[];
-    return rows.map((r) => JSON.parse(r.json) as ThroughputResult);
+  throughputResults(
+    a: string,
+    b: string,
+    fromMs: number,
+    toMs = Number.MAX_SAFE_INTEGER,
+    limit = 20,
+  ): ThroughputResult[] {
+    return throughputResults(this.db, a, b, fromMs, toMs, limit);
+  }
+
+  latestGoodput(src: string, dst: string, atMs = Number.MAX_SAFE_INTEGER): ThroughputResult | undefined {
+    return latestGoodput(this.db, src, dst, atMs);
   }
 
   // ---- agents -------------------------------------------------------------------------------------
@@ -327,22 +322,23 @@ export class Store implements SinkSource {
 
   /**
    * Deletes results, batch ids, link status points and heartbeat history older than the retention, and
-   * finished outbox rows older than the retention.
+   * finished outbox rows older than the retention. Results dated in the future go once they arrived
+   * longer ago than the retention; `future` counts those still ahead of `nowMs`.
    */
   prune(
     nowMs: number,
     retentionMs: number,
-  ): { results: number; batches: number; link_status: number; heartbeats: number } {
+  ): { results: number; batches: number; link_status: number; heartbeats: number; future: number } {
     const cutoff = nowMs - retentionMs;
     return this.db.transaction(() => {
-      const results = this.db.prepare('DELETE FROM results WHERE time_ms < ?').run(cutoff).changes;
+      const { results, future } = pruneResults(this.db, nowMs, cutoff);
       const batches = this.db.prepare('DELETE FROM batches WHERE received_at_ms < ?').run(cutoff).changes;
       const link_status = this.db.prepare('DELETE FROM link_status WHERE time_ms < ?').run(cutoff).changes;
       const heartbeats = this.db
         .prepare('DELETE FROM heartbeats WHERE received_at_ms < ?')
         .run(cutoff).changes;
       this.db.prepare("DELETE FROM outbox WHERE status != 'pending' AND done_ms < ?").run(cutoff);
-      return { results, batches, link_status, heartbeats };
+      return { results, batches, link_status, heartbeats, future };
     })();
   }
 

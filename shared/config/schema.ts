@@ -10,6 +10,7 @@ import {
   type LinkOverride,
   type NotifierConfig,
   type OutputConfig,
+  PAGERDUTY_SEVERITIES,
   PROBE_METHODS,
   type ProbesConfig,
   RTT_STATISTICS,
@@ -27,13 +28,14 @@ export type {
   LinkOverride,
   NotifierConfig,
   OutputConfig,
+  PagerDutySeverity,
   ProbeMethod,
   ProbesConfig,
   RttStatistic,
   SiteConfig,
   Thresholds,
 } from '../topology/settings.ts';
-export { PROBE_METHODS, RTT_STATISTICS };
+export { PAGERDUTY_SEVERITIES, PROBE_METHODS, RTT_STATISTICS };
 
 /** A duration such as "10s" or "1h30m", parsed to milliseconds. */
 export const durationMs = z
@@ -62,9 +64,26 @@ export const address = z
         ? 'missing: the IP address or host name where peers reach this site'
         : 'expected an IP address or host name',
   })
-  .refine((a) => isIP(a) !== 0 || HOSTNAME.test(a), {
-    error: (i) => `"${String(i.input)}" is not an IP address or host name`,
+  .superRefine((a, ctx) => {
+    // Dotted digits are meant as an IPv4 address, never a host name: resolvers read "10.1.2" or
+    // "127.0.0.300" as numbers (or refuse them), so a typo there would aim probes somewhere else.
+    const notIpv4 = /^[0-9.]+$/.test(a) && isIP(a) === 0 ? ipv4Problem(a) : undefined;
+    if (notIpv4 !== undefined)
+      ctx.addIssue({ code: 'custom', message: `"${a}" is not a valid IPv4 address: ${notIpv4}` });
+    else if (isIP(a) === 0 && !HOSTNAME.test(a))
+      ctx.addIssue({ code: 'custom', message: `"${a}" is not an IP address or host name` });
   });
+
+/** What is wrong with dotted digits that are not an IPv4 address. */
+function ipv4Problem(a: string): string {
+  const parts = a.split('.');
+  const fix = 'write four numbers from 0 to 255 separated by dots, e.g. 10.1.0.10';
+  if (parts.some((p) => p === '')) return `a dot stands at the start, at the end or next to another; ${fix}`;
+  if (parts.length !== 4) return `it has ${parts.length} numbers where IPv4 has 4; ${fix}`;
+  const big = parts.find((p) => Number(p) > 255);
+  if (big !== undefined) return `${big} is over 255; ${fix}`;
+  return `a leading zero (${parts.find((p) => p.length > 1 && p.startsWith('0'))}) is read as octal by some resolvers; ${fix}`;
+}
 
 const port = z.number().int().min(1).max(65535, { error: 'must be a port number from 1 to 65535' });
 
@@ -161,12 +180,30 @@ export const alertsSchema = z.strictObject({
   /** Window over which the RTT statistic and loss are computed. */
   window: durationMs.default(300_000),
   send_resolved: z.boolean().default(true),
+  /** Failed throughput tests in a row on a link direction that raise throughput_failing. */
+  throughput_failures: z.number().int().min(1).max(100).default(3),
 });
 
 const secretEnv = z
   .string()
   .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'must be an environment variable name' });
 const url = z.url({ error: 'expected an http(s) URL' });
+const pagerdutySeverity = z.enum(PAGERDUTY_SEVERITIES, {
+  error: `expected a PagerDuty severity: ${PAGERDUTY_SEVERITIES.join(', ')}`,
+});
+/** A rule name (any: rules come and go) or `default`. */
+const severityKey = z.string().regex(/^[a-z][a-z0-9_]*$/, { error: 'expected a rule name or default' });
+/** One severity for every rule, or a map of rule → severity; a bad map entry is named in the error. */
+const severitySetting = z.union([pagerdutySeverity, z.record(severityKey, pagerdutySeverity)], {
+  error: (iss) => {
+    const entry = iss.code === 'invalid_union' && isObject(iss.input) ? iss.errors[1]?.[0] : undefined;
+    if (entry === undefined)
+      return `expected a PagerDuty severity (${PAGERDUTY_SEVERITIES.join(', ')}) or a map of rule → severity, e.g. {link_down: critical, default: warning}`;
+    const why = entry.code === 'invalid_key' ? entry.issues[0]?.message : entry.message;
+    return `${String(entry.path[0])}: ${why}`;
+  },
+});
+const isObject = (v: unknown) => typeof v === 'object' && v !== null;
 
 export const notifierSchema = z.discriminatedUnion(
   'type',
@@ -184,12 +221,46 @@ export const notifierSchema = z.discriminatedUnion(
       name: z.string().optional(),
       routing_key_env: secretEnv,
       url: url.default('https://events.pagerduty.com/v2/enqueue'),
-      severity: z.enum(['critical', 'error', 'warning', 'info']).default('error'),
+      severity: severitySetting.optional(),
     }),
-    z.strictObject({ type: z.literal('alertmanager'), name: z.string().optional(), url }),
+    z.strictObject({
+      type: z.literal('alertmanager'),
+      name: z.string().optional(),
+      url,
+      resend_interval: durationMs
+        .refine((ms) => ms >= 1000, { error: 'must be at least 1s (Alertmanager expects 30s to 3m)' })
+        .optional(),
+    }),
   ],
   { error: 'expected type: webhook, slack, teams, pagerduty or alertmanager' },
 );
+
+/**
+ * What the collector calls each notifier, in logs and in the store's outbox (it keys pending
+ * deliveries): its `name`; without one, its type when it is the only unnamed notifier of that type,
+ * else its type and URL. Never the settings alone, so a corrected URL keeps the pending deliveries.
+ */
+export function notifierNames(notify: readonly NotifierConfig[]): string[] {
+  const unnamed = (type: string) => notify.filter((n) => n.name === undefined && n.type === type).length;
+  return notify.map((n) => n.name ?? (unnamed(n.type) === 1 ? n.type : `${n.type}:${n.url}`));
+}
+
+/** No two notifiers share a name: the outbox would deliver to only one of them. */
+const notifyList = z
+  .array(notifierSchema)
+  .default([])
+  .superRefine((notify, ctx) => {
+    const names = notifierNames(notify);
+    names.forEach((name, i) => {
+      const first = names.indexOf(name);
+      if (first === i) return;
+      ctx.addIssue({
+        code: 'custom',
+        path: [i, ...(notify[i]?.name !== undefined ? ['name'] : [])],
+        message: `"${name}" is already the name of notify[${first}]; give each notifier its own name`,
+      });
+    });
+  });
 
 /**
  * Where the collector copies what it stores. InfluxDB 2.x and 3.x (and VictoriaMetrics) take version 2:
@@ -287,7 +358,7 @@ export const sectionSchemas = {
   links: z.array(linkOverrideSchema).default([]),
   probes: probesSchema.prefault({}),
   alerts: alertsSchema.prefault({}),
-  notify: z.array(notifierSchema).default([]),
+  notify: notifyList,
   collector: collectorSchema.prefault({}),
   outputs: z.array(outputSchema).default([]),
 } as const;

@@ -71,7 +71,12 @@ export interface AlertsConfig {
   /** Window over which the RTT statistic and loss are computed. */
   window: number;
   send_resolved: boolean;
+  /** Failed throughput tests in a row on a link direction that raise throughput_failing. */
+  throughput_failures: number;
 }
+
+export const PAGERDUTY_SEVERITIES = ['critical', 'error', 'warning', 'info'] as const;
+export type PagerDutySeverity = (typeof PAGERDUTY_SEVERITIES)[number];
 
 export type NotifierConfig =
   | { type: 'webhook'; name?: string | undefined; url: string; secret_env?: string | undefined }
@@ -82,9 +87,19 @@ export type NotifierConfig =
       name?: string | undefined;
       routing_key_env: string;
       url: string;
-      severity: 'critical' | 'error' | 'warning' | 'info';
+      /**
+       * One severity for every rule, or per rule ({link_down: error, default: warning}); rules not
+       * named keep their own (critical for link_down, agent_down, measurement_failing), `default` the rest.
+       */
+      severity?: PagerDutySeverity | Record<string, PagerDutySeverity> | undefined;
     }
-  | { type: 'alertmanager'; name?: string | undefined; url: string };
+  | {
+      type: 'alertmanager';
+      name?: string | undefined;
+      url: string;
+      /** How often every firing alert is sent again (Alertmanager keeps alerts only in memory); 60 s. */
+      resend_interval?: number | undefined;
+    };
 
 export interface CollectorConfig {
   listen: string;

@@ -55,7 +55,16 @@ describe('wanwatch status with a malformed reply', () => {
       rounds_in_window: 3,
       last_result_ms: 1,
       last_throughput_ms: null,
-      alerts: { rtt_high: 'ok', loss_high: 'ok', goodput_low: 'ok', link_down: 'ok' },
+      not_measured: null,
+      goodput_stale: false,
+      throughput_failure: null,
+      alerts: {
+        rtt_high: 'ok',
+        loss_high: 'ok',
+        goodput_low: 'ok',
+        link_down: 'ok',
+        throughput_failing: 'ok',
+      },
     };
     const link = {
       sites: ['a', 'b'],
@@ -65,7 +74,13 @@ describe('wanwatch status with a malformed reply', () => {
       max_loss_percent: 1,
       derivation: '1 subcluster × 100 Mbps',
       state: 'ok',
-      alerts: { rtt_high: 'ok', loss_high: 'ok', goodput_low: 'ok', link_down: 'ok' },
+      alerts: {
+        rtt_high: 'ok',
+        loss_high: 'ok',
+        goodput_low: 'ok',
+        link_down: 'ok',
+        throughput_failing: 'ok',
+      },
       directions: [direction],
     };
     const url = await answering(

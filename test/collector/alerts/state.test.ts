@@ -8,7 +8,6 @@ import {
   type StoredAlertState,
   type Subject,
   subjectsOf,
-  summarize,
 } from '../../../collector/alerts/rules.ts';
 import {
   type AlertState,
@@ -18,6 +17,7 @@ import {
   step,
   type Transition,
 } from '../../../collector/alerts/state.ts';
+import { summarize } from '../../../collector/alerts/summary.ts';
 import { parseTopology } from '../../../shared/config/load.ts';
 import { deriveLinks } from '../../../shared/topology/requirements.ts';
 import { twoSites } from '../../../testbed/topologies.ts';
@@ -290,12 +290,18 @@ describe('one alert per rule and link, observed in both directions', () => {
     rtt_statistic: 'p95',
     rounds: 10,
     last_result_ms: 0,
+    not_measured: null,
+    goodput_bps: goodput,
     last_throughput_ms: null,
+    goodput_stale: false,
+    throughput_failure: null,
+    latest: [],
     observations: {
       rtt_high: { breach: rtt === null ? null : rtt > 80, observed: rtt, threshold: 80 },
       loss_high: { breach: false, observed: 0, threshold: 50 },
       goodput_low: { breach: goodput === null ? null : goodput < 5e6, observed: goodput, threshold: 5e6 },
       link_down: { breach: false, observed: 0, threshold: 100 },
+      throughput_failing: { breach: null, observed: null, threshold: 100 },
     },
   });
   const subjects = (views: DirectionView[]) =>
@@ -308,6 +314,7 @@ describe('one alert per rule and link, observed in both directions', () => {
       'wanwatch/loss_high/a--b',
       'wanwatch/goodput_low/a--b',
       'wanwatch/link_down/a--b',
+      'wanwatch/throughput_failing/a--b',
     ]);
   });
 

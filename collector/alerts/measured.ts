@@ -1,0 +1,67 @@
+// Which failed Results are evidence about a link, and which only say that the measurement could not be
+// made. The link rules skip the second kind ("not measured"); measurement_failing raises one alert per
+// site and cause for them instead, so an agent without the ICMP privilege pages for what it is, not as
+// a dead link for every peer. Pure. The reasons for each code are in docs/alerts.md ("Not measured").
+import type { ErrorCode, Result } from '../../shared/result.ts';
+import type { AlertCause } from '../../shared/wire.ts';
+import type { Observation } from './state.ts';
+
+/**
+ * Codes that say nothing about the path between the two sites: no packet was sent to the peer, or what
+ * happened to it was cut short by the agent itself. `dns` is among them: the name is looked up by the
+ * measuring site's resolver, before anything travels towards the peer.
+ */
+export const NOT_MEASURED_CODES = [
+  'permission_denied',
+  'tool_missing',
+  'cancelled',
+  'internal',
+  'dns',
+] as const satisfies readonly ErrorCode[];
+
+/**
+ * The causes measurement_failing alerts on, one alert per site and cause. `cancelled` is left out: it
+ * is the agent stopping (a restart, an upgrade), which agent_down covers when it lasts.
+ */
+export const MEASUREMENT_CAUSES = [
+  'permission_denied',
+  'tool_missing',
+  'internal',
+  'dns',
+] as const satisfies readonly ErrorCode[];
+export type MeasurementCause = (typeof MEASUREMENT_CAUSES)[number];
+
+const NOT_MEASURED: ReadonlySet<ErrorCode> = new Set(NOT_MEASURED_CODES);
+
+/** The Result's error when it says the measurement could not be made; null for evidence. */
+export function notMeasured(r: Result): AlertCause | null {
+  return r.error !== null && NOT_MEASURED.has(r.error.code) ? r.error : null;
+}
+
+export const isMeasured = (r: Result): boolean => notMeasured(r) === null;
+
+export interface MeasurementObservation extends Observation {
+  /** The newest Result failing with the cause: its message says what to do. */
+  cause: AlertCause | undefined;
+}
+
+/**
+ * measurement_failing for one site and cause, from what the site did last towards each peer (its
+ * latest RTT round, its latest throughput test): the share, in percent, that failed with `cause`.
+ * A breach when any did; no data when the site did nothing recently (agent_down covers silence).
+ */
+export function measurementObservation(
+  latest: readonly Result[],
+  cause: MeasurementCause,
+): MeasurementObservation {
+  if (latest.length === 0) return { breach: null, observed: null, threshold: 0, cause: undefined };
+  const hits = latest.filter((r) => r.error?.code === cause).sort((x, y) => y.time_ms - x.time_ms);
+  const observed = Math.round((hits.length / latest.length) * 1000) / 10;
+  const newest = hits[0]?.error ?? undefined;
+  return {
+    breach: hits.length > 0,
+    observed,
+    threshold: 0,
+    cause: newest ? { code: newest.code, message: newest.message } : undefined,
+  };
+}

@@ -1,0 +1,101 @@
+// The store's queries over results, as the alert rules read them (collector/alerts/directions.ts,
+// ResultSource). Each takes an upper bound in time: the evaluation's `now`, so that a result dated in
+// the future (an agent's clock ahead) is not judged before its time and never hides a present one.
+import type Database from 'better-sqlite3';
+import type { RttResult, ThroughputResult } from '../../shared/result.ts';
+
+type Json = { json: string };
+const parse = <T>(rows: Json[]): T[] => rows.map((r) => JSON.parse(r.json) as T);
+
+/** RTT rounds measured from src towards dst with fromMs ≤ time_ms ≤ toMs, oldest first. */
+export function rttResults(
+  db: Database.Database,
+  src: string,
+  dst: string,
+  fromMs: number,
+  toMs: number,
+): RttResult[] {
+  const rows = db
+    .prepare(
+      `SELECT json FROM results WHERE kind = 'rtt' AND src = ? AND dst = ? AND time_ms >= ? AND time_ms <= ?
+       ORDER BY time_ms, seq`,
+    )
+    .all(src, dst, fromMs, toMs) as Json[];
+  return parse<RttResult>(rows);
+}
+
+/** The latest RTT result src → dst that is not dated after `atMs`. */
+export function latestRtt(
+  db: Database.Database,
+  src: string,
+  dst: string,
+  atMs: number,
+): RttResult | undefined {
+  const row = db
+    .prepare(
+      `SELECT json FROM results WHERE kind = 'rtt' AND src = ? AND dst = ? AND time_ms <= ?
+       ORDER BY time_ms DESC, seq DESC LIMIT 1`,
+    )
+    .get(src, dst, atMs) as Json | undefined;
+  return row ? (JSON.parse(row.json) as RttResult) : undefined;
+}
+
+/** Throughput tests between the two sites (either one the client), fromMs ≤ time_ms ≤ toMs, newest first. */
+export function throughputResults(
+  db: Database.Database,
+  a: string,
+  b: string,
+  fromMs: number,
+  toMs: number,
+  limit: number,
+): ThroughputResult[] {
+  const rows = db
+    .prepare(
+      `SELECT json FROM results WHERE kind = 'throughput' AND time_ms >= ? AND time_ms <= ?
+         AND ((src = ? AND dst = ?) OR (src = ? AND dst = ?))
+       ORDER BY time_ms DESC, seq DESC LIMIT ?`,
+    )
+    .all(fromMs, toMs, a, b, b, a, limit) as Json[];
+  return parse<ThroughputResult>(rows);
+}
+
+/**
+ * The latest successful test whose data flowed src → dst (forward from src, or reverse from dst), not
+ * dated after `atMs`, however old: a site whose tests all fail still shows its last goodput, as stale.
+ */
+export function latestGoodput(
+  db: Database.Database,
+  src: string,
+  dst: string,
+  atMs: number,
+): ThroughputResult | undefined {
+  const row = db
+    .prepare(
+      `SELECT json FROM results WHERE kind = 'throughput' AND ok = 1 AND time_ms <= ?
+         AND ((src = ? AND dst = ? AND json_extract(json, '$.throughput.direction') = 'forward')
+           OR (src = ? AND dst = ? AND json_extract(json, '$.throughput.direction') = 'reverse'))
+       ORDER BY time_ms DESC, seq DESC LIMIT 1`,
+    )
+    .get(atMs, src, dst, dst, src) as Json | undefined;
+  return row ? (JSON.parse(row.json) as ThroughputResult) : undefined;
+}
+
+/**
+ * Deletes results older than `cutoffMs`, and results dated after `nowMs` that arrived before
+ * `cutoffMs`: a row from a clock far ahead would otherwise outlive every retention (and be judged once
+ * its date comes). Returns the rows deleted and the rows still dated in the future.
+ */
+export function pruneResults(
+  db: Database.Database,
+  nowMs: number,
+  cutoffMs: number,
+): { results: number; future: number } {
+  const old = db.prepare('DELETE FROM results WHERE time_ms < ?').run(cutoffMs).changes;
+  const ahead = db
+    .prepare('DELETE FROM results WHERE time_ms > ? AND received_at_ms < ?')
+    .run(nowMs, cutoffMs).changes;
+  const future = (
+    db.prepare('SELECT COUNT(*) AS n FROM results WHERE time_ms > ?').get(nowMs) as { n: number }
+  ).n;
+  return { results: old + ahead, future };
+}
