@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import type { Topology } from '../topology/model.ts';
 import { type ClusterLayout, resolveClusters } from './clusters.ts';
 import { ConfigError, type ConfigIssue, Issues } from './issues.ts';
-import { checkIntercluster, checkLinks, checkOutputs } from './references.ts';
+import { checkIntercluster, checkLinks, checkOutputs, checkSiteEndpoints } from './references.ts';
 import { checkSectionNames, type Sections, validateSections } from './sections.ts';
 import {
   type DuplicateKey,
@@ -55,6 +55,7 @@ export function parseTopology(text: string, source = '<topology>'): Topology {
   if (sections.intercluster && sections.clusters)
     checkIntercluster(sections.intercluster, Object.keys(sections.clusters), issues.report);
   if (sections.links && siteNames) checkLinks(sections.links, siteNames, issues.report);
+  if (sections.sites) checkSiteEndpoints(sections.sites, issues.report);
   if (sections.outputs) checkOutputs(sections.outputs, issues.report);
 
   issues.throwIfAny(source);

@@ -70,3 +70,30 @@ export function checkOutputs(outputs: Sections['outputs'], report: Report): void
       );
   });
 }
+
+/**
+ * No two responders listen on one address and port: each site's agent binds its reflector (UDP and TCP)
+ * on reflector_port and iperf3 (TCP) on iperf3_port at its address, so a second site there could not
+ * start its responder, and its peers would measure the first site's instead.
+ */
+export function checkSiteEndpoints(sites: Sections['sites'], report: Report): void {
+  const taken = new Map<string, { site: string; key: 'reflector_port' | 'iperf3_port' }>();
+  for (const [name, site] of Object.entries(sites)) {
+    for (const key of ['reflector_port', 'iperf3_port'] as const) {
+      const port = site[key];
+      const where = `${site.address.toLowerCase()} port ${port}`;
+      const first = taken.get(where);
+      if (first === undefined) taken.set(where, { site: name, key });
+      else if (first.site === name)
+        report(
+          ['sites', name, key],
+          `site "${name}" has ${first.key} and ${key} both ${port}; the reflector also listens on TCP there, so give iperf3 another port`,
+        );
+      else
+        report(
+          ['sites', name, key],
+          `site "${name}" and site "${first.site}" both use ${site.address} port ${port} (${first.site}'s ${first.key}); their responders cannot both listen there: give one of them another port or address`,
+        );
+    }
+  }
+}

@@ -1,6 +1,5 @@
 // The topology file's shape. One schema library (zod) validates it at the edge; everything past
 // `loadTopology` works with the typed, normalised `Topology` of shared/topology/model.ts.
-import { isIP } from 'node:net';
 import { z } from 'zod';
 import { DEFAULT_IPERF3_PORT, DEFAULT_REFLECTOR_PORT } from '../ports.ts';
 import {
@@ -17,6 +16,7 @@ import {
   type SiteConfig,
   type Thresholds,
 } from '../topology/settings.ts';
+import { address } from './address.ts';
 import { parseDuration } from './duration.ts';
 
 // The settings' types belong to the model; they are exported here as well because code across
@@ -35,7 +35,7 @@ export type {
   SiteConfig,
   Thresholds,
 } from '../topology/settings.ts';
-export { PAGERDUTY_SEVERITIES, PROBE_METHODS, RTT_STATISTICS };
+export { address, PAGERDUTY_SEVERITIES, PROBE_METHODS, RTT_STATISTICS };
 
 /** A duration such as "10s" or "1h30m", parsed to milliseconds. */
 export const durationMs = z
@@ -54,36 +54,6 @@ export const durationMs = z
 
 const positive = (what: string) =>
   z.number({ error: `expected a number (${what})` }).positive({ error: `must be greater than 0 (${what})` });
-
-const HOSTNAME =
-  /^(?=.{1,253}$)([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/;
-export const address = z
-  .string({
-    error: (i) =>
-      i.input === undefined
-        ? 'missing: the IP address or host name where peers reach this site'
-        : 'expected an IP address or host name',
-  })
-  .superRefine((a, ctx) => {
-    // Dotted digits are meant as an IPv4 address, never a host name: resolvers read "10.1.2" or
-    // "127.0.0.300" as numbers (or refuse them), so a typo there would aim probes somewhere else.
-    const notIpv4 = /^[0-9.]+$/.test(a) && isIP(a) === 0 ? ipv4Problem(a) : undefined;
-    if (notIpv4 !== undefined)
-      ctx.addIssue({ code: 'custom', message: `"${a}" is not a valid IPv4 address: ${notIpv4}` });
-    else if (isIP(a) === 0 && !HOSTNAME.test(a))
-      ctx.addIssue({ code: 'custom', message: `"${a}" is not an IP address or host name` });
-  });
-
-/** What is wrong with dotted digits that are not an IPv4 address. */
-function ipv4Problem(a: string): string {
-  const parts = a.split('.');
-  const fix = 'write four numbers from 0 to 255 separated by dots, e.g. 10.1.0.10';
-  if (parts.some((p) => p === '')) return `a dot stands at the start, at the end or next to another; ${fix}`;
-  if (parts.length !== 4) return `it has ${parts.length} numbers where IPv4 has 4; ${fix}`;
-  const big = parts.find((p) => Number(p) > 255);
-  if (big !== undefined) return `${big} is over 255; ${fix}`;
-  return `a leading zero (${parts.find((p) => p.length > 1 && p.startsWith('0'))}) is read as octal by some resolvers; ${fix}`;
-}
 
 const port = z.number().int().min(1).max(65535, { error: 'must be a port number from 1 to 65535' });
 
@@ -193,6 +163,7 @@ const pagerdutySeverity = z.enum(PAGERDUTY_SEVERITIES, {
 });
 /** A rule name (any: rules come and go) or `default`. */
 const severityKey = z.string().regex(/^[a-z][a-z0-9_]*$/, { error: 'expected a rule name or default' });
+const isObject = (v: unknown) => typeof v === 'object' && v !== null;
 /** One severity for every rule, or a map of rule → severity; a bad map entry is named in the error. */
 const severitySetting = z.union([pagerdutySeverity, z.record(severityKey, pagerdutySeverity)], {
   error: (iss) => {
@@ -203,7 +174,6 @@ const severitySetting = z.union([pagerdutySeverity, z.record(severityKey, pagerd
     return `${String(entry.path[0])}: ${why}`;
   },
 });
-const isObject = (v: unknown) => typeof v === 'object' && v !== null;
 
 export const notifierSchema = z.discriminatedUnion(
   'type',

@@ -171,6 +171,67 @@ sitse: {}`,
   });
 });
 
+describe('site addresses and ports', () => {
+  it('refuses dotted digits that are not an IPv4 address, naming the path', () => {
+    expect(
+      problems(`sites:
+  dallas: {address: 127.0.0.300}
+  london: {address: 10.2.0}
+  paris: {address: 10.3.0.010}
+  tokyo: {address: 10.4.0.10.}`),
+    ).toEqual([
+      'sites.dallas.address: "127.0.0.300" is not a valid IPv4 address: 300 is over 255; write four numbers from 0 to 255 separated by dots, e.g. 10.1.0.10',
+      'sites.london.address: "10.2.0" is not a valid IPv4 address: it has 3 numbers where IPv4 has 4; write four numbers from 0 to 255 separated by dots, e.g. 10.1.0.10',
+      'sites.paris.address: "10.3.0.010" is not a valid IPv4 address: a leading zero (010) is read as octal by some resolvers; write four numbers from 0 to 255 separated by dots, e.g. 10.1.0.10',
+      'sites.tokyo.address: "10.4.0.10." is not a valid IPv4 address: a dot stands at the start, at the end or next to another; write four numbers from 0 to 255 separated by dots, e.g. 10.1.0.10',
+    ]);
+    expect(firstIssue('sites:\n  dallas: {address: 127.0.0.300}\n')?.line).toBe(2);
+  });
+
+  it('still takes IPv4, IPv6 and host names, digits in labels included', () => {
+    const t = parseTopology(`sites:
+  a: {address: 0.0.0.0}
+  b: {address: 255.255.255.255}
+  c: {address: "::1"}
+  d: {address: 1st.example.net}
+  e: {address: host-2}`);
+    expect([...t.sites.values()].map((s) => s.address)).toEqual([
+      '0.0.0.0',
+      '255.255.255.255',
+      '::1',
+      '1st.example.net',
+      'host-2',
+    ]);
+    expect(problems('sites: {a: {address: "exa mple"}}')).toEqual([
+      'sites.a.address: "exa mple" is not an IP address or host name',
+    ]);
+  });
+
+  it('refuses two sites on one address and port, naming both sites', () => {
+    expect(
+      problems(`sites:
+  dallas: {address: 127.0.0.1}
+  london: {address: 127.0.0.1}
+  paris: {address: 127.0.0.1, reflector_port: 6000, iperf3_port: 6001}
+  tokyo: {address: 127.0.0.1, reflector_port: 6001, iperf3_port: 6002}`),
+    ).toEqual([
+      'sites.london.reflector_port: site "london" and site "dallas" both use 127.0.0.1 port 4789 (dallas\'s reflector_port); their responders cannot both listen there: give one of them another port or address',
+      'sites.london.iperf3_port: site "london" and site "dallas" both use 127.0.0.1 port 5201 (dallas\'s iperf3_port); their responders cannot both listen there: give one of them another port or address',
+      'sites.tokyo.reflector_port: site "tokyo" and site "paris" both use 127.0.0.1 port 6001 (paris\'s iperf3_port); their responders cannot both listen there: give one of them another port or address',
+    ]);
+    expect(problems('sites: {a: {address: 10.0.0.1, reflector_port: 5000, iperf3_port: 5000}}')).toEqual([
+      'sites.a.iperf3_port: site "a" has reflector_port and iperf3_port both 5000; the reflector also listens on TCP there, so give iperf3 another port',
+    ]);
+    // One address with other ports, or one port on other addresses, is fine.
+    expect(
+      problems(`sites:
+  a: {address: 127.0.0.1}
+  b: {address: 127.0.0.1, reflector_port: 4790, iperf3_port: 5202}
+  c: {address: 127.0.0.2}`),
+    ).toEqual([]);
+  });
+});
+
 describe('durations', () => {
   it('parse the units operators write', () => {
     expect(parseDuration('500ms')).toBe(500);
