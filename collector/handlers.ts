@@ -9,6 +9,7 @@ import type { ApiContext } from './api/routes.ts';
 import type { Evaluator } from './evaluate/evaluator.ts';
 import { QualificationError, Qualifications } from './qualify/jobs.ts';
 import { agentsView, alertsView, linksView } from './read.ts';
+import type { RunningSinks } from './sinks/index.ts';
 import type { Store } from './store/store.ts';
 import type { LoadedTopology } from './topology.ts';
 
@@ -20,6 +21,8 @@ export interface HandlerParts {
   queueEvaluation(): void;
   /** Makes the outputs write newly stored rows now. */
   pokeOutputs(): void;
+  /** The outputs running now. */
+  outputs(): RunningSinks;
   startedAtMs: number;
   log: Logger;
 }
@@ -76,6 +79,7 @@ export function apiHandlers(parts: HandlerParts): ApiContext {
       const { topology, plans } = parts.topology();
       return agentsView(topology, plans, store, parts.startedAtMs, Date.now());
     },
+    outputs: () => ({ outputs: parts.outputs().sinks.map((s) => s.status()) }),
     onError: (err, req) => log.error('request failed', { method: req.method, url: req.url, error: err }),
   };
 }

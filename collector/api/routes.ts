@@ -3,6 +3,7 @@
 // gets a 4xx with a JSON body {error, details?}; nothing a client sends can stop the server.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { z } from 'zod';
+import type { OutputsReply } from '../../shared/outputs-wire.ts';
 import {
   type AgentPlan,
   type AgentsReply,
@@ -37,6 +38,7 @@ export interface ApiContext {
   links(): LinksReply;
   alerts(): AlertsReply;
   agents(): AgentsReply;
+  outputs(): OutputsReply;
   /** Mesh qualifications; methods throw HttpError for bad requests. */
   qualifications: {
     create(req: QualificationRequest): Qualification;
@@ -153,10 +155,13 @@ async function route(ctx: ApiContext, req: IncomingMessage, res: ServerResponse)
     case `${API_PREFIX}/agents`:
       only('GET');
       return sendJson(res, 200, ctx.agents());
+    case `${API_PREFIX}/outputs`:
+      only('GET');
+      return sendJson(res, 200, ctx.outputs());
     default:
       throw new HttpError(
         404,
-        `no such endpoint: ${method} ${path}; see ${API_PREFIX}/plan, /results, /heartbeat, /links, /alerts, /agents`,
+        `no such endpoint: ${method} ${path}; see ${API_PREFIX}/plan, /results, /heartbeat, /links, /alerts, /agents, /outputs`,
       );
   }
 }

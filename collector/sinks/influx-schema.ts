@@ -29,9 +29,31 @@ export class Int {
   constructor(readonly value: number) {}
 }
 
-const escapeMeasurement = (s: string) => s.replace(/[\\, ]/g, (c) => `\\${c}`);
-const escapeKey = (s: string) => s.replace(/[\\,= ]/g, (c) => `\\${c}`).replace(/\n/g, '\\n');
-const escapeString = (s: string) => s.replace(/[\\"]/g, (c) => `\\${c}`);
+// Line protocol cannot carry a newline or other control character in a name or a string: each becomes
+// a space (the store keeps the original).
+// biome-ignore lint/suspicious/noControlCharactersInRegex: these are the characters to replace
+const CONTROL = /[\u0000-\u001f\u007f]/g;
+const visible = (s: string) => s.replace(CONTROL, ' ');
+const escapeMeasurement = (s: string) => visible(s).replace(/[, ]/g, (c) => `\\${c}`);
+/**
+ * A tag key or value, or a field key. InfluxDB (1.x and 2.x) reads a backslash before a comma, equals
+ * sign or space as an escape and keeps every other backslash as it is (two backslashes stay two), so
+ * backslashes are written unchanged and `a\b`, `a\,b` arrive exactly. A value ending in a backslash
+ * cannot be written at all, escaped or not (influxdata/influxdb#6154, #5231): it gets a space
+ * appended, so `b\` is stored as `b\ ` (docs/influxdb-grafana.md says so).
+ */
+const escapeTag = (s: string) => {
+  const escaped = visible(s).replace(/[,= ]/g, (c) => `\\${c}`);
+  return escaped.endsWith('\\') ? `${escaped}\\ ` : escaped;
+};
+/** A string field: InfluxDB unescapes both backslash and double quote inside the quotes. */
+const escapeString = (s: string) => visible(s).replace(/[\\"]/g, (c) => `\\${c}`);
+
+/** The times InfluxDB can store: int64 nanoseconds, less one at each end (1677-09-21 to 2262-04-11). */
+export const INFLUX_MAX_TIME_MS = 9_223_372_036_854;
+
+/** A row that can never be written as line protocol; the sink sets it aside with this message. */
+export class UnwritableRow extends Error {}
 
 /** One line of line protocol; undefined, null and non-finite fields are left out, as are empty tags. */
 export function line(
@@ -43,18 +65,24 @@ export function line(
   const tagText = Object.keys(tags)
     .sort() // InfluxDB stores series fastest with tags in key order
     .filter((k) => tags[k] !== undefined && tags[k] !== null && tags[k] !== '')
-    .map((k) => `,${escapeKey(k)}=${escapeKey(tags[k] as string)}`)
+    .map((k) => `,${escapeTag(k)}=${escapeTag(tags[k] as string)}`)
     .join('');
   const fieldText: string[] = [];
   for (const [k, v] of Object.entries(fields)) {
     if (v === null || v === undefined) continue;
-    if (v instanceof Int) fieldText.push(`${escapeKey(k)}=${Math.round(v.value)}i`);
+    if (v instanceof Int) fieldText.push(`${escapeTag(k)}=${Math.round(v.value)}i`);
     else if (typeof v === 'number') {
-      if (Number.isFinite(v)) fieldText.push(`${escapeKey(k)}=${v}`);
-    } else if (typeof v === 'boolean') fieldText.push(`${escapeKey(k)}=${v}`);
-    else fieldText.push(`${escapeKey(k)}="${escapeString(v)}"`);
+      if (Number.isFinite(v)) fieldText.push(`${escapeTag(k)}=${v}`);
+    } else if (typeof v === 'boolean') fieldText.push(`${escapeTag(k)}=${v}`);
+    else fieldText.push(`${escapeTag(k)}="${escapeString(v)}"`);
   }
-  return `${escapeMeasurement(measurement)}${tagText} ${fieldText.join(',')} ${Math.round(timeMs)}`;
+  const time = Math.round(timeMs);
+  if (!(Math.abs(time) <= INFLUX_MAX_TIME_MS))
+    throw new UnwritableRow(
+      `its time ${Number.isFinite(time) ? new Date(time).toISOString() : String(timeMs)} is outside what InfluxDB can store (1677-09-21 to 2262-04-11)`,
+    );
+  if (fieldText.length === 0) throw new UnwritableRow('it has no field with a value');
+  return `${escapeMeasurement(measurement)}${tagText} ${fieldText.join(',')} ${time}`;
 }
 
 function rttFields(prefix: string, s: RttStats | null): Record<string, FieldValue | Int> {

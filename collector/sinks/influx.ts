@@ -7,11 +7,24 @@
 // awaits flush(), and only then advances the cursor. When a write fails nothing advances; the sink backs
 // off and tries again from the same cursor, so an outage of any length loses nothing. A replayed point
 // has the same series and timestamp as before, so InfluxDB overwrites it instead of counting it twice.
+//
+// A row InfluxDB refuses for good (a 400 for its batch, found by bisect.ts) or that cannot be written as
+// line protocol at all is set aside (refused.ts), logged as an error and counted, and the cursor moves
+// past it: one bad row never stops its stream or the streams after it.
 import { InfluxDB, type WriteApi } from '@influxdata/influxdb-client';
 import { type InfluxOutputConfig, outputName } from '../../shared/config/schema.ts';
 import type { Logger } from '../../shared/log.ts';
-import { alertEventLines, heartbeatLines, linkStatusLines, resultLines } from './influx-schema.ts';
-import type { SinkSource, SinkStream, Stored } from './source.ts';
+import type { OutputJson } from '../../shared/outputs-wire.ts';
+import { errorText, type RowLines, writeBisecting } from './bisect.ts';
+import {
+  alertEventLines,
+  heartbeatLines,
+  linkStatusLines,
+  resultLines,
+  UnwritableRow,
+} from './influx-schema.ts';
+import { type RefusedRow, RefusedRows } from './refused.ts';
+import type { SinkSource, SinkStream } from './source.ts';
 
 const LINES_PER_ROW = 2;
 
@@ -19,11 +32,13 @@ export interface SinkOptions {
   /** Backoff after a failed write: starts at min_ms, doubles up to max_ms. */
   backoff?: { min_ms: number; max_ms: number };
   env?: NodeJS.ProcessEnv;
+  /** Where refused rows are set aside (the collector's store); default: in memory. */
+  refused?: RefusedRows;
 }
 
 interface StreamReader {
   stream: SinkStream;
-  read(after: number, limit: number): Stored<unknown>[];
+  read(after: number, limit: number): { seq: number; value: unknown }[];
   render(value: unknown): string[];
 }
 
@@ -99,8 +114,12 @@ export class InfluxSink {
   private pokedWhileRunning = false;
   private failures = 0;
   private failingSince = 0;
+  private lastError: string | null = null;
   /** Points written since start, for logs and benchmarks. */
   written = 0;
+  /** Rows set aside since start. */
+  refusedSinceStart = 0;
+  readonly refused: RefusedRows;
 
   constructor(
     private readonly cfg: InfluxOutputConfig,
@@ -111,6 +130,7 @@ export class InfluxSink {
     this.name = sinkName(cfg);
     this.api = createWriteApi(cfg, options.env);
     this.backoff = options.backoff ?? { min_ms: 1000, max_ms: 60_000 };
+    this.refused = options.refused ?? new RefusedRows();
     this.streams = [
       {
         stream: 'results',
@@ -145,6 +165,21 @@ export class InfluxSink {
     return this.failures > 0;
   }
 
+  /** For the read API: whether it writes, since when it does not, and what it set aside. */
+  status(): OutputJson {
+    return {
+      name: this.name,
+      url: this.cfg.url,
+      failing: this.failing,
+      failing_since_ms: this.failing ? this.failingSince : null,
+      last_error: this.failing ? this.lastError : null,
+      points_written: this.written,
+      refused_rows: this.refused.total(this.name),
+      refused_since_start: this.refusedSinceStart,
+      refused_recent: this.refused.recent(this.name, 20).map(({ sink: _, ...r }) => r),
+    };
+  }
+
   /**
    * Writes everything the store holds after the cursors, batch by batch, advancing each cursor only
    * after its batch is flushed. Returns the points written; throws on the first failed write.
@@ -155,19 +190,73 @@ export class InfluxSink {
       for (;;) {
         const after = this.source.getCursor(this.name, s.stream);
         const rows = s.read(after, this.cfg.batch_size);
-        if (rows.length === 0) break;
-        const lines = rows.flatMap((r) => s.render(r.value));
-        if (lines.length > rows.length * LINES_PER_ROW)
-          throw new Error('a row rendered to more lines than LINES_PER_ROW');
-        this.api.writeRecords(lines);
-        await this.api.flush();
-        this.source.setCursor(this.name, s.stream, (rows[rows.length - 1] as Stored<unknown>).seq);
-        points += lines.length;
-        this.written += lines.length;
+        const last = rows[rows.length - 1];
+        if (last === undefined) break;
+        const refused: RefusedRow[] = [];
+        const setAside = (seq: number, reason: string, lines: string[] | null) =>
+          refused.push({
+            sink: this.name,
+            stream: s.stream,
+            seq,
+            time_ms: Date.now(),
+            reason,
+            line: lines === null ? null : lines.join('\n'),
+          });
+        const writable: RowLines[] = [];
+        for (const r of rows) {
+          const lines = this.render(s, r.value);
+          if (typeof lines === 'string') setAside(r.seq, lines, null);
+          else writable.push({ seq: r.seq, lines });
+        }
+        const n = await writeBisecting(
+          writable,
+          async (lines) => {
+            this.api.writeRecords(lines);
+            await this.api.flush();
+          },
+          (row, reason) => setAside(row.seq, reason, row.lines),
+        );
+        if (refused.length > 0) this.setAside(s.stream, refused);
+        this.source.setCursor(this.name, s.stream, last.seq);
+        points += n;
+        this.written += n;
         if (rows.length < this.cfg.batch_size) break;
       }
     }
     return points;
+  }
+
+  /** The row's lines, or why it cannot be written as line protocol. */
+  private render(s: StreamReader, value: unknown): string[] | string {
+    try {
+      const lines = s.render(value);
+      // The client's buffer holds batch_size × LINES_PER_ROW lines: a row must not overflow it.
+      if (lines.length > LINES_PER_ROW) return `it renders to ${lines.length} lines (internal error)`;
+      return lines;
+    } catch (err) {
+      if (err instanceof UnwritableRow) return `not written: ${err.message}`;
+      return `cannot be written as line protocol (internal error): ${errorText(err)}`;
+    }
+  }
+
+  /** Keeps refused rows in the store and says so, once per batch, at error level. */
+  private setAside(stream: SinkStream, rows: RefusedRow[]): void {
+    const added = rows.filter((r) => this.refused.add(r));
+    if (added.length === 0) return;
+    this.refusedSinceStart += added.length;
+    const first = added[0] as RefusedRow;
+    this.log.error(
+      `InfluxDB output ${this.label} refused ${added.length} row${added.length === 1 ? '' : 's'} of ${stream} ` +
+        `(seq ${first.seq}: ${first.reason}). ${added.length === 1 ? 'It is' : 'They are'} set aside in the ` +
+        "collector's store and the output goes on with the rows after; GET /api/v1/outputs lists them",
+      {
+        sink: this.name,
+        stream,
+        refused: added.length,
+        seqs: added.map((r) => r.seq).slice(0, 20),
+        refused_total: this.refused.total(this.name),
+      },
+    );
   }
 
   /** Drains now and then every flush_interval; after a failure, backs off and retries from the cursor. */
@@ -213,7 +302,8 @@ export class InfluxSink {
       if (this.failures === 0) this.failingSince = Date.now();
       this.failures++;
       const delay = Math.min(this.backoff.max_ms, this.backoff.min_ms * 2 ** (this.failures - 1));
-      const error = (err instanceof Error ? err.message : String(err)).replace(/\s+/g, ' ').trim();
+      const error = errorText(err);
+      this.lastError = error;
       // Once per outage at warn; the retries that follow only at debug.
       if (this.failures === 1)
         this.log.warn(

@@ -2,9 +2,11 @@ import { describe, expect, it } from 'vitest';
 import {
   alertEventLines,
   heartbeatLines,
+  INFLUX_MAX_TIME_MS,
   line,
   linkStatusLines,
   resultLines,
+  UnwritableRow,
 } from '../../../collector/sinks/influx-schema.ts';
 import { ConfigError, parseTopology } from '../../../shared/config/load.ts';
 import { sampleData } from '../../support/sample-data.ts';
@@ -16,6 +18,28 @@ describe('the line-protocol schema', () => {
     expect(
       line('m x,y', { 'a b': 'c,d=e', empty: '', none: undefined }, { s: 'say "hi" \\ ok', n: 1.5 }, 5),
     ).toBe('m\\ x\\,y,a\\ b=c\\,d\\=e s="say \\"hi\\" \\\\ ok",n=1.5 5');
+  });
+
+  it('writes backslashes in names as InfluxDB reads them, a trailing one with a space after it, and control characters as spaces', () => {
+    const tags = (v: string) => line('m', { dst: v }, { n: 1 }, 5).split(' n=1')[0];
+    expect(tags('a\\b')).toBe('m,dst=a\\b');
+    expect(tags('a\\,b c')).toBe('m,dst=a\\\\,b\\ c');
+    expect(tags('b\\')).toBe('m,dst=b\\\\ ');
+    expect(tags('b\\\\')).toBe('m,dst=b\\\\\\ ');
+    expect(tags('x\ny\tz\u0000')).toBe('m,dst=x\\ y\\ z\\ ');
+    expect(line('m', {}, { s: 'line 1\r\nline 2 \\' }, 5)).toBe('m s="line 1  line 2 \\\\" 5');
+  });
+
+  it('refuses to write a time InfluxDB cannot store, or a point without a field', () => {
+    const year2300 = Date.UTC(2300, 0, 1);
+    expect(() => line('m', {}, { n: 1 }, year2300)).toThrow(UnwritableRow);
+    expect(() => line('m', {}, { n: 1 }, year2300)).toThrow(
+      'its time 2300-01-01T00:00:00.000Z is outside what InfluxDB can store (1677-09-21 to 2262-04-11)',
+    );
+    expect(line('m', {}, { n: 1 }, INFLUX_MAX_TIME_MS)).toBe(`m n=1 ${INFLUX_MAX_TIME_MS}`);
+    expect(() => line('m', { a: 'b' }, { n: null, x: Number.NaN }, 5)).toThrow(
+      'it has no field with a value',
+    );
   });
 
   it('writes an RTT round with units in the field names, integers marked, and tags for src, dst and method', () => {

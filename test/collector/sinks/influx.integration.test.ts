@@ -9,6 +9,7 @@ import { startSinks } from '../../../collector/sinks/index.ts';
 import { MEASUREMENTS } from '../../../collector/sinks/influx-schema.ts';
 import { Store } from '../../../collector/store/store.ts';
 import { createLogger } from '../../../shared/log.ts';
+import { outputsReplySchema } from '../../../shared/outputs-wire.ts';
 import { percentileSorted } from '../../../shared/stats.ts';
 import type { Heartbeat } from '../../../shared/wire.ts';
 import { eventually, startTestCollector, type TestCollector, tempDir } from '../../../testbed/collector.ts';
@@ -180,6 +181,73 @@ describe("the collector's InfluxDB 1.6.7 output (/write)", () => {
       expect(await influxCounts(influx, 'w2')).toEqual(await countsAfterClose(c));
       expect(c.logs.filter((l) => l.includes('is writing again'))).toHaveLength(1);
       expect(warnings(c, 'cannot be written')).toHaveLength(1);
+    } finally {
+      await c.dispose();
+    }
+  });
+
+  it('sets aside the rows InfluxDB refuses (a result dated 2300, a field type conflict), counts and shows them, and every stream goes on', async () => {
+    await influx.createDatabase('bad');
+    const t0 = Date.now() - 20_000;
+    // goodput_bps is a float in wanwatch's schema; a string already in the shard makes InfluxDB refuse it.
+    const conflict = await fetch(`${influx.url}/write?db=bad&precision=ms`, {
+      method: 'POST',
+      body: `wanwatch_throughput,src=z,dst=z goodput_bps="not a number" ${t0 - 1000}`,
+    });
+    expect(conflict.status).toBe(204);
+    const c = await startTestCollector(threeSites({ outputs: v1Output(influx.url, 'bad') }), {
+      env: TOKEN_ENV,
+      sinks: SINK_BACKOFF,
+    });
+    try {
+      const year2300 = rttResult('a', 'b', Date.UTC(2300, 0, 1), [20, 21, 22]);
+      const refusedTput = throughputResult('a', 'c', t0, 9_000_000);
+      const backslash = rttResult('a', 'b\\', t0 + 100, [20, 21, 22]);
+      // The bad rows come first, in the middle of a batch (batch_size 7), with good rows after them.
+      await pushAs(c.url, 'a', [rttResult('a', 'b', t0, [20]), year2300, refusedTput, backslash]);
+      await pushRounds(c, 8, 150, t0 + 1000);
+      await heartbeatAs(c.url, heartbeat('a', t0 + 2000));
+      await eventually(
+        () => c.store.recentAlertEvents(10).find((e) => e.value.dedup_key === 'wanwatch/rtt_high/a--b'),
+        5000,
+        'rtt_high on a → b',
+      );
+      await waitUntilWritten(c);
+
+      const reply = outputsReplySchema.parse(await (await fetch(`${c.url}/api/v1/outputs`)).json());
+      const [out] = reply.outputs;
+      expect(out).toMatchObject({ failing: false, refused_rows: 2, refused_since_start: 2 });
+      expect(out?.refused_recent.map((r) => [r.stream, r.reason])).toEqual([
+        [
+          'results',
+          'InfluxDB answered 400: partial write: field type conflict: input field "goodput_bps" on measurement "wanwatch_throughput" is type float, already exists as type string dropped=1',
+        ],
+        [
+          'results',
+          'not written: its time 2300-01-01T00:00:00.000Z is outside what InfluxDB can store (1677-09-21 to 2262-04-11)',
+        ],
+      ]);
+      expect(out?.refused_recent[0]?.line).toMatch(/^wanwatch_throughput,direction=forward,dst=c,/);
+      const errors = c.logs.filter((l) => l.includes('"level":"error"') && l.includes('set aside'));
+      // One line per batch, at error level, with the first reason.
+      expect(errors).toHaveLength(1);
+      expect(errors[0]).toContain(
+        `InfluxDB output influxdb:${influx.url}?db=bad refused 2 rows of results (seq 2: not written: its time 2300-01-01`,
+      );
+      expect(warnings(c, 'Nothing is lost')).toEqual([]);
+
+      // Everything else arrived: the rows after the refused ones, link status, alert events, heartbeats.
+      const counts = await countsAfterClose(c);
+      expect(await influxCounts(influx, 'bad')).toEqual({
+        ...counts,
+        [MEASUREMENTS.rtt]: counts[MEASUREMENTS.rtt]! - 1,
+        [MEASUREMENTS.throughput]: counts[MEASUREMENTS.throughput]! - 1,
+      });
+      expect(counts[MEASUREMENTS.alert]).toBeGreaterThan(0);
+      expect(counts[MEASUREMENTS.link]).toBeGreaterThan(0);
+      // A destination ending in a backslash arrives with a space after it (InfluxDB cannot store it as is).
+      const [dsts] = await influx.query('SHOW TAG VALUES FROM wanwatch_rtt WITH KEY = dst', 'bad');
+      expect(dsts?.series?.[0]?.values.map((v) => v[1])).toEqual(['a', 'b', 'b\\ ']);
     } finally {
       await c.dispose();
     }
