@@ -122,6 +122,37 @@ describe('the SQLite store', () => {
     expect(store.resultsAfter(0, 10).map((s) => s.value.time_ms)).toEqual([20 * day]);
   });
 
+  it('prunes results dated in the future once they arrived longer ago than the retention, and counts those left', () => {
+    const day = 86_400_000;
+    // An agent whose clock ran a year ahead, on day 1; one a minute ahead, on day 31.
+    store.ingestBatch(batch('a', [rttResult('a', 'b', 366 * day, [10])]), 1 * day);
+    store.ingestBatch(batch('a', [rttResult('a', 'b', 31 * day + 60_000, [10])]), 31 * day);
+    expect(store.prune(20 * day, 30 * day)).toMatchObject({ results: 0, future: 2 });
+    expect(store.prune(31 * day + 1, 30 * day)).toMatchObject({ results: 1, future: 1 });
+    expect(store.resultsAfter(0, 10).map((s) => s.value.time_ms)).toEqual([31 * day + 60_000]);
+  });
+
+  it('answers the rules only with results dated at or before the time they ask for', () => {
+    store.ingestBatch(
+      batch('a', [
+        rttResult('a', 'b', 1000, [10]),
+        rttResult('a', 'b', 2000, [20]),
+        rttResult('a', 'b', 9_000_000, [30]),
+        throughputResult('a', 'b', 1500, 5e6),
+        throughputResult('a', 'b', 9_000_000, 9e6),
+      ]),
+      3000,
+    );
+    expect(store.rttResults('a', 'b', 0, 3000).map((r) => r.time_ms)).toEqual([1000, 2000]);
+    expect(store.latestRtt('a', 'b', 3000)?.time_ms).toBe(2000);
+    expect(store.latestRtt('a', 'b', 1999)?.time_ms).toBe(1000);
+    expect(store.throughputResults('a', 'b', 0, 3000).map((r) => r.time_ms)).toEqual([1500]);
+    expect(store.latestGoodput('a', 'b', 3000)?.throughput?.goodput_bps).toBe(5e6);
+    expect(store.latestGoodput('b', 'a', 3000)).toBeUndefined();
+    // Without a bound (tools, tests), everything.
+    expect(store.latestRtt('a', 'b')?.time_ms).toBe(9_000_000);
+  });
+
   it('keeps every heartbeat, in the order received, for the sinks, and prunes those older than the retention', () => {
     const day = 86_400_000;
     const hb = (site: string, time_ms: number, spool_queued: number) => ({

@@ -1,0 +1,303 @@
+// What the rules judge, through the real store and evaluator: Results that could not be measured are
+// never evidence (a shutdown-cancelled round, rounds without the ICMP privilege), a site that cannot
+// measure raises measurement_failing once per cause, failing throughput tests raise throughput_failing
+// and leave the goodput stale, and a result dated in the future never hides a present failure.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Evaluator } from '../../../collector/evaluate/evaluator.ts';
+import { linksView } from '../../../collector/read.ts';
+import { Store } from '../../../collector/store/store.ts';
+import { failedRtt, failedThroughput } from '../../../probes/failed.ts';
+import { parseTopology } from '../../../shared/config/load.ts';
+import type { ErrorCode, Result, RttResult, ThroughputResult } from '../../../shared/result.ts';
+import type { Topology } from '../../../shared/topology/model.ts';
+import { deriveLinks } from '../../../shared/topology/requirements.ts';
+import { batch, rttResult, throughputResult } from '../../../testbed/results.ts';
+
+// for: 0s and clear_for: 0s: every breach fires at once and every recovery resolves at once, so each
+// evaluation shows what the rules make of the results. One link a–b; throughput every minute.
+const yaml = (throughput = '{interval: 1m, duration: 5s, omit: 0s, reverse: true}') => `
+thresholds: {max_rtt_ms: 80, max_loss_percent: 1, mbps_per_subcluster: 5}
+sites:
+  a: {address: 127.0.0.1}
+  b: {address: 127.0.0.2}
+clusters:
+  east:
+    subclusters:
+      sc1: {nodes: {n1: a, n2: b}}
+probes:
+  heartbeat: {interval: 1h, timeout: 1h}
+  throughput: ${throughput}
+alerts: {for: 0s, clear_for: 0s, window: 5m}
+`;
+
+const NOW = 1_900_000_000_000;
+const NO_PRIVILEGE =
+  'cannot open a raw ICMP socket (Operation not permitted). ICMP probes need raw sockets: run wanwatch as root, ' +
+  'or allow node to open them with `setcap cap_net_raw+ep $(readlink -f $(which node))` (or use --method tcp / udp)';
+
+let dir: string;
+let store: Store;
+let evaluator: Evaluator;
+let topology: Topology;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'wanwatch-judging-'));
+  store = Store.open(dir);
+  evaluator = new Evaluator(store, NOW - 3_600_000);
+  topology = parseTopology(yaml());
+});
+afterEach(() => {
+  store.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const ingest = (...results: Result[]) => {
+  for (const r of results) store.ingestBatch(batch(r.src, [r]), NOW);
+};
+const evaluate = (now = NOW, t = topology) =>
+  evaluator.evaluate({ topology: t, links: deriveLinks(t), notifiers: [] }, now);
+const status = (key: string) => evaluator.alertStates().get(key)?.status ?? 'ok';
+const direction = (src: string, dst: string, now = NOW) =>
+  linksView(topology, deriveLinks(topology), evaluator, now)
+    .links.flatMap((l) => l.directions)
+    .find((d) => d.src === src && d.dst === dst);
+
+/** Rounds of five answered probes from src to dst, one every 10 s over the 100 s before `until`. */
+const goodRounds = (src: string, dst: string, until = NOW) =>
+  Array.from({ length: 10 }, (_, i) => rttResult(src, dst, until - 100_000 + i * 10_000, [1, 1, 1, 1, 1]));
+
+const couldNotRun = (
+  src: string,
+  dst: string,
+  time_ms: number,
+  code: ErrorCode,
+  message: string,
+): RttResult => failedRtt('icmp', { src, dst, target: '127.0.0.2', time_ms, duration_ms: 0 }, code, message);
+
+const failedTest = (
+  src: string,
+  dst: string,
+  time_ms: number,
+  code: ErrorCode = 'refused',
+): ThroughputResult =>
+  failedThroughput(
+    { src, dst, target: '127.0.0.2:5201', time_ms, duration_ms: 3 },
+    code,
+    code === 'refused'
+      ? 'iperf3 against 127.0.0.2:5201: connection refused: is its iperf3 server running?'
+      : code,
+  );
+
+describe('a round cut short by shutdown', () => {
+  it('is not loss: the cancelled probes of a stopping agent raise no loss_high', () => {
+    // As a stopping agent stores it: two probes answered, three never sent.
+    const cut: RttResult = {
+      ...rttResult('a', 'b', NOW - 1000, [0.07, 0.07, null, null, null]),
+      error: { code: 'cancelled', message: 'round cancelled: the agent is stopping' },
+    };
+    ingest(...goodRounds('a', 'b', NOW - 2000), cut);
+    const events = evaluate();
+    expect(events.filter((e) => e.rule === 'loss_high')).toEqual([]);
+    expect(status('wanwatch/loss_high/a--b')).toBe('ok');
+    expect(direction('a', 'b')?.loss_percent).toBe(0);
+    // Not a site that cannot measure either: a restart is not a measurement failure.
+    expect(events.map((e) => e.rule)).toEqual([]);
+    expect(direction('a', 'b')?.not_measured).toMatchObject({ code: 'cancelled' });
+  });
+});
+
+describe('an agent without the ICMP privilege', () => {
+  it('raises one measurement_failing for its site naming permission_denied and what to do, and no link alert', () => {
+    ingest(
+      ...[30_000, 20_000, 10_000].map((ago) =>
+        couldNotRun('a', 'b', NOW - ago, 'permission_denied', NO_PRIVILEGE),
+      ),
+      ...goodRounds('b', 'a'),
+    );
+    const events = evaluate();
+    expect(events.map((e) => [e.dedup_key, e.status, e.severity])).toEqual([
+      ['wanwatch/measurement_failing/a/permission_denied', 'firing', 'critical'],
+    ]);
+    expect(events[0]).toMatchObject({
+      rule: 'measurement_failing',
+      subject: { kind: 'agent', site: 'a' },
+      observed: 100,
+      threshold: 0,
+      unit: 'percent',
+      cause: { code: 'permission_denied', message: NO_PRIVILEGE },
+      summary: `the agent at a cannot measure (100 % of its latest measurements): permission_denied: ${NO_PRIVILEGE}`,
+    });
+    for (const rule of ['link_down', 'loss_high', 'rtt_high'])
+      expect(status(`wanwatch/${rule}/a--b`)).toBe('ok');
+    expect(direction('a', 'b')).toMatchObject({
+      state: 'unknown',
+      rounds_in_window: 0,
+      not_measured: { code: 'permission_denied', message: NO_PRIVILEGE, time_ms: NOW - 10_000 },
+    });
+  });
+
+  it('resolves once the site measures again', () => {
+    ingest(couldNotRun('a', 'b', NOW - 20_000, 'permission_denied', NO_PRIVILEGE));
+    expect(evaluate().map((e) => e.status)).toEqual(['firing']);
+    ingest(rttResult('a', 'b', NOW + 5000, [1, 1, 1]));
+    const events = evaluate(NOW + 10_000);
+    expect(events.map((e) => [e.dedup_key, e.status, e.summary])).toEqual([
+      [
+        'wanwatch/measurement_failing/a/permission_denied',
+        'resolved',
+        'the agent at a measures again (no more permission_denied)',
+      ],
+    ]);
+  });
+
+  it('treats a name that does not resolve as not measured: measurement_failing names dns, link_down stays ok', () => {
+    ingest(
+      couldNotRun('a', 'b', NOW - 10_000, 'dns', 'cannot resolve "b.example.net": getaddrinfo ENOTFOUND'),
+    );
+    expect(evaluate().map((e) => e.dedup_key)).toEqual(['wanwatch/measurement_failing/a/dns']);
+    expect(status('wanwatch/link_down/a--b')).toBe('ok');
+  });
+
+  it('still pages link_down when the latest measured round lost every probe, whatever came after unmeasured', () => {
+    ingest(
+      rttResult('a', 'b', NOW - 20_000, [null, null, null]),
+      couldNotRun('a', 'b', NOW - 10_000, 'internal', 'icmp probe threw: a bug'),
+    );
+    const events = evaluate();
+    expect(events.map((e) => e.dedup_key).sort()).toEqual([
+      'wanwatch/link_down/a--b',
+      'wanwatch/loss_high/a--b',
+      'wanwatch/measurement_failing/a/internal',
+    ]);
+  });
+});
+
+describe('failing throughput tests', () => {
+  /** A slot of the plan: a forward and a reverse test of a towards b. */
+  const slot = (time_ms: number, ok: boolean) =>
+    ok
+      ? [
+          throughputResult('a', 'b', time_ms, 9e6, 'forward'),
+          throughputResult('a', 'b', time_ms + 6000, 8e6, 'reverse'),
+        ]
+      : [failedTest('a', 'b', time_ms), failedTest('a', 'b', time_ms + 6000)];
+
+  it('fire throughput_failing after three failed tests, show the goodput as stale with the failure, and resolve on success', () => {
+    ingest(...slot(NOW - 230_000, true), ...slot(NOW - 120_000, false));
+    expect(evaluate().filter((e) => e.rule === 'throughput_failing')).toEqual([]);
+    expect(status('wanwatch/throughput_failing/a--b')).toBe('ok');
+    ingest(...slot(NOW - 60_000, false));
+    const [firing, ...others] = evaluate();
+    expect(others).toEqual([]);
+    expect(firing).toMatchObject({
+      dedup_key: 'wanwatch/throughput_failing/a--b',
+      status: 'firing',
+      severity: 'warning',
+      observed: 100,
+      cause: { code: 'refused' },
+      summary:
+        'throughput tests keep failing on a ↔ b (a → b 100 % failed, b → a 100 % failed): refused: ' +
+        'iperf3 against 127.0.0.2:5201: connection refused: is its iperf3 server running?',
+    });
+    // The last goodput is 230 s old: more than three 60 s cycles, shown but stale, and no longer judged.
+    expect(direction('a', 'b')).toMatchObject({
+      goodput_bps: 9e6,
+      goodput_stale: true,
+      last_throughput_ms: NOW - 230_000,
+      throughput_failure: { code: 'refused', consecutive: 4, time_ms: NOW - 54_000 },
+      alerts: { throughput_failing: 'firing', goodput_low: 'ok' },
+    });
+    ingest(...slot(NOW - 5000, true));
+    expect(evaluate(NOW + 5000).map((e) => [e.dedup_key, e.status, e.summary])).toEqual([
+      ['wanwatch/throughput_failing/a--b', 'resolved', 'throughput tests succeed again on a ↔ b'],
+    ]);
+    expect(direction('a', 'b', NOW + 5000)).toMatchObject({ goodput_stale: false, throughput_failure: null });
+  });
+
+  it('counts a test cut short by shutdown neither as failed nor as a success', () => {
+    ingest(
+      ...slot(NOW - 200_000, true),
+      failedTest('a', 'b', NOW - 130_000),
+      failedTest('a', 'b', NOW - 124_000, 'cancelled'),
+      failedTest('a', 'b', NOW - 60_000),
+    );
+    expect(status('wanwatch/throughput_failing/a--b')).toBe('ok');
+    evaluate();
+    expect(status('wanwatch/throughput_failing/a--b')).toBe('ok');
+    ingest(failedTest('a', 'b', NOW - 54_000));
+    evaluate();
+    expect(status('wanwatch/throughput_failing/a--b')).toBe('firing');
+  });
+
+  it('fire for the direction whose tests fail, though the other site’s tests succeed (tests without -R)', () => {
+    topology = parseTopology(yaml('{interval: 1m, duration: 5s, omit: 0s, reverse: false}'));
+    for (const ago of [180_000, 120_000, 60_000])
+      ingest(failedTest('a', 'b', NOW - ago), throughputResult('b', 'a', NOW - ago + 10_000, 9e6, 'forward'));
+    const events = evaluate();
+    expect(events.map((e) => [e.dedup_key, e.subject])).toEqual([
+      [
+        'wanwatch/throughput_failing/a--b',
+        { kind: 'link', sites: ['a', 'b'], worst: { src: 'a', dst: 'b' } },
+      ],
+    ]);
+    expect(events[0]?.directions).toEqual([
+      { src: 'a', dst: 'b', breach: true, observed: 100 },
+      { src: 'b', dst: 'a', breach: false, observed: 0 },
+    ]);
+  });
+
+  it('resolve a firing throughput_failing when throughput tests are turned off', () => {
+    ingest(...slot(NOW - 120_000, false), ...slot(NOW - 60_000, false));
+    evaluate();
+    expect(status('wanwatch/throughput_failing/a--b')).toBe('firing');
+    const off = parseTopology(yaml('{enabled: false}'));
+    expect(evaluate(NOW + 1000, off).map((e) => [e.dedup_key, e.status, e.summary])).toEqual([
+      [
+        'wanwatch/throughput_failing/a--b',
+        'resolved',
+        'throughput tests succeed again on a ↔ b (throughput tests are off)',
+      ],
+    ]);
+  });
+
+  it('raise measurement_failing for a test that could not run only when the one before it failed the same way', () => {
+    ingest(
+      ...goodRounds('a', 'b'),
+      ...slot(NOW - 120_000, true),
+      failedTest('a', 'b', NOW - 60_000, 'internal'),
+    );
+    expect(evaluate()).toEqual([]);
+    ingest(failedTest('a', 'b', NOW - 54_000, 'internal'));
+    expect(evaluate().map((e) => [e.dedup_key, e.observed])).toEqual([
+      ['wanwatch/measurement_failing/a/internal', 50],
+    ]);
+  });
+});
+
+describe('a result dated in the future', () => {
+  it('never hides a present failure: a round a year ahead, then rounds that lose every probe, raise link_down', () => {
+    const year = 365 * 86_400_000;
+    ingest(rttResult('a', 'b', NOW + year, [1, 1, 1]));
+    ingest(...[30_000, 20_000, 10_000].map((ago) => rttResult('a', 'b', NOW - ago, [null, null, null])));
+    const events = evaluate();
+    expect(events.map((e) => e.dedup_key).sort()).toEqual([
+      'wanwatch/link_down/a--b',
+      'wanwatch/loss_high/a--b',
+    ]);
+    // Windows end at now: the future round's samples count nowhere, and it is not "the latest result".
+    expect(direction('a', 'b')).toMatchObject({
+      loss_percent: 100,
+      rtt_ms: null,
+      rounds_in_window: 3,
+      last_result_ms: NOW - 10_000,
+    });
+  });
+
+  it('does not stand as goodput before its time', () => {
+    ingest(throughputResult('a', 'b', NOW - 60_000, 2e6), throughputResult('a', 'b', NOW + 86_400_000, 9e6));
+    const [goodput] = evaluate();
+    expect(goodput).toMatchObject({ dedup_key: 'wanwatch/goodput_low/a--b', observed: 2e6 });
+  });
+});
