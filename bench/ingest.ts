@@ -1,5 +1,9 @@
 // How many results per second the collector stores: several concurrent clients on loopback POST
-// batches of 100 RTT results (each with 5 samples) to a real collector writing to SQLite in a temp dir.
+// batches of 100 RTT results (each with 5 samples) to a real collector writing to SQLite in a temp dir
+// (on disk: fsync costs what it costs there). It runs twice in one go, to show what durable commits
+// cost: first with the store at synchronous=NORMAL (what wanwatch ran before: a power loss can roll back
+// batches already acknowledged), then at synchronous=FULL (what the store runs: an acknowledged batch
+// is on disk), taking turns, and prints the median of each.
 //   npx tsx bench/ingest.ts [clients=4] [batches per client=200] [results per batch=100]
 
 import { randomUUID } from 'node:crypto';
@@ -15,27 +19,14 @@ const clients = Number(process.argv[2] ?? 4);
 const batchesPerClient = Number(process.argv[3] ?? 200);
 const perBatch = Number(process.argv[4] ?? 100);
 
-const dir = mkdtempSync(join(tmpdir(), 'wanwatch-bench-ingest-'));
-const configPath = join(dir, 'topology.yaml');
-writeFileSync(
-  configPath,
-  `sites:
-  a: {address: 127.0.0.1, token_env: BENCH_TOKEN}
-  b: {address: 127.0.0.2}
-clusters:
-  east: {subclusters: {sc1: {nodes: {n1: a, n2: b}}}}
-probes: {heartbeat: {interval: 1h, timeout: 1h}}
-`,
-);
+type Sync = 'NORMAL' | 'FULL';
 
-const collector = await startCollector({
-  configPath,
-  listen: '127.0.0.1:0',
-  dataDir: join(dir, 'data'),
-  env: { BENCH_TOKEN: 'bench' },
-  watch: false,
-  log: createLogger({}, () => {}),
-});
+interface Run {
+  sync: Sync;
+  stored: number;
+  seconds: number;
+  batches: number;
+}
 
 function result(t: number): RttResult {
   const samples = [10 + Math.random(), 11 + Math.random(), 12, null, 10.5];
@@ -53,42 +44,86 @@ function result(t: number): RttResult {
   };
 }
 
-// Bodies are built before the clock starts: the number is the collector's, not the client's.
-const bodies = Array.from({ length: clients }, () =>
-  Array.from({ length: batchesPerClient }, () =>
-    JSON.stringify({
-      batch_id: randomUUID(),
-      site: 'a',
-      results: Array.from({ length: perBatch }, () => result(Date.now())),
+async function run(sync: Sync): Promise<Run> {
+  const dir = mkdtempSync(join(tmpdir(), 'wanwatch-bench-ingest-'));
+  const configPath = join(dir, 'topology.yaml');
+  writeFileSync(
+    configPath,
+    `sites:
+  a: {address: 127.0.0.1, token_env: BENCH_TOKEN}
+  b: {address: 127.0.0.2}
+clusters:
+  east: {subclusters: {sc1: {nodes: {n1: a, n2: b}}}}
+probes: {heartbeat: {interval: 1h, timeout: 1h}}
+`,
+  );
+  const collector = await startCollector({
+    configPath,
+    listen: '127.0.0.1:0',
+    dataDir: join(dir, 'data'),
+    env: { BENCH_TOKEN: 'bench' },
+    watch: false,
+    log: createLogger({}, () => {}),
+  });
+  // The store opens at FULL; the comparison run puts the same connection back to NORMAL.
+  collector.store.db.pragma(`synchronous = ${sync}`);
+
+  // Bodies are built before the clock starts: the number is the collector's, not the client's.
+  const bodies = Array.from({ length: clients }, () =>
+    Array.from({ length: batchesPerClient }, () =>
+      JSON.stringify({
+        batch_id: randomUUID(),
+        site: 'a',
+        results: Array.from({ length: perBatch }, () => result(Date.now())),
+      }),
+    ),
+  );
+  bytes = bodies[0]?.[0]?.length ?? 0;
+
+  const started = process.hrtime.bigint();
+  let stored = 0;
+  await Promise.all(
+    bodies.map(async (mine) => {
+      for (const body of mine) {
+        const res = await fetch(`${collector.url}/api/v1/results`, {
+          method: 'POST',
+          headers: { authorization: 'Bearer bench', 'content-type': 'application/json' },
+          body,
+        });
+        if (!res.ok) throw new Error(`HTTP ${res.status}: ${await res.text()}`);
+        stored += ((await res.json()) as { stored: number }).stored;
+      }
     }),
-  ),
-);
-const bytes = bodies[0]?.[0]?.length ?? 0;
+  );
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const total = collector.store.countResults();
+  await collector.close();
+  rmSync(dir, { recursive: true, force: true });
+  if (total !== stored) throw new Error(`stored ${stored} but the store counts ${total}`);
+  return { sync, stored, seconds, batches: clients * batchesPerClient };
+}
 
-const started = process.hrtime.bigint();
-let stored = 0;
-await Promise.all(
-  bodies.map(async (mine) => {
-    for (const body of mine) {
-      const res = await fetch(`${collector.url}/api/v1/results`, {
-        method: 'POST',
-        headers: { authorization: 'Bearer bench', 'content-type': 'application/json' },
-        body,
-      });
-      if (!res.ok) throw new Error(`HTTP ${res.status}: ${await res.text()}`);
-      stored += ((await res.json()) as { stored: number }).stored;
-    }
-  }),
-);
-const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-const total = collector.store.countResults();
-await collector.close();
-rmSync(dir, { recursive: true, force: true });
-
+let bytes = 0;
+// A first run warms up the JIT and the disk; then the two settings take turns, three runs each, and the
+// median of each is reported, so a noisy neighbour on the machine weighs on both alike.
+await run('NORMAL');
+const runs: Run[] = [];
+for (let i = 0; i < 3; i++) runs.push(await run('NORMAL'), await run('FULL'));
+const median = (sync: Sync): Run => {
+  const mine = runs.filter((r) => r.sync === sync).sort((a, b) => a.seconds - b.seconds);
+  return mine[Math.floor(mine.length / 2)] as Run;
+};
 console.log(
-  `clients ${clients}, ${batchesPerClient} batches each of ${perBatch} results (${(bytes / 1024).toFixed(1)} KiB per batch)`,
+  `clients ${clients}, ${batchesPerClient} batches each of ${perBatch} results (${(bytes / 1024).toFixed(1)} KiB per batch), store in ${tmpdir()}; median of 3 runs each`,
 );
-console.log(`stored ${stored} results (store count ${total}) in ${seconds.toFixed(2)} s`);
+const normal = median('NORMAL');
+const full = median('FULL');
+for (const r of [normal, full]) {
+  console.log(
+    `synchronous=${r.sync.padEnd(6)} ${r.stored} results in ${r.seconds.toFixed(2)} s: ${Math.round(r.stored / r.seconds)} results/s, ${Math.round(r.batches / r.seconds)} batches/s`,
+  );
+}
+const cost = ((full.seconds - normal.seconds) / normal.seconds) * 100;
 console.log(
-  `${Math.round(stored / seconds)} results/s, ${Math.round((clients * batchesPerClient) / seconds)} batches/s`,
+  `durable commits (FULL) take ${cost.toFixed(0)} % ${cost >= 0 ? 'more' : 'less'} time than NORMAL`,
 );

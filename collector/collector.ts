@@ -11,6 +11,7 @@ import type { AlertEvent } from './alerts/event.ts';
 import { createHandler } from './api/routes.ts';
 import { Evaluator } from './evaluate/evaluator.ts';
 import { DEFAULT_EVALUATE_INTERVAL_MS, EvaluationLoop } from './evaluate/loop.ts';
+import { DataDirLock } from './data-dir-lock.ts';
 import { apiHandlers } from './handlers.ts';
 import { Outbox } from './outbox/outbox.ts';
 import { DEFAULT_RETRY, type RetryPolicy } from './outbox/retry.ts';
@@ -88,7 +89,15 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
   const evaluateIntervalMs =
     opts.evaluateIntervalMs ?? (Number(env.WANWATCH_EVALUATE_INTERVAL_MS) || DEFAULT_EVALUATE_INTERVAL_MS);
 
-  const store = Store.open(dataDir);
+  // One collector per data directory (data-dir-lock.ts), taken before the store is opened.
+  const lock = DataDirLock.acquire(dataDir);
+  let store: Store;
+  try {
+    store = Store.open(dataDir);
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
   const evaluator = new Evaluator(store, startedAt);
   let collectorUrl: string | null = null;
   const outbox = new Outbox(
@@ -143,8 +152,13 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
       log,
     }),
   );
-  const server = await serve(handler, listen, tls, () => store.close(), { log, shutdown: shutdown.signal });
+  const closeStore = () => {
+    store.close();
+    lock.release();
+  };
+  const server = await serve(handler, listen, tls, closeStore, { log, shutdown: shutdown.signal });
   collectorUrl = server.url;
+  lock.listening(collectorUrl);
   log.info('collector listening', { url: collectorUrl, data_dir: dataDir, topology: opts.configPath });
 
   outputs.start(topology.current.topology);
@@ -175,7 +189,7 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
       // Outputs write what is left before the store closes (unless one is failing).
       await outputs.close();
       await outbox.close();
-      store.close();
+      closeStore();
     },
   };
 }

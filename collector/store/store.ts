@@ -68,7 +68,10 @@ export class Store implements SinkSource {
     this.path = path;
     this.db = new Database(path);
     this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = NORMAL');
+    // FULL: every commit is on disk before it returns, so a batch the agent was told is stored (and so
+    // deleted from its spool) survives a power loss; NORMAL could roll the last ones back. What it costs
+    // is measured by bench/ingest.ts (docs/benchmarks.md).
+    this.db.pragma('synchronous = FULL');
     this.db.pragma('foreign_keys = ON');
     this.db.pragma('busy_timeout = 5000');
     this.migrate();
