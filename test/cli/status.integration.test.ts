@@ -41,6 +41,13 @@ describe('wanwatch status with a malformed reply', () => {
   });
 
   it('points into the reply: the link and direction whose field is wrong', async () => {
+    const alerts = {
+      rtt_high: 'ok',
+      loss_high: 'ok',
+      goodput_low: 'ok',
+      link_down: 'ok',
+      throughput_failing: 'ok',
+    };
     const direction = {
       src: 'a',
       dst: 'b',
@@ -58,13 +65,7 @@ describe('wanwatch status with a malformed reply', () => {
       not_measured: null,
       goodput_stale: false,
       throughput_failure: null,
-      alerts: {
-        rtt_high: 'ok',
-        loss_high: 'ok',
-        goodput_low: 'ok',
-        link_down: 'ok',
-        throughput_failing: 'ok',
-      },
+      alerts,
     };
     const link = {
       sites: ['a', 'b'],
@@ -74,13 +75,7 @@ describe('wanwatch status with a malformed reply', () => {
       max_loss_percent: 1,
       derivation: '1 subcluster × 100 Mbps',
       state: 'ok',
-      alerts: {
-        rtt_high: 'ok',
-        loss_high: 'ok',
-        goodput_low: 'ok',
-        link_down: 'ok',
-        throughput_failing: 'ok',
-      },
+      alerts,
       directions: [direction],
     };
     const url = await answering(

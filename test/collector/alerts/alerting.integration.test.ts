@@ -180,3 +180,37 @@ describe('alerting from ingested results', () => {
     expect(slack.accepted().length).toBe(2);
   });
 });
+
+// A result from an agent whose clock is a year ahead must not silence link_down: the future round is
+// stored, but the rules judge only what is at or before the evaluation's time.
+describe('a round dated a year ahead, pushed like any other', () => {
+  it('followed by rounds that lose every probe still raises link_down', async () => {
+    const year = 365 * 86_400_000;
+    expect((await push(c.url, batch('a', [rttResult('a', 'b', Date.now() + year, [1.2, 1.1])]))).status).toBe(
+      200,
+    );
+    // Rounds that lose every probe, one every 200 ms, as an agent sends them over a dead link.
+    const lost = setInterval(() => {
+      void push(c.url, batch('a', [rttResult('a', 'b', Date.now(), [null, null, null])])).catch(() => {});
+    }, 200);
+    try {
+      const firing = await eventually(
+        () => bodies(hook).find((b) => b.rule === 'link_down' && b.status === 'firing'),
+        15_000,
+        'link_down firing at the webhook',
+      );
+      expect(firing).toMatchObject({
+        dedup_key: 'wanwatch/link_down/a--b',
+        severity: 'critical',
+        subject: { kind: 'link', sites: ['a', 'b'], worst: { src: 'a', dst: 'b' } },
+      });
+    } finally {
+      clearInterval(lost);
+    }
+    expect(c.store.rttResults('a', 'b', Date.now() + year - 60_000)).toHaveLength(1);
+    const links = linksReplySchema.parse(await (await fetch(`${c.url}/api/v1/links`)).json());
+    const ab = links.links[0]?.directions.find((d) => d.src === 'a');
+    expect(ab).toMatchObject({ state: 'firing', alerts: { link_down: 'firing' } });
+    expect(ab?.last_result_ms).toBeLessThanOrEqual(links.time_ms);
+  });
+});
