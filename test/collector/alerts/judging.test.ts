@@ -248,6 +248,15 @@ describe('failing throughput tests', () => {
     ]);
   });
 
+  it('fire after as many failed tests as alerts.throughput_failures says, a whole number from 1', () => {
+    topology = parseTopology(yaml().replace('window: 5m}', 'window: 5m, throughput_failures: 1}'));
+    ingest(...slot(NOW - 120_000, true), failedTest('a', 'b', NOW - 60_000));
+    expect(evaluate().map((e) => e.dedup_key)).toEqual(['wanwatch/throughput_failing/a--b']);
+    expect(() => parseTopology(yaml().replace('window: 5m}', 'window: 5m, throughput_failures: 0}'))).toThrow(
+      /alerts\.throughput_failures/,
+    );
+  });
+
   it('resolve a firing throughput_failing when throughput tests are turned off', () => {
     ingest(...slot(NOW - 120_000, false), ...slot(NOW - 60_000, false));
     evaluate();
