@@ -119,8 +119,10 @@ export const directionJsonSchema = z.strictObject({
   max_rtt_ms: z.number(),
   loss_percent: z.number().nullable(),
   max_loss_percent: z.number(),
+  /** The latest goodput src → dst, however old: goodput_stale says when it no longer counts. */
   goodput_bps: z.number().nullable(),
   required_bps: z.number(),
+  /** Measured rounds in the window; rounds that could not be made are left out (see not_measured). */
   rounds_in_window: z.number().int().min(0),
   last_result_ms: z.number().nullable(),
   last_throughput_ms: z.number().nullable(),
