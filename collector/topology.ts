@@ -10,7 +10,7 @@ import type { Topology } from '../shared/topology/model.ts';
 import { deriveLinks, type LinkRequirement } from '../shared/topology/requirements.ts';
 import type { AgentPlan } from '../shared/wire.ts';
 import { type SiteTokens, siteTokens } from './api/auth.ts';
-import { notifierName } from './notifiers/index.ts';
+import { notifierNames } from './notifiers/index.ts';
 import { buildPlans } from './plan/plan.ts';
 
 export interface LoadedTopology {
@@ -18,7 +18,10 @@ export interface LoadedTopology {
   links: LinkRequirement[];
   plans: Map<string, AgentPlan>;
   tokens: SiteTokens;
-  /** The names of the `notify:` entries (the outbox keys deliveries by them). */
+  /**
+   * The names of the `notify:` entries: the outbox keys deliveries by them, so a notifier keeps its
+   * pending deliveries across a reload that changes its settings.
+   */
   notifiers: string[];
   /** Of the file's text: an unchanged file is not reloaded. */
   hash: string;
@@ -93,7 +96,7 @@ export class TopologyInForce {
       links: deriveLinks(topology),
       plans,
       tokens: siteTokens(topology, env),
-      notifiers: topology.notify.map(notifierName),
+      notifiers: notifierNames(topology.notify),
       hash: createHash('sha256').update(text).digest('hex'),
     };
   }
@@ -101,6 +104,15 @@ export class TopologyInForce {
   private warnTokenless(): void {
     for (const [site, why] of this.loaded.tokens.tokenless)
       this.opts.log.warn(`site ${site} has no agent token and cannot push`, { why });
+    const { notify } = this.loaded.topology;
+    const byUrl = this.loaded.notifiers.filter(
+      (name, i) => notify[i]?.name === undefined && name.includes(':'),
+    );
+    if (byUrl.length > 0)
+      this.opts.log.warn(
+        'notifiers without a name, several of one type, are known by their URL: a changed URL drops their pending notifications; give each a name',
+        { notifiers: byUrl },
+      );
   }
 }
 

@@ -1,17 +1,28 @@
 // The notifier table: each configured `notify:` entry, its stable name (the outbox keys deliveries
 // by it) and its renderer. Adding a provider is one file and one line here.
-import type { NotifierConfig } from '../../shared/config/schema.ts';
-import type { AlertEvent } from '../alerts/event.ts';
+import { type NotifierConfig, notifierNames } from '../../shared/config/schema.ts';
 import { renderAlertmanager } from './alertmanager.ts';
 import { renderPagerDuty } from './pagerduty.ts';
 import { renderSlack } from './slack.ts';
 import { renderTeams } from './teams.ts';
-import type { OutgoingRequest, RenderContext } from './types.ts';
+import type { Notification, OutgoingRequest, RenderContext } from './types.ts';
 import { renderWebhook } from './webhook.ts';
 
-/** `name` when given, else type and URL: stable across reloads and restarts. */
-export function notifierName(n: NotifierConfig): string {
-  return n.name ?? `${n.type}:${n.url}`;
+export { notifierNames };
+
+/**
+ * The notifier's name among `all`, the `notify:` list it belongs to (an unnamed notifier's name
+ * depends on its siblings). Shaped for `notify.map(notifierName)`.
+ */
+export function notifierName(n: NotifierConfig, _index?: number, all?: readonly NotifierConfig[]): string {
+  const list = all?.includes(n) ? all : [n];
+  return notifierNames(list)[list.indexOf(n)] as string;
+}
+
+/** The notifiers by name, in the order of the file. */
+export function notifiersByName(notify: readonly NotifierConfig[]): Map<string, NotifierConfig> {
+  const names = notifierNames(notify);
+  return new Map(notify.map((n, i) => [names[i] as string, n]));
 }
 
 /** The environment variable holding the notifier's secret, if it uses one. */
@@ -26,16 +37,17 @@ export type RenderOutcome = { ok: true; request: OutgoingRequest } | { ok: false
 /** Renders the request, reading the notifier's secret from `env`; a missing required secret is an error. */
 export function renderNotification(
   n: NotifierConfig,
-  event: AlertEvent,
+  event: Notification,
   ctx: Omit<RenderContext, 'secret'>,
   env: NodeJS.ProcessEnv = process.env,
 ): RenderOutcome {
   const envName = secretEnvOf(n);
   const secret = envName === undefined ? null : (env[envName] ?? null);
   if (envName !== undefined && (secret === null || secret === '')) {
+    const field = n.type === 'pagerduty' ? 'routing_key_env' : 'secret_env';
     return {
       ok: false,
-      error: `${notifierName(n)}: environment variable ${envName} is not set in the collector's environment`,
+      error: `environment variable ${envName} (the notifier's ${field}) is not set; set it where wanwatch runs`,
     };
   }
   const full: RenderContext = { ...ctx, secret };

@@ -1,13 +1,33 @@
 // PagerDuty Events API v2: `trigger` while firing (reminders re-trigger the same dedup_key, which
 // PagerDuty folds into the open alert), `resolve` when resolved. The routing key comes from the
 // environment variable named by routing_key_env, read at delivery time and never stored.
-import type { NotifierConfig } from '../../shared/config/schema.ts';
-import { type AlertEvent, linkName } from '../alerts/event.ts';
-import { directionsText, formatLimit, formatValue, iso, type RenderContext, type Renderer } from './types.ts';
+// Severity comes from the rule, so a dead link and a slow one do not page alike.
+import type { NotifierConfig, PagerDutySeverity } from '../../shared/config/schema.ts';
+import { linkName } from '../alerts/event.ts';
+import type { Notification, RenderContext, Renderer } from './types.ts';
+import { directionsText, formatLimit, formatValue, iso, TEST_RULE } from './types.ts';
 
 export type PagerDutyConfig = Extract<NotifierConfig, { type: 'pagerduty' }>;
 
-export function pagerdutyPayload(event: AlertEvent, config: PagerDutyConfig, ctx: RenderContext) {
+/**
+ * Rules that mean something cannot be measured or reached at all; every other rule (a link that works
+ * but misses its requirement) is a warning unless the notifier says otherwise. Keyed by name, so a
+ * rule added later is a warning until it is listed here.
+ */
+const CRITICAL_RULES: ReadonlySet<string> = new Set(['link_down', 'agent_down', 'measurement_failing']);
+
+/**
+ * The notifier's `severity` for the rule, else the rule's own (critical or `default`, itself warning
+ * unless set). A plain string is one severity for every rule. The test notification is always info:
+ * it must never look like an incident.
+ */
+export function pagerdutySeverity(rule: string, setting: PagerDutyConfig['severity']): PagerDutySeverity {
+  if (rule === TEST_RULE) return 'info';
+  if (typeof setting === 'string') return setting;
+  return setting?.[rule] ?? (CRITICAL_RULES.has(rule) ? 'critical' : (setting?.default ?? 'warning'));
+}
+
+export function pagerdutyPayload(event: Notification, config: PagerDutyConfig, ctx: RenderContext) {
   const routing_key = ctx.secret ?? '';
   if (event.status === 'resolved') {
     return { routing_key, event_action: 'resolve' as const, dedup_key: event.dedup_key };
@@ -21,7 +41,7 @@ export function pagerdutyPayload(event: AlertEvent, config: PagerDutyConfig, ctx
     payload: {
       summary: event.summary.slice(0, 1024),
       source: `wanwatch:${component}`,
-      severity: config.severity,
+      severity: pagerdutySeverity(event.rule, config.severity),
       timestamp: iso(event.fired_at_ms) as string,
       component,
       group: event.subject.kind === 'link' ? 'links' : 'agents',

@@ -2,21 +2,23 @@
 // (a header, a section with fields, a context line). Slack reads &, < and > as markup, so they are
 // escaped in every mrkdwn text.
 import type { NotifierConfig } from '../../shared/config/schema.ts';
-import type { AlertEvent } from '../alerts/event.ts';
-import { directionsText, formatLimit, formatValue, type Renderer, statusWord, subjectText } from './types.ts';
+import type { Notification, Renderer } from './types.ts';
+import { directionsText, formatLimit, formatValue, statusWord, subjectText } from './types.ts';
 
 export type SlackConfig = Extract<NotifierConfig, { type: 'slack' }>;
 
 const mrkdwnEscape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 const cut = (s: string, n: number) => (s.length <= n ? s : `${s.slice(0, n - 1)}…`);
 
-export function slackPayload(event: AlertEvent) {
+export function slackPayload(event: Notification) {
   const icon =
     event.status === 'resolved'
       ? ':large_green_circle:'
       : event.severity === 'critical'
         ? ':red_circle:'
-        : ':large_orange_circle:';
+        : event.severity === 'info'
+          ? ':information_source:'
+          : ':large_orange_circle:';
   const fields = [
     { type: 'mrkdwn', text: `*Observed*\n${formatValue(event.observed, event.unit)}` },
     { type: 'mrkdwn', text: `*Required*\n${formatLimit(event)}` },

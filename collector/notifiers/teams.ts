@@ -2,12 +2,12 @@
 // message wrapper {"type": "message", "attachments": [{contentType, content}]} that the
 // "post to a channel when a webhook request is received" flow expects.
 import type { NotifierConfig } from '../../shared/config/schema.ts';
-import type { AlertEvent } from '../alerts/event.ts';
-import { directionsText, formatLimit, formatValue, type Renderer, statusWord, subjectText } from './types.ts';
+import type { Notification, Renderer } from './types.ts';
+import { directionsText, formatLimit, formatValue, statusWord, subjectText } from './types.ts';
 
 export type TeamsConfig = Extract<NotifierConfig, { type: 'teams' }>;
 
-export function teamsPayload(event: AlertEvent) {
+export function teamsPayload(event: Notification) {
   const facts = [
     { title: 'Observed', value: formatValue(event.observed, event.unit) },
     { title: 'Required', value: formatLimit(event) },
@@ -45,7 +45,9 @@ export function teamsPayload(event: AlertEvent) {
                   ? 'Good'
                   : event.severity === 'critical'
                     ? 'Attention'
-                    : 'Warning',
+                    : event.severity === 'info'
+                      ? 'Accent'
+                      : 'Warning',
               wrap: true,
             },
             { type: 'TextBlock', text: event.summary, wrap: true },

@@ -2,13 +2,29 @@
 // Delivering it (retries, backoff, persistence) is the outbox's job, the same for every provider.
 import { type AlertEvent, subjectText as textOf } from '../alerts/event.ts';
 
+/**
+ * What a renderer reads: an alert event, or the test notification of `wanwatch notify test`, whose
+ * rule ("test") and severity ("info") no alert has. Rules are plain names here so that a renderer
+ * never needs to change when a rule is added.
+ */
+export type Notification = Omit<AlertEvent, 'rule' | 'severity'> & {
+  rule: string;
+  severity: AlertEvent['severity'] | 'info';
+};
+
+/** The rule of `wanwatch notify test`'s notification (collector/notifiers/test-notification.ts). */
+export const TEST_RULE = 'test';
+
 export interface RenderContext {
   /** Time of this delivery attempt. */
   now_ms: number;
   /** The collector's own URL, for links back (generatorURL, …); null when not known. */
   collector_url: string | null;
-  /** alerts.repeat_interval: a firing alert is re-sent at least this often. */
-  repeat_interval_ms: number;
+  /**
+   * alerts.repeat_interval. No renderer reads it since Alertmanager alerts are re-sent at their own
+   * resend_interval; still accepted so that callers written before need no change.
+   */
+  repeat_interval_ms?: number;
   /** Secrets read from the environment variables the notifier names (secret_env, routing_key_env). */
   secret: string | null;
 }
@@ -19,12 +35,12 @@ export interface OutgoingRequest {
   body: string;
 }
 
-export type Renderer<C> = (event: AlertEvent, config: C, ctx: RenderContext) => OutgoingRequest;
+export type Renderer<C> = (event: Notification, config: C, ctx: RenderContext) => OutgoingRequest;
 
 export const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
 /** The observed value and its limit as people read them ("83.1 ms", "4.2 Mbps", "95 s"). */
-export function formatValue(value: number | null, unit: AlertEvent['unit']): string {
+export function formatValue(value: number | null, unit: Notification['unit']): string {
   if (value === null) return 'n/a';
   const r = (n: number, d: number) => String(Math.round(n * 10 ** d) / 10 ** d);
   switch (unit) {
@@ -40,13 +56,14 @@ export function formatValue(value: number | null, unit: AlertEvent['unit']): str
 }
 
 /** "≤ 80 ms" for limits that are maxima, "≥ 5 Mbps" for minima. */
-export function formatLimit(event: AlertEvent): string {
+export function formatLimit(event: Notification): string {
+  if (event.threshold === null) return 'n/a';
   const v = formatValue(event.threshold, event.unit);
   return event.rule === 'goodput_low' ? `≥ ${v}` : `≤ ${v}`;
 }
 
 /** "dallas ↔ london" for a link alert, the site for an agent alert. */
-export function subjectText(event: AlertEvent): string {
+export function subjectText(event: Notification): string {
   return textOf(event.subject);
 }
 
@@ -54,7 +71,7 @@ export function subjectText(event: AlertEvent): string {
  * Each direction of a link alert, e.g. "dallas → london 83.1 ms (breach), london → dallas 79.4 ms";
  * null for agent alerts (and events recorded before alerts were per link).
  */
-export function directionsText(event: AlertEvent): string | null {
+export function directionsText(event: Notification): string | null {
   const dirs = event.directions;
   if (dirs.length === 0) return null;
   return dirs
@@ -62,6 +79,7 @@ export function directionsText(event: AlertEvent): string | null {
     .join(', ');
 }
 
-export function statusWord(event: AlertEvent): string {
+export function statusWord(event: Notification): string {
+  if (event.rule === TEST_RULE) return 'TEST';
   return event.status === 'resolved' ? 'RESOLVED' : event.reminder ? 'STILL FIRING' : 'FIRING';
 }

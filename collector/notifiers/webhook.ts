@@ -5,8 +5,7 @@
 // version 1 had one alert per direction.
 import { createHmac } from 'node:crypto';
 import type { NotifierConfig } from '../../shared/config/schema.ts';
-import type { AlertEvent } from '../alerts/event.ts';
-import { iso, type RenderContext, type Renderer } from './types.ts';
+import { iso, type Notification, type RenderContext, type Renderer } from './types.ts';
 
 export type WebhookConfig = Extract<NotifierConfig, { type: 'webhook' }>;
 
@@ -17,16 +16,18 @@ export interface WebhookPayloadV2 {
   version: 2;
   status: 'firing' | 'resolved';
   reminder: boolean;
-  rule: AlertEvent['rule'];
+  rule: string;
   dedup_key: string;
-  severity: AlertEvent['severity'];
+  severity: Notification['severity'];
   summary: string;
-  subject: AlertEvent['subject'];
+  subject: Notification['subject'];
   /** Each direction of the link: {src, dst, breach, observed} (observed in `observed.unit`); [] for agents. */
-  directions: AlertEvent['directions'];
-  link: AlertEvent['link'];
-  observed: { value: number | null; unit: AlertEvent['unit'] };
-  threshold: { value: number | null; unit: AlertEvent['unit'] };
+  directions: Notification['directions'];
+  link: Notification['link'];
+  /** measurement_failing and throughput_failing: the failure behind the alert ({code, message}); else null. */
+  cause: NonNullable<Notification['cause']> | null;
+  observed: { value: number | null; unit: Notification['unit'] };
+  threshold: { value: number | null; unit: Notification['unit'] };
   started_at: string;
   fired_at: string;
   resolved_at: string | null;
@@ -35,7 +36,7 @@ export interface WebhookPayloadV2 {
   collector_url: string | null;
 }
 
-export function webhookPayload(event: AlertEvent, ctx: RenderContext): WebhookPayloadV2 {
+export function webhookPayload(event: Notification, ctx: RenderContext): WebhookPayloadV2 {
   return {
     version: 2,
     status: event.status,
@@ -47,6 +48,7 @@ export function webhookPayload(event: AlertEvent, ctx: RenderContext): WebhookPa
     subject: event.subject,
     directions: event.directions,
     link: event.link,
+    cause: event.cause ?? null,
     observed: { value: event.observed, unit: event.unit },
     threshold: { value: event.threshold, unit: event.unit },
     started_at: iso(event.started_at_ms) as string,

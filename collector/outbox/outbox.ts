@@ -1,28 +1,46 @@
 // The one durable delivery path for every notifier. Events are queued as outbox rows in SQLite in the
 // same transaction that records them, so a restart loses nothing: pending rows are picked up again.
-// Each row is rendered at delivery time (secrets come from the environment, never from the store)
-// and sent with fetch; failures are retried with backoff, honouring Retry-After on 429.
-// Delivery is at least once: a crash between a receiver's 2xx and the row's update resends it.
+// Each row is rendered at delivery time with the notifier's settings then in force (secrets come from
+// the environment, never from the store) and sent by send.ts; failures are retried with backoff,
+// honouring Retry-After on 429. Delivery is at least once: a crash between a receiver's 2xx and the
+// row's update resends it. Rows are keyed by the notifier's name, so changing a notifier's settings
+// keeps its pending rows; notifier-changes.ts handles notifiers added, changed and removed, and
+// resend.ts Alertmanager's periodic re-sends, which run in the same per-notifier lanes as deliveries so
+// that a re-sent `firing` never overtakes the `resolved` that follows it.
 import type { NotifierConfig } from '../../shared/config/schema.ts';
 import type { Logger } from '../../shared/log.ts';
-import { notifierName, renderNotification } from '../notifiers/index.ts';
+import { notifiersByName, renderNotification } from '../notifiers/index.ts';
 import type { OutboxRow, Store } from '../store/store.ts';
-import { backoffMs, classify, type RetryPolicy, retryAfterMs } from './retry.ts';
+import { NotifierChanges } from './notifier-changes.ts';
+import { AlertmanagerResends } from './resend.ts';
+import { backoffMs, type RetryPolicy, retryAfterMs } from './retry.ts';
+import { send } from './send.ts';
+
+/** How often the outbox looks whether a reload replaced the notifiers. */
+const NOTIFIER_CHECK_MS = 1000;
 
 export interface OutboxContext {
-  notifiers(): NotifierConfig[];
+  /** The `notify:` list in force; a reload replaces the array. */
+  notifiers(): readonly NotifierConfig[];
   collectorUrl(): string | null;
-  repeatIntervalMs(): number;
+  /**
+   * alerts.repeat_interval. Not read since Alertmanager alerts carry their own resend_interval;
+   * collector.ts still passes it.
+   */
+  repeatIntervalMs?: () => number;
   /** Where secret_env and routing_key_env are read. */
   env: NodeJS.ProcessEnv;
 }
 
 export class Outbox {
   private timer: NodeJS.Timeout | undefined;
+  private watcher: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private again = false;
   private closed = false;
   private readonly controller = new AbortController();
+  private readonly changes: NotifierChanges;
+  private readonly resends: AlertmanagerResends;
 
   constructor(
     private readonly store: Store,
@@ -30,11 +48,21 @@ export class Outbox {
     private readonly policy: RetryPolicy,
     private readonly log: Logger,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.changes = new NotifierChanges(store, log, now);
+    this.resends = new AlertmanagerResends(store, {
+      collectorUrl: ctx.collectorUrl,
+      timeoutMs: policy.timeout_ms,
+      signal: this.controller.signal,
+      log,
+      now,
+    });
+  }
 
-  /** Delivers whatever is due now, then sleeps until the next row is due. */
+  /** Delivers whatever is due now, then sleeps until the next row or re-send is due. */
   wake(): void {
     if (this.closed) return;
+    this.watchNotifiers();
     if (this.running) {
       this.again = true;
       return;
@@ -53,10 +81,19 @@ export class Outbox {
     });
   }
 
+  /** The outbox sees the topology only through ctx.notifiers(): it looks for a replaced list. */
+  private watchNotifiers(): void {
+    if (this.watcher) return;
+    this.watcher = setInterval(() => {
+      if (this.changes.differs(this.ctx.notifiers())) this.wake();
+    }, NOTIFIER_CHECK_MS);
+    this.watcher.unref?.();
+  }
+
   private schedule(): void {
-    const due = this.store.nextOutboxDue();
-    if (due === null) return;
-    const wait = Math.min(Math.max(0, due - this.now()), 2 ** 31 - 1);
+    const times = [this.store.nextOutboxDue(), this.resends.nextDue()].filter((t) => t !== null);
+    if (times.length === 0) return;
+    const wait = Math.min(Math.max(0, Math.min(...times) - this.now()), 2 ** 31 - 1);
     this.timer = setTimeout(() => this.wake(), wait);
     this.timer.unref?.();
   }
@@ -64,24 +101,34 @@ export class Outbox {
   async close(): Promise<void> {
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
+    if (this.watcher) clearInterval(this.watcher);
     this.controller.abort();
     await this.running?.catch(() => undefined);
   }
 
-  /** Notifiers are served side by side (a slow one does not hold up the others); each one in order. */
+  /**
+   * Notifiers are served side by side (a slow one does not hold up the others); each one in order:
+   * its due rows, then its re-send when one is due.
+   */
   private async drain(): Promise<void> {
     for (;;) {
       if (this.closed) return;
-      const rows = this.store.dueOutbox(this.now(), 50);
-      if (rows.length === 0) return;
-      const byNotifier = new Map<string, OutboxRow[]>();
-      for (const row of rows) byNotifier.set(row.notifier, [...(byNotifier.get(row.notifier) ?? []), row]);
+      const notify = this.ctx.notifiers();
+      this.changes.apply(notify);
+      const now = this.now();
+      const lanes = new Map<string, OutboxRow[]>();
+      for (const row of this.store.dueOutbox(now, 50))
+        lanes.set(row.notifier, [...(lanes.get(row.notifier) ?? []), row]);
+      const resend = this.resends.takeDue(notify, now);
+      for (const name of resend) if (!lanes.has(name)) lanes.set(name, []);
+      if (lanes.size === 0) return;
       await Promise.all(
-        [...byNotifier.values()].map(async (mine) => {
+        [...lanes].map(async ([name, mine]) => {
           for (const row of mine) {
             if (this.closed) return;
             await this.deliver(row);
           }
+          if (resend.includes(name) && !this.closed) await this.resends.resend(name, this.ctx.notifiers());
         }),
       );
     }
@@ -93,24 +140,19 @@ export class Outbox {
       dedup_key: row.event.dedup_key,
       attempt: row.attempts + 1,
     });
-    const config = this.ctx.notifiers().find((n) => notifierName(n) === row.notifier);
+    const config = notifiersByName(this.ctx.notifiers()).get(row.notifier);
     if (!config) {
-      this.store.markFailed(
-        row.id,
-        this.now(),
-        `notifier ${row.notifier} is no longer configured under notify:`,
+      // notifier-changes.ts drops a removed notifier's rows; this one was due in the same instant.
+      this.store.markFailed(row.id, this.now(), `not delivered: notifier ${row.notifier} is not in notify:`);
+      log.warn(
+        `dropped a pending ${row.event.status} notification of ${row.event.dedup_key}: notifier ${row.notifier} is not in notify:`,
       );
-      log.warn('dropped a notification: its notifier is no longer configured');
       return;
     }
     const rendered = renderNotification(
       config,
       row.event,
-      {
-        now_ms: this.now(),
-        collector_url: this.ctx.collectorUrl(),
-        repeat_interval_ms: this.ctx.repeatIntervalMs(),
-      },
+      { now_ms: this.now(), collector_url: this.ctx.collectorUrl() },
       this.ctx.env,
     );
     if (!rendered.ok) {
@@ -118,34 +160,19 @@ export class Outbox {
       log.error('notification failed', { error: rendered.error });
       return;
     }
-    const { url, headers, body } = rendered.request;
-    let status: number | null = null;
-    let retryAfter: string | null = null;
-    let problem: string;
-    try {
-      const res = await fetch(url, {
-        method: 'POST',
-        headers,
-        body,
-        signal: AbortSignal.any([this.controller.signal, AbortSignal.timeout(this.policy.timeout_ms)]),
-      });
-      status = res.status;
-      retryAfter = res.headers.get('retry-after');
-      const text = (await res.text().catch(() => '')).slice(0, 300);
-      problem = `HTTP ${res.status} from ${redact(url)}${text ? `: ${text}` : ''}`;
-    } catch (err) {
-      if (this.closed) return;
-      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-      problem = `POST ${redact(url)} failed: ${cause?.code ?? cause?.message ?? (err as Error).message}`;
-    }
+    const answer = await send(rendered.request, {
+      timeoutMs: this.policy.timeout_ms,
+      signal: this.controller.signal,
+    });
+    if (this.closed && answer.status === null) return;
+    const { status, problem } = answer;
     const now = this.now();
-    const verdict = status === null ? 'retry' : classify(status);
-    if (verdict === 'delivered') {
+    if (answer.verdict === 'delivered') {
       this.store.markDelivered(row.id, now);
       log.info('notification delivered', { status: row.event.status, http_status: status });
       return;
     }
-    if (verdict === 'failed') {
+    if (answer.verdict === 'failed') {
       this.store.markFailed(row.id, now, `${problem} (not retried: the receiver refused the request)`);
       log.error('notification refused; not retrying', { error: problem });
       return;
@@ -155,19 +182,10 @@ export class Outbox {
       log.error('notification given up', { error: problem });
       return;
     }
-    const hinted = status === 429 ? retryAfterMs(retryAfter, now) : null;
+    const hinted = status === 429 ? retryAfterMs(answer.retryAfter, now) : null;
     const wait =
       hinted !== null ? Math.min(hinted, this.policy.cap_ms) : backoffMs(row.attempts, this.policy);
     this.store.markRetry(row.id, now + wait, problem);
     log.warn('notification not delivered; will retry', { error: problem, retry_in_ms: wait });
-  }
-}
-
-/** Webhook URLs often carry their secret in the path (Slack, Teams): log only the origin. */
-function redact(url: string): string {
-  try {
-    return new URL(url).origin;
-  } catch {
-    return '<bad url>';
   }
 }

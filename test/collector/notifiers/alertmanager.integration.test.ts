@@ -1,87 +1,46 @@
-import { writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { execa, type ResultPromise } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { alertmanagerPayload } from '../../../collector/notifiers/alertmanager.ts';
 import { eventually, startTestCollector, type TestCollector, tempDir } from '../../../testbed/collector.ts';
 import { batch, rttResult } from '../../../testbed/results.ts';
 import { push, TOKEN_ENV, twoSites } from '../../../testbed/topologies.ts';
+import { type Alertmanager, startAlertmanager } from './alertmanager-server.ts';
 
-// A real Debian prometheus-alertmanager on loopback receives wanwatch's alerts through its v2 API.
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
+// A real Debian prometheus-alertmanager (0.25) on loopback receives wanwatch's alerts through its v2
+// API. It keeps alerts in memory only, so the notifier re-sends every firing alert each
+// resend_interval; 2 s here, so that restarts and timeouts show within seconds.
+const RESEND_MS = 2000;
 
-interface AmAlert {
-  labels: Record<string, string>;
-  annotations: Record<string, string>;
-  startsAt: string;
-  endsAt: string;
-  status: { state: string };
-}
-
-let am: ResultPromise;
-let amUrl: string;
+let am: Alertmanager;
 let c: TestCollector;
 const dir = tempDir('alertmanager');
 
+const topology = (max_rtt_ms: number) =>
+  twoSites({
+    max_rtt_ms,
+    notify: `  - {type: alertmanager, url: "${am.url}", resend_interval: ${RESEND_MS / 1000}s}`,
+  });
+
 beforeAll(async () => {
-  const port = await freePort();
-  amUrl = `http://127.0.0.1:${port}`;
-  const config = join(dir, 'alertmanager.yml');
-  writeFileSync(config, 'route:\n  receiver: none\nreceivers:\n  - name: none\n');
-  am = execa(
-    'prometheus-alertmanager',
-    [
-      `--config.file=${config}`,
-      `--storage.path=${join(dir, 'am-data')}`,
-      `--web.listen-address=127.0.0.1:${port}`,
-      '--cluster.listen-address=',
-    ],
-    { reject: false },
-  );
-  await eventually(
-    async () =>
-      (await fetch(`${amUrl}/-/ready`).then(
-        (r) => r.ok,
-        () => false,
-      )) || undefined,
-    20_000,
-    'Alertmanager to be ready',
-  );
-  c = await startTestCollector(
-    twoSites({ max_rtt_ms: 20, notify: `  - {type: alertmanager, url: "${amUrl}"}` }),
-    { env: TOKEN_ENV },
-  );
+  am = await startAlertmanager(join(dir, 'am'));
+  c = await startTestCollector(topology(20), { env: TOKEN_ENV });
 });
 afterAll(async () => {
   await c?.dispose();
-  am?.kill('SIGTERM');
-  await am;
+  await am?.stop();
+  rmSync(dir, { recursive: true, force: true });
 });
 
-const alerts = async (): Promise<AmAlert[]> =>
-  (await (
-    await fetch(`${amUrl}/api/v2/alerts?active=true&silenced=true&inhibited=true&unprocessed=true`)
-  ).json()) as AmAlert[];
-const ours = async () => (await alerts()).filter((a) => a.labels.dedup_key === 'wanwatch/rtt_high/a--b');
+const ours = async () => (await am.alerts()).filter((a) => a.labels.dedup_key === 'wanwatch/rtt_high/a--b');
+const listed = (timeoutMs: number, what: string) =>
+  eventually(async () => ((await ours()).length > 0 ? ours() : undefined), timeoutMs, what);
+const rttRows = () => c.store.outboxRows().filter((o) => o.event.rule === 'rtt_high');
 
 describe('Alertmanager (real)', () => {
-  it('shows the alert in its API after a firing event', async () => {
+  it('shows the alert in its API after a firing event, ending a few resend intervals ahead', async () => {
     await push(c.url, batch('a', [rttResult('a', 'b', Date.now(), [40, 41, 42])]));
-    const [a] = await eventually(
-      async () => ((await ours()).length > 0 ? ours() : undefined),
-      15_000,
-      'the alert in Alertmanager',
-    );
+    const [a] = await listed(15_000, 'the alert in Alertmanager');
     expect(a?.labels).toMatchObject({
       alertname: 'wanwatch_rtt_high',
       link: 'a--b',
@@ -90,23 +49,40 @@ describe('Alertmanager (real)', () => {
     expect(a?.annotations.summary).toBe('p95 RTT 41.9 ms > 20 ms on a ↔ b (a → b 41.9 ms)');
     expect(a?.annotations.directions).toBe('a → b 41.9 ms (breach), b → a n/a');
     expect(a?.status.state).toBe('active');
-    expect(Date.parse(a?.endsAt ?? '')).toBeGreaterThan(Date.now() + 3_600_000);
+    const ahead = Date.parse(a?.endsAt ?? '') - Date.now();
+    expect(ahead).toBeGreaterThan(RESEND_MS);
+    expect(ahead).toBeLessThanOrEqual(3 * RESEND_MS + 1000);
+  });
+
+  it('re-sends it every resend_interval, pushing endsAt on, without adding outbox rows', async () => {
+    const rows = rttRows().length;
+    const [before] = await ours();
+    await new Promise((r) => setTimeout(r, 2 * RESEND_MS + 500));
+    const [after] = await ours();
+    expect(Date.parse(after?.endsAt ?? '')).toBeGreaterThanOrEqual(
+      Date.parse(before?.endsAt ?? '') + RESEND_MS,
+    );
+    expect(rttRows()).toHaveLength(rows);
+  });
+
+  it('lists the alert again soon after Alertmanager restarts (it keeps alerts in memory only)', async () => {
+    await am.restart();
+    const restarted = Date.now();
+    // One interval until the next re-send, plus the time to send it.
+    await listed(RESEND_MS + 3000, 'the alert to be listed again after the restart');
+    expect(Date.now() - restarted).toBeLessThanOrEqual(RESEND_MS + 3000);
+    expect(rttRows().map((r) => r.event.status)).toEqual(['firing']);
   });
 
   it('marks it resolved (endsAt in the past, no longer active) after the link recovers', async () => {
-    writeFileSync(
-      c.configPath,
-      twoSites({ max_rtt_ms: 100, notify: `  - {type: alertmanager, url: "${amUrl}"}` }),
-    );
+    writeFileSync(c.configPath, topology(100));
     expect(c.reload()).toBe(true);
     await eventually(
       async () => ((await ours()).length === 0 ? true : undefined),
       15_000,
       'the alert to leave the active list',
     );
-    // The firing alert's endsAt was hours ahead, so it left the active list only because the resolved
-    // event (endsAt = the time it resolved) reached Alertmanager; Alertmanager does not list resolved alerts.
-    const row = c.store.outboxRows().filter((o) => o.event.rule === 'rtt_high');
+    const row = rttRows();
     expect(row.map((r) => [r.event.status, r.status])).toEqual([
       ['firing', 'delivered'],
       ['resolved', 'delivered'],
@@ -114,10 +90,29 @@ describe('Alertmanager (real)', () => {
     const sent = alertmanagerPayload(row[1]!.event, {
       now_ms: Date.now(),
       collector_url: c.url,
-      repeat_interval_ms: 0,
       secret: null,
     });
     expect(Date.parse(sent[0]!.endsAt)).toBe(row[1]!.event.resolved_at_ms);
     expect(Date.parse(sent[0]!.endsAt)).toBeLessThanOrEqual(Date.now());
+    // A resolved alert is not re-sent as firing.
+    await new Promise((r) => setTimeout(r, 2 * RESEND_MS));
+    expect(await ours()).toEqual([]);
+  });
+
+  it('a collector that stops: its firing alert ends within three resend intervals', async () => {
+    writeFileSync(c.configPath, topology(20));
+    expect(c.reload()).toBe(true);
+    await push(c.url, batch('a', [rttResult('a', 'b', Date.now(), [40, 41, 42])]));
+    await listed(15_000, 'the alert firing again');
+    await c.close();
+    const stopped = Date.now();
+    const [last] = await ours();
+    expect(Date.parse(last?.endsAt ?? '')).toBeLessThanOrEqual(stopped + 3 * RESEND_MS + 500);
+    await eventually(
+      async () => ((await ours()).length === 0 ? true : undefined),
+      3 * RESEND_MS + 5000,
+      'Alertmanager to end the alert nobody re-sends',
+    );
+    expect(Date.now() - stopped).toBeLessThanOrEqual(3 * RESEND_MS + 5000);
   });
 });

@@ -1,13 +1,19 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AlertEvent } from '../../../collector/alerts/event.ts';
-import { alertmanagerPayload, alertmanagerUrl } from '../../../collector/notifiers/alertmanager.ts';
-import { renderNotification } from '../../../collector/notifiers/index.ts';
-import { pagerdutyPayload } from '../../../collector/notifiers/pagerduty.ts';
+import {
+  type AlertmanagerConfig,
+  alertmanagerPayload,
+  alertmanagerUrl,
+} from '../../../collector/notifiers/alertmanager.ts';
+import { notifierNames, renderNotification } from '../../../collector/notifiers/index.ts';
+import { type PagerDutyConfig, pagerdutyPayload } from '../../../collector/notifiers/pagerduty.ts';
 import { slackPayload } from '../../../collector/notifiers/slack.ts';
 import { teamsPayload } from '../../../collector/notifiers/teams.ts';
 import type { OutgoingRequest, RenderContext } from '../../../collector/notifiers/types.ts';
 import { webhookPayload } from '../../../collector/notifiers/webhook.ts';
+import { ConfigError, parseTopology } from '../../../shared/config/load.ts';
+import { twoSites } from '../../../testbed/topologies.ts';
 import {
   type Receiver,
   startReceiver,
@@ -80,6 +86,7 @@ describe('generic webhook payload', () => {
         { src: 'london', dst: 'dallas', breach: false, observed: 79.4 },
       ],
       link: firing.link,
+      cause: null,
       observed: { value: 83.1, unit: 'ms' },
       threshold: { value: 80, unit: 'ms' },
       started_at: '2026-01-15T09:00:00.000Z',
@@ -126,8 +133,7 @@ describe('generic webhook payload', () => {
     );
     expect(missing).toEqual({
       ok: false,
-      error:
-        "webhook:http://127.0.0.1:9/hook: environment variable NOPE is not set in the collector's environment",
+      error: "environment variable NOPE (the notifier's secret_env) is not set; set it where wanwatch runs",
     });
   });
 });
@@ -272,7 +278,8 @@ describe('Slack, Teams and PagerDuty payloads', () => {
           description: 'Link needs 2 × 5 Mbps (sc1, sc2) + 2 Mbps extra = 12 Mbps',
         },
         startsAt: '2026-01-15T09:00:00.000Z',
-        endsAt: new Date(ctx.now_ms + ctx.repeat_interval_ms + 600_000).toISOString(),
+        // Three default resend intervals (60 s) ahead: the outbox re-sends it every minute.
+        endsAt: new Date(ctx.now_ms + 3 * 60_000).toISOString(),
         generatorURL: 'http://127.0.0.1:9/api/v1/alerts',
       },
     ]);
@@ -283,6 +290,129 @@ describe('Slack, Teams and PagerDuty payloads', () => {
       subject: { kind: 'link', sites: ['dallas', 'london'], worst: { src: 'london', dst: 'dallas' } },
     };
     expect(alertmanagerPayload(other, ctx)[0]?.labels).toEqual(alertmanagerPayload(firing, ctx)[0]?.labels);
+  });
+});
+
+describe('PagerDuty severity comes from the rule', () => {
+  const config = (severity?: PagerDutyConfig['severity']): PagerDutyConfig => ({
+    type: 'pagerduty',
+    routing_key_env: 'PD',
+    url: 'http://127.0.0.1:9/v2/enqueue',
+    ...(severity !== undefined ? { severity } : {}),
+  });
+  const severityOf = (rule: string, c: PagerDutyConfig) => {
+    const p = pagerdutyPayload({ ...firing, rule }, c, { ...ctx, secret: 'k' });
+    return 'payload' in p ? p.payload.severity : null;
+  };
+  const rules = ['link_down', 'agent_down', 'measurement_failing', 'rtt_high', 'loss_high', 'goodput_low'];
+
+  it('is critical for link_down, agent_down and measurement_failing, warning for every other rule', () => {
+    expect(rules.map((r) => severityOf(r, config()))).toEqual([
+      'critical',
+      'critical',
+      'critical',
+      'warning',
+      'warning',
+      'warning',
+    ]);
+    // A rule this table does not know yet is a warning.
+    expect(severityOf('throughput_failing', config())).toBe('warning');
+  });
+
+  it('is overridden per rule on the notifier; `default` sets the rules it does not name', () => {
+    const c = config({ link_down: 'error', rtt_high: 'info', default: 'error' });
+    expect(rules.map((r) => severityOf(r, c))).toEqual([
+      'error',
+      'critical',
+      'critical',
+      'info',
+      'error',
+      'error',
+    ]);
+    // One severity for every rule, as before severities came from the rule.
+    expect(rules.map((r) => severityOf(r, config('error')))).toEqual(rules.map(() => 'error'));
+  });
+
+  it('is read from the topology file, and a wrong severity or rule name is refused with its path', () => {
+    const topo = (notify: string) => parseTopology(twoSites({ notify }));
+    const [n] = topo(
+      '  - {type: pagerduty, routing_key_env: PD, severity: {link_down: error, default: info}}',
+    ).notify;
+    expect(n).toMatchObject({ type: 'pagerduty', severity: { link_down: 'error', default: 'info' } });
+    expect(severityOf('rtt_high', n as PagerDutyConfig)).toBe('info');
+    expect(severityOf('agent_down', n as PagerDutyConfig)).toBe('critical');
+    const bad = (notify: string) => {
+      try {
+        topo(notify);
+      } catch (err) {
+        if (err instanceof ConfigError) return err.message;
+      }
+      return 'accepted';
+    };
+    expect(bad('  - {type: pagerduty, routing_key_env: PD, severity: {link_down: urgent}}')).toMatch(
+      /notify\[0\]\.severity: link_down: expected a PagerDuty severity: critical, error, warning, info/,
+    );
+    expect(bad('  - {type: pagerduty, routing_key_env: PD, severity: {Link-Down: error}}')).toMatch(
+      /notify\[0\]\.severity: Link-Down: expected a rule name or default/,
+    );
+  });
+});
+
+describe('notifier settings in the topology file', () => {
+  const load = (notify: string) => {
+    try {
+      return parseTopology(twoSites({ notify })).notify;
+    } catch (err) {
+      if (err instanceof ConfigError) return err.message;
+      throw err;
+    }
+  };
+
+  it('Alertmanager: resend_interval, 60 s when not given, at least 1 s', () => {
+    expect(load('  - {type: alertmanager, url: "http://127.0.0.1:9093", resend_interval: 2s}')).toEqual([
+      { type: 'alertmanager', url: 'http://127.0.0.1:9093', resend_interval: 2000 },
+    ]);
+    const [am] = load('  - {type: alertmanager, url: "http://127.0.0.1:9093"}') as AlertmanagerConfig[];
+    expect(alertmanagerPayload(firing, ctx, am)[0]?.endsAt).toBe(
+      new Date(ctx.now_ms + 180_000).toISOString(),
+    );
+    expect(alertmanagerPayload(firing, ctx, { resend_interval: 2000 })[0]?.endsAt).toBe(
+      new Date(ctx.now_ms + 6000).toISOString(),
+    );
+    expect(load('  - {type: alertmanager, url: "http://127.0.0.1:9093", resend_interval: 500ms}')).toMatch(
+      /resend_interval.*must be at least 1s/s,
+    );
+  });
+
+  it('no two notifiers share a name (the outbox keys deliveries by it)', () => {
+    expect(
+      load(
+        '  - {type: webhook, name: ops, url: "http://127.0.0.1:1/a"}\n  - {type: slack, name: ops, url: "http://127.0.0.1:1/b"}',
+      ),
+    ).toMatch(/notify\[1\]\.name.*"ops" is already the name of notify\[0\]/s);
+    expect(
+      load(
+        '  - {type: webhook, url: "http://127.0.0.1:1/a"}\n  - {type: webhook, url: "http://127.0.0.1:1/a"}',
+      ),
+    ).toMatch(/notify\[1\].*"webhook:http:\/\/127\.0\.0\.1:1\/a" is already the name of notify\[0\]/s);
+  });
+
+  it('names an unnamed notifier by its type when it is the only unnamed one of its type, so a new URL keeps it', () => {
+    const names = (notify: string) => {
+      const list = load(notify);
+      if (typeof list === 'string') throw new Error(list);
+      return notifierNames(list);
+    };
+    expect(
+      names(
+        '  - {type: webhook, url: "http://127.0.0.1:1/a"}\n  - {type: slack, url: "http://127.0.0.1:1/b"}',
+      ),
+    ).toEqual(['webhook', 'slack']);
+    expect(
+      names(
+        '  - {type: webhook, url: "http://127.0.0.1:1/a"}\n  - {type: webhook, url: "http://127.0.0.1:1/b"}\n  - {type: webhook, name: ops, url: "http://127.0.0.1:1/c"}',
+      ),
+    ).toEqual(['webhook:http://127.0.0.1:1/a', 'webhook:http://127.0.0.1:1/b', 'ops']);
   });
 });
 
