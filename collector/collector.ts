@@ -9,9 +9,9 @@ import { createLogger, type Logger } from '../shared/log.ts';
 import type { Topology } from '../shared/topology/model.ts';
 import type { AlertEvent } from './alerts/event.ts';
 import { createHandler } from './api/routes.ts';
+import { DataDirLock } from './data-dir-lock.ts';
 import { Evaluator } from './evaluate/evaluator.ts';
 import { DEFAULT_EVALUATE_INTERVAL_MS, EvaluationLoop } from './evaluate/loop.ts';
-import { DataDirLock } from './data-dir-lock.ts';
 import { apiHandlers } from './handlers.ts';
 import { Outbox } from './outbox/outbox.ts';
 import { DEFAULT_RETRY, type RetryPolicy } from './outbox/retry.ts';
@@ -45,6 +45,8 @@ export interface CollectorOptions {
   planRefreshMs?: number;
   /** Watch the topology file for changes (default true). */
   watch?: boolean;
+  /** At most one log line per remote address per this long about refused tokens (tests shorten it). */
+  refusalLogIntervalMs?: number;
   /** Re-read the topology on SIGHUP (the CLI turns this on). */
   handleSignals?: boolean;
   /** Where token_env and secret environment variables are read; default process.env. */
@@ -150,6 +152,8 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
       outputs: () => outputs.sinks,
       startedAtMs: startedAt,
       log,
+      shutdown: shutdown.signal,
+      ...(opts.refusalLogIntervalMs !== undefined ? { refusalLogIntervalMs: opts.refusalLogIntervalMs } : {}),
     }),
   );
   const closeStore = () => {

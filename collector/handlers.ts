@@ -1,10 +1,14 @@
 // What the API's routes (api/routes.ts) do in a running collector: plans and tokens come from the
 // topology in force; stored results and heartbeats ask for an evaluation and make the outputs write;
 // the read API answers from the evaluator and the store; mesh qualifications run in memory, their
-// errors becoming HTTP errors.
+// errors becoming HTTP errors. Two agents for one site are found from their heartbeats
+// (api/instances.ts) and that site's results refused meanwhile; refused tokens are logged
+// (api/refusals.ts).
 import type { Logger } from '../shared/log.ts';
 import type { Heartbeat, IngestReply, ResultBatch } from '../shared/wire.ts';
 import { HttpError } from './api/http.ts';
+import { AgentInstances } from './api/instances.ts';
+import { RefusalLog } from './api/refusals.ts';
 import type { ApiContext } from './api/routes.ts';
 import type { Evaluator } from './evaluate/evaluator.ts';
 import { QualificationError, Qualifications } from './qualify/jobs.ts';
@@ -25,11 +29,23 @@ export interface HandlerParts {
   outputs(): RunningSinks;
   startedAtMs: number;
   log: Logger;
+  /** Aborted when the collector closes. */
+  shutdown: AbortSignal;
+  /** At most one log line per address per this long about refused tokens (default a minute). */
+  refusalLogIntervalMs?: number;
 }
 
 export function apiHandlers(parts: HandlerParts): ApiContext {
   const { store, evaluator, log } = parts;
   const qualifications = new Qualifications();
+  const instances = new AgentInstances(log);
+  const refusals = new RefusalLog(log, parts.refusalLogIntervalMs);
+  parts.shutdown.addEventListener('abort', () => refusals.close(), { once: true });
+  /** How long an agent counts as up after a heartbeat. */
+  const aliveMs = () => {
+    const { heartbeat } = parts.topology().topology.probes;
+    return heartbeat.interval + heartbeat.timeout;
+  };
   const asHttp = <T>(f: () => T): T => {
     try {
       return f();
@@ -57,15 +73,30 @@ export function apiHandlers(parts: HandlerParts): ApiContext {
     knownSites: () => [...parts.topology().topology.sites.keys()],
     plan: (site) => parts.topology().plans.get(site),
     ingest: (batch: ResultBatch): IngestReply => {
-      const out = store.ingestBatch(batch, Date.now());
+      const now = Date.now();
+      const alive = aliveMs();
+      const double = instances.double(batch.site, now, alive);
+      // Retry once a stopped double could have been seen gone (alive after its last heartbeat), ≤ 60 s.
+      const retryAfterS = Math.min(60, Math.max(1, Math.ceil(alive / 1000)));
+      if (double !== null)
+        throw new HttpError(
+          503,
+          `two agents are running for site "${batch.site}" (instances ${double.instances.map((i) => i.instance).join(', ')}): ` +
+            "its results are refused until one of them is stopped; they wait in the agents' spools",
+          undefined,
+          { 'retry-after': String(retryAfterS) },
+        );
+      const out = store.ingestBatch(batch, now);
       if (out.stored > 0) {
         parts.queueEvaluation();
         parts.pokeOutputs();
       }
       return { stored: out.stored, duplicates: out.duplicates };
     },
-    heartbeat: (hb: Heartbeat) => {
-      store.recordHeartbeat(hb, Date.now());
+    heartbeat: (hb: Heartbeat, from) => {
+      const now = Date.now();
+      instances.heard(hb, from, now, aliveMs());
+      store.recordHeartbeat(hb, now);
       parts.queueEvaluation();
       parts.pokeOutputs();
       return { ok: true, plan_version: parts.topology().plans.get(hb.site)?.plan_version ?? null };
@@ -77,9 +108,18 @@ export function apiHandlers(parts: HandlerParts): ApiContext {
     alerts: () => alertsView(evaluator, store),
     agents: () => {
       const { topology, plans } = parts.topology();
-      return agentsView(topology, plans, store, parts.startedAtMs, Date.now());
+      const now = Date.now();
+      const view = agentsView(topology, plans, store, parts.startedAtMs, now);
+      const alive = aliveMs();
+      return { agents: view.agents.map((a) => ({ ...a, double: instances.double(a.site, now, alive) })) };
     },
     outputs: () => ({ outputs: parts.outputs().sinks.map((s) => s.status()) }),
     onError: (err, req) => log.error('request failed', { method: req.method, url: req.url, error: err }),
+    onRefused: (err, req, from) =>
+      refusals.refused(from ?? 'an unknown address', {
+        status: err.status,
+        reason: err.message,
+        request: `${req.method} ${req.url?.split('?')[0]}`,
+      }),
   };
 }

@@ -64,6 +64,8 @@ export const heartbeatSchema = z.strictObject({
   spool_error: z.string().max(2000).nullable().optional(),
   /** The site's responder, as its peers meet it. */
   responder: responderHealthSchema.optional(),
+  /** Random per agent process, chosen at its start: two at once for one site are a double agent. */
+  instance: z.string().min(1).max(100).optional(),
 });
 export type Heartbeat = z.infer<typeof heartbeatSchema>;
 
@@ -221,6 +223,11 @@ export const qualificationSchema = z.strictObject({
   id: z.string(),
   state: z.enum(['running', 'done', 'cancelled']),
   created_at_ms: z.number(),
+  /**
+   * Sites whose monitoring throughput tests the collector holds while the qualification runs there, so
+   * that no monitoring test shares a site with it (absent from collectors before it).
+   */
+  monitoring_paused: z.array(z.string()).optional(),
   tasks: z.array(
     z.strictObject({
       id: z.string(),
@@ -269,6 +276,24 @@ export const agentJsonSchema = z.strictObject({
   measurement_failing: z.array(
     alertCauseSchema.extend({ status: z.enum(['pending', 'firing']), since_ms: z.number().nullable() }),
   ),
+  /**
+   * Two agent processes send heartbeats for this site at once (one token, two processes): their results
+   * are refused (503) until one stops. Null when there is one; absent from collectors before it.
+   */
+  double: z
+    .strictObject({
+      since_ms: z.number(),
+      instances: z.array(
+        z.strictObject({
+          instance: z.string(),
+          started_at_ms: z.number(),
+          last_heartbeat_ms: z.number(),
+          address: z.string().nullable(),
+        }),
+      ),
+    })
+    .nullable()
+    .optional(),
 });
 export type AgentJson = z.infer<typeof agentJsonSchema>;
 

@@ -6,10 +6,13 @@ import type { ErrorReply } from '../../shared/wire.ts';
 export class HttpError extends Error {
   readonly status: number;
   readonly details: string[] | undefined;
-  constructor(status: number, message: string, details?: string[]) {
+  /** Extra reply headers, e.g. Retry-After on a 503. */
+  readonly headers: Record<string, string>;
+  constructor(status: number, message: string, details?: string[], headers: Record<string, string> = {}) {
     super(message);
     this.status = status;
     this.details = details;
+    this.headers = headers;
   }
 }
 
@@ -72,6 +75,7 @@ export function sendJson(res: ServerResponse, status: number, body: unknown): vo
 
 export function sendError(res: ServerResponse, err: HttpError): void {
   const body: ErrorReply = { error: err.message, ...(err.details ? { details: err.details } : {}) };
+  for (const [name, value] of Object.entries(err.headers)) res.setHeader(name, value);
   if (err.status === 401) res.setHeader('www-authenticate', 'Bearer realm="wanwatch"');
   // After a 413 the rest of the body is not read: close the connection rather than drain it.
   if (err.status === 413) res.setHeader('connection', 'close');

@@ -34,7 +34,8 @@ export interface ApiContext {
   knownSites(): string[];
   plan(site: string): AgentPlan | undefined;
   ingest(batch: ResultBatch): IngestReply;
-  heartbeat(hb: Heartbeat): HeartbeatReply;
+  /** `from` is the agent's remote address. */
+  heartbeat(hb: Heartbeat, from: string | null): HeartbeatReply;
   links(): LinksReply;
   alerts(): AlertsReply;
   agents(): AgentsReply;
@@ -49,12 +50,15 @@ export interface ApiContext {
     complete(taskId: string, site: string, r: TaskResult): void;
   };
   onError(err: unknown, req: IncomingMessage): void;
+  /** A request refused for its token (401, 403), from `from`. */
+  onRefused(err: HttpError, req: IncomingMessage, from: string | null): void;
 }
 
 export function createHandler(ctx: ApiContext) {
   return (req: IncomingMessage, res: ServerResponse): void => {
     route(ctx, req, res).catch((err: unknown) => {
       if (err instanceof HttpError) {
+        if (err.status === 401 || err.status === 403) ctx.onRefused(err, req, remoteAddress(req));
         if (!res.headersSent) sendError(res, err);
         return;
       }
@@ -144,7 +148,7 @@ async function route(ctx: ApiContext, req: IncomingMessage, res: ServerResponse)
       const who = agentSite(ctx, req);
       const hb = await readValid(req, heartbeatSchema, 'heartbeat');
       checkSite(ctx, who, hb.site, 'heartbeat');
-      return sendJson(res, 200, ctx.heartbeat(hb));
+      return sendJson(res, 200, ctx.heartbeat(hb, remoteAddress(req)));
     }
     case `${API_PREFIX}/links`:
       only('GET');
@@ -164,6 +168,11 @@ async function route(ctx: ApiContext, req: IncomingMessage, res: ServerResponse)
         `no such endpoint: ${method} ${path}; see ${API_PREFIX}/plan, /results, /heartbeat, /links, /alerts, /agents, /outputs`,
       );
   }
+}
+
+/** The client's address, an IPv4 one without its IPv6-mapped prefix. */
+function remoteAddress(req: IncomingMessage): string | null {
+  return req.socket.remoteAddress?.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/, '') ?? null;
 }
 
 /** An agent's GET names its site in the query; it must be the token's site. */
