@@ -5,8 +5,9 @@
 // honouring Retry-After on 429. Delivery is at least once: a crash between a receiver's 2xx and the
 // row's update resends it. Rows are keyed by the notifier's name, so changing a notifier's settings
 // keeps its pending rows; notifier-changes.ts handles notifiers added, changed and removed, and
-// resend.ts Alertmanager's periodic re-sends, which run in the same per-notifier lanes as deliveries so
-// that a re-sent `firing` never overtakes the `resolved` that follows it.
+// resend.ts Alertmanager's periodic re-sends. A notifier's deliveries wait for its re-send in flight (and
+// a re-send starts only between deliveries), so a re-sent `firing` never overtakes the `resolved` after
+// it; a re-send to an Alertmanager that does not answer holds up no other notifier.
 import type { NotifierConfig } from '../../shared/config/schema.ts';
 import type { Logger } from '../../shared/log.ts';
 import { notifiersByName, renderNotification } from '../notifiers/index.ts';
@@ -41,6 +42,8 @@ export class Outbox {
   private readonly controller = new AbortController();
   private readonly changes: NotifierChanges;
   private readonly resends: AlertmanagerResends;
+  /** Re-sends in flight, by notifier. */
+  private readonly resending = new Map<string, Promise<void>>();
 
   constructor(
     private readonly store: Store,
@@ -104,34 +107,41 @@ export class Outbox {
     if (this.watcher) clearInterval(this.watcher);
     this.controller.abort();
     await this.running?.catch(() => undefined);
+    await Promise.all(this.resending.values());
   }
 
-  /**
-   * Notifiers are served side by side (a slow one does not hold up the others); each one in order:
-   * its due rows, then its re-send when one is due.
-   */
+  /** Notifiers are served side by side (a slow one does not hold up the others); each one in order. */
   private async drain(): Promise<void> {
     for (;;) {
       if (this.closed) return;
       const notify = this.ctx.notifiers();
       this.changes.apply(notify);
       const now = this.now();
+      for (const name of this.resends.takeDue(notify, now)) this.startResend(name);
+      const rows = this.store.dueOutbox(now, 50);
+      if (rows.length === 0) return;
       const lanes = new Map<string, OutboxRow[]>();
-      for (const row of this.store.dueOutbox(now, 50))
-        lanes.set(row.notifier, [...(lanes.get(row.notifier) ?? []), row]);
-      const resend = this.resends.takeDue(notify, now);
-      for (const name of resend) if (!lanes.has(name)) lanes.set(name, []);
-      if (lanes.size === 0) return;
+      for (const row of rows) lanes.set(row.notifier, [...(lanes.get(row.notifier) ?? []), row]);
       await Promise.all(
         [...lanes].map(async ([name, mine]) => {
+          await this.resending.get(name);
           for (const row of mine) {
             if (this.closed) return;
             await this.deliver(row);
           }
-          if (resend.includes(name) && !this.closed) await this.resends.resend(name, this.ctx.notifiers());
         }),
       );
     }
+  }
+
+  /** Runs between the notifier's deliveries: none is in flight now (drains do not overlap). */
+  private startResend(name: string): void {
+    if (this.resending.has(name)) return;
+    const done = this.resends
+      .resend(name, this.ctx.notifiers())
+      .catch((err) => this.log.error('re-sending to Alertmanager failed', { notifier: name, error: err }))
+      .finally(() => this.resending.delete(name));
+    this.resending.set(name, done);
   }
 
   private async deliver(row: OutboxRow): Promise<void> {
