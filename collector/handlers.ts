@@ -3,14 +3,17 @@
 // the read API answers from the evaluator and the store; mesh qualifications run in memory, their
 // errors becoming HTTP errors. Two agents for one site are found from their heartbeats
 // (api/instances.ts) and that site's results refused meanwhile; refused tokens are logged
-// (api/refusals.ts).
+// (api/refusals.ts). While a mesh qualification runs at a site, the plans served leave out the
+// throughput slots of that site (plan/hold.ts), and its tasks wait until no monitoring test can still
+// run there.
 import type { Logger } from '../shared/log.ts';
-import type { Heartbeat, IngestReply, ResultBatch } from '../shared/wire.ts';
+import type { AgentPlan, Heartbeat, IngestReply, ResultBatch } from '../shared/wire.ts';
 import { HttpError } from './api/http.ts';
 import { AgentInstances } from './api/instances.ts';
 import { RefusalLog } from './api/refusals.ts';
 import type { ApiContext } from './api/routes.ts';
 import type { Evaluator } from './evaluate/evaluator.ts';
+import { ServedPlans, withHold } from './plan/hold.ts';
 import { QualificationError, Qualifications } from './qualify/jobs.ts';
 import { agentsView, alertsView, linksView } from './read.ts';
 import type { RunningSinks } from './sinks/index.ts';
@@ -37,7 +40,16 @@ export interface HandlerParts {
 
 export function apiHandlers(parts: HandlerParts): ApiContext {
   const { store, evaluator, log } = parts;
-  const qualifications = new Qualifications();
+  const served = new ServedPlans();
+  const qualifications = new Qualifications((sites, holdSince, now) => {
+    const clear = served.clearAt(sites, parts.topology().plans, holdSince, now);
+    return clear !== null && clear <= now;
+  });
+  /** The site's plan as served now: without the throughput slots held for a qualification. */
+  const planOf = (site: string): AgentPlan | undefined => {
+    const base = parts.topology().plans.get(site);
+    return base === undefined ? undefined : withHold(base, qualifications.heldSites());
+  };
   const instances = new AgentInstances(log);
   const refusals = new RefusalLog(log, parts.refusalLogIntervalMs);
   parts.shutdown.addEventListener('abort', () => refusals.close(), { once: true });
@@ -60,7 +72,11 @@ export function apiHandlers(parts: HandlerParts): ApiContext {
         asHttp(() => {
           const { topology, links } = parts.topology();
           const q = qualifications.create(req, topology, links, Date.now());
-          log.info('qualification started', { id: q.id, tasks: q.tasks.length });
+          log.info('qualification started', {
+            id: q.id,
+            tasks: q.tasks.length,
+            monitoring_throughput_held_at: q.monitoring_paused,
+          });
           return q;
         }),
       get: (id) => qualifications.get(id, Date.now()),
@@ -71,7 +87,11 @@ export function apiHandlers(parts: HandlerParts): ApiContext {
     },
     tokens: () => parts.topology().tokens,
     knownSites: () => [...parts.topology().topology.sites.keys()],
-    plan: (site) => parts.topology().plans.get(site),
+    plan: (site) => {
+      const plan = planOf(site);
+      if (plan !== undefined) served.record(site, plan, Date.now());
+      return plan;
+    },
     ingest: (batch: ResultBatch): IngestReply => {
       const now = Date.now();
       const alive = aliveMs();
@@ -99,7 +119,7 @@ export function apiHandlers(parts: HandlerParts): ApiContext {
       store.recordHeartbeat(hb, now);
       parts.queueEvaluation();
       parts.pokeOutputs();
-      return { ok: true, plan_version: parts.topology().plans.get(hb.site)?.plan_version ?? null };
+      return { ok: true, plan_version: planOf(hb.site)?.plan_version ?? null };
     },
     links: () => {
       const { topology, links } = parts.topology();
@@ -109,7 +129,8 @@ export function apiHandlers(parts: HandlerParts): ApiContext {
     agents: () => {
       const { topology, plans } = parts.topology();
       const now = Date.now();
-      const view = agentsView(topology, plans, store, parts.startedAtMs, now);
+      const asServed = new Map([...plans.keys()].map((site) => [site, planOf(site) as AgentPlan]));
+      const view = agentsView(topology, asServed, store, parts.startedAtMs, now);
       const alive = aliveMs();
       return { agents: view.agents.map((a) => ({ ...a, double: instances.double(a.site, now, alive) })) };
     },

@@ -91,9 +91,19 @@ export async function qualifyMesh(run: MeshRun): Promise<LinkReport[]> {
   return judgeMesh(q, run.topology);
 }
 
+/**
+ * The report's note that the collector held the monitoring plan's throughput tests at these sites, so
+ * that none ran beside the qualification's (collector/plan/hold.ts).
+ */
+export function monitoringPausedNote(sites: readonly string[]): string {
+  return `monitoring throughput tests at ${sites.join(', ')} were paused during this run`;
+}
+
 /** Each task's link judged against its requirement in `topology`; a task that failed is an ERROR. */
 export function judgeMesh(q: Qualification, topology: Topology): LinkReport[] {
   const requirements = deriveLinks(topology);
+  const paused = q.monitoring_paused ?? [];
+  const notes = paused.length > 0 ? [monitoringPausedNote(paused)] : [];
   return q.tasks.map((t) => {
     const req = requirements.find((l) => l.sites[0] === t.site && l.sites[1] === t.peer);
     const link: LinkRequirementInput = {
@@ -125,6 +135,6 @@ export function judgeMesh(q: Qualification, topology: Topology): LinkReport[] {
       });
       if (verdict.verdict !== 'FAIL') verdict.verdict = 'ERROR';
     }
-    return linkReport(verdict, m);
+    return { ...linkReport(verdict, m), notes };
   });
 }

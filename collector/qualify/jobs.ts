@@ -4,6 +4,11 @@
 // tasks, report progress and send back their measurements; the operator's `wanwatch qualify` polls the
 // qualification and judges the links itself. Held in memory: a qualification does not outlive a
 // collector restart (the operator's command then says so).
+//
+// While a task is unfinished its two sites are held (heldSites): the collector leaves the monitoring
+// plan's throughput slots of those sites out of the plans (collector/plan/hold.ts), and a task becomes
+// ready only once its `gate` says no monitoring test can still run at its sites, so a qualification and
+// monitoring never test at one site at once. The qualification lists those sites (monitoring_paused).
 import { randomUUID } from 'node:crypto';
 import type { Topology } from '../../shared/topology/model.ts';
 import { linkKey } from '../../shared/topology/model.ts';
@@ -37,7 +42,15 @@ interface Job {
   created_at_ms: number;
   cancelled: boolean;
   tasks: Task[];
+  /** Sites whose monitoring throughput tests are held for it. */
+  monitoring_paused: string[];
 }
+
+/**
+ * Whether no monitoring throughput test can be running at `sites` any more, the hold having started at
+ * `holdSince`; without one (tests of this module alone), tasks start when their round comes.
+ */
+export type MonitoringGate = (sites: ReadonlySet<string>, holdSince: number, now: number) => boolean;
 
 /** A ready task nobody picked up within this time fails: the agent is not running or not polling. */
 export const PICKUP_TIMEOUT_MS = 60_000;
@@ -58,6 +71,13 @@ const finished = (s: TaskState) => s === 'done' || s === 'failed' || s === 'canc
 export class Qualifications {
   private readonly jobs = new Map<string, Job>();
   private readonly tasks = new Map<string, { job: Job; task: Task }>();
+
+  constructor(private readonly gate: MonitoringGate = () => true) {}
+
+  /** Sites in a task not finished yet: their monitoring throughput tests are held. */
+  heldSites(): Set<string> {
+    return this.busySites();
+  }
 
   create(
     req: QualificationRequest,
@@ -90,7 +110,14 @@ export class Qualifications {
       );
     }
 
-    const job: Job = { id: randomUUID(), created_at_ms: now, cancelled: false, tasks: [] };
+    const sites = [...new Set(chosen.flatMap((l) => l.sites))].sort();
+    const job: Job = {
+      id: randomUUID(),
+      created_at_ms: now,
+      cancelled: false,
+      tasks: [],
+      monitoring_paused: topology.probes.throughput.enabled ? sites : [],
+    };
     const rounds: Set<string>[] = [];
     for (const l of chosen) {
       const [site, peerName] = l.sites;
@@ -196,7 +223,12 @@ export class Qualifications {
       for (let r = 0; r < rounds; r++) {
         const inRound = job.tasks.filter((t) => t.round === r);
         for (const t of inRound) {
-          if (t.ready_at_ms === null && !job.cancelled) t.ready_at_ms = now;
+          if (
+            t.ready_at_ms === null &&
+            !job.cancelled &&
+            this.gate(new Set([t.spec.site, t.spec.peer.site]), job.created_at_ms, now)
+          )
+            t.ready_at_ms = now;
           if (t.state === 'waiting' && t.ready_at_ms !== null && now - t.ready_at_ms > PICKUP_TIMEOUT_MS) {
             t.state = 'failed';
             t.error = `the agent at ${t.spec.site} did not pick up the task within ${PICKUP_TIMEOUT_MS / 1000} s: is it running and connected to this collector?`;
@@ -251,6 +283,7 @@ export class Qualifications {
       id: job.id,
       state: job.cancelled && all ? 'cancelled' : all ? 'done' : 'running',
       created_at_ms: job.created_at_ms,
+      monitoring_paused: job.monitoring_paused,
       tasks: job.tasks.map((t) => ({
         id: t.spec.id,
         site: t.spec.site,

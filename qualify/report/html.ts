@@ -162,6 +162,7 @@ section.link{border-top:1px solid #d0d7de}
 <h1>WAN link qualification ${badge(report.verdict)}</h1>
 <p>wanwatch ${esc(report.wanwatch_version)}, ${report.mode} mode, ${esc(report.started_at)} – ${esc(report.finished_at)}.
 PASS meets every limit with more than 10 % to spare; WARN is within 10 % of a limit; FAIL misses one.</p>
+${report.notes.map((note) => `<p class="note">Note: ${esc(note)}.</p>`).join('\n')}
 <table><thead><tr><th>Link</th><th>Verdict</th><th>Required</th><th>Reason</th></tr></thead><tbody>${summary}</tbody></table>
 ${report.links.map(linkSection).join('\n')}
 </body></html>

@@ -23,6 +23,8 @@ export interface LinkReport extends LinkVerdict {
   /** Every sample, for the charts and as evidence. */
   rtt_idle_samples_ms: (number | null)[];
   rtt_loaded_samples_ms: (number | null)[];
+  /** What the reader should know about how the link was measured (mesh mode: monitoring paused). */
+  notes?: string[];
 }
 
 export interface QualifyReport {
@@ -33,6 +35,8 @@ export interface QualifyReport {
   finished_at: string;
   duration_ms: number;
   verdict: Verdict;
+  /** Every link's notes, once each. */
+  notes: string[];
   links: LinkReport[];
 }
 
@@ -83,6 +87,7 @@ export function buildReport(args: {
     finished_at: new Date(args.finished_at_ms).toISOString(),
     duration_ms: args.duration_ms,
     verdict: worst(args.links.map((l) => l.verdict)),
+    notes: [...new Set(args.links.flatMap((l) => l.notes ?? []))],
     links: args.links,
   };
 }

@@ -79,6 +79,7 @@ export function renderTerminal(report: QualifyReport): string {
       out.push('');
     }
   }
+  for (const note of report.notes) out.push(`Note: ${note}.`);
   const n = report.links.length;
   out.push(
     `Verdict: ${report.verdict} (${n} link${n === 1 ? '' : 's'}, ${report.started_at} – ${report.finished_at})`,
@@ -102,6 +103,7 @@ export function renderMarkdown(report: QualifyReport): string {
   out.push(
     `wanwatch ${report.wanwatch_version}, ${report.mode} mode, ${report.started_at} – ${report.finished_at}.`,
     '',
+    ...report.notes.flatMap((note) => [`> Note: ${note}.`, '']),
     mdTable(
       ['Link', 'Verdict', 'Required', 'Reason'],
       report.links.map((l) => {
