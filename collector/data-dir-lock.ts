@@ -7,10 +7,11 @@
 // a crash), so a stale lock never keeps a collector from starting, and a reused pid never blocks one;
 // SQLite also makes two collectors in one process see each other. Beside it, `collector.pid` says who
 // holds it (pid, host, start, URL), for the message the second collector prints.
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { makeDataDir } from './store/store.ts';
 
 export const LOCK_FILE = 'collector.lock';
 export const HOLDER_FILE = 'collector.pid';
@@ -40,13 +41,7 @@ export class DataDirLock {
 
   /** Takes the data directory (creating it); throws DataDirInUseError when another collector has it. */
   static acquire(dir: string): DataDirLock {
-    try {
-      mkdirSync(dir, { recursive: true });
-    } catch (err) {
-      throw new Error(
-        `cannot create the data directory ${dir}: ${(err as Error).message}; choose another with --data-dir`,
-      );
-    }
+    makeDataDir(dir);
     const db = new Database(join(dir, LOCK_FILE), { timeout: 0 });
     try {
       db.pragma('locking_mode = EXCLUSIVE');

@@ -14,6 +14,17 @@ import { latestGoodput, latestRtt, pruneResults, rttResults, throughputResults }
 
 export const DB_FILE = 'wanwatch.sqlite';
 
+/** Creates the data directory (and its parents) if needed, saying what to do when it cannot. */
+export function makeDataDir(dataDir: string): void {
+  try {
+    mkdirSync(dataDir, { recursive: true });
+  } catch (err) {
+    throw new Error(
+      `cannot create the data directory ${dataDir}: ${(err as Error).message}; choose another with --data-dir`,
+    );
+  }
+}
+
 export interface IngestOutcome {
   stored: number;
   duplicates: number;
@@ -79,13 +90,7 @@ export class Store implements SinkSource {
 
   /** Opens (creating if needed) the store in `dataDir`. */
   static open(dataDir: string): Store {
-    try {
-      mkdirSync(dataDir, { recursive: true });
-    } catch (err) {
-      throw new Error(
-        `cannot create the data directory ${dataDir}: ${(err as Error).message}; choose another with --data-dir`,
-      );
-    }
+    makeDataDir(dataDir);
     return new Store(join(dataDir, DB_FILE));
   }
 

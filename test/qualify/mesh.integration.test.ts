@@ -17,6 +17,28 @@ import { wanwatch } from '../support/cli.ts';
 
 const TOKENS = { WW_TOKEN_A: 'mesh-token-a', WW_TOKEN_B: 'mesh-token-b', WW_TOKEN_C: 'mesh-token-c' };
 
+/** Sites A, B and C on 127.0.0.1–3 with free responder ports, one cluster, and these `probes:` lines. */
+async function meshTopology(probes: string): Promise<string> {
+  const ports = await Promise.all(['127.0.0.1', '127.0.0.2', '127.0.0.3'].map((a) => freeSitePorts(a)));
+  const site = (name: string, i: number) =>
+    `  ${name}: {address: 127.0.0.${i + 1}, token_env: WW_TOKEN_${name}, reflector_port: ${ports[i]?.reflector_port}, iperf3_port: ${ports[i]?.iperf3_port}}`;
+  return `sites:
+${site('A', 0)}
+${site('B', 1)}
+${site('C', 2)}
+clusters:
+  one: {subclusters: {sc1: {nodes: {a1: A, b1: B}}, sc2: {nodes: {c1: C, c2: C}}}}
+probes:
+${probes}`;
+}
+
+/** The agents of A, B and C, real probes and iperf3, pushing to the collector. */
+const startMeshFleet = (c: TestCollector) =>
+  startFleet(
+    ['A', 'B', 'C'].map((s) => ({ site: s, token: TOKENS[`WW_TOKEN_${s}` as keyof typeof TOKENS] })),
+    { collector: c.url, dir: c.dir },
+  );
+
 describe('wanwatch qualify, mesh mode, through a collector and its agents', () => {
   let collector: TestCollector;
   let fleet: Fleet;
@@ -38,26 +60,13 @@ describe('wanwatch qualify, mesh mode, through a collector and its agents', () =
       });
       tcpListeners.push(srv);
     }
-    const sites = await Promise.all(['127.0.0.1', '127.0.0.2', '127.0.0.3'].map((a) => freeSitePorts(a)));
-    const site = (name: string, i: number) =>
-      `  ${name}: {address: 127.0.0.${i + 1}, token_env: WW_TOKEN_${name}, reflector_port: ${sites[i]?.reflector_port}, iperf3_port: ${sites[i]?.iperf3_port}}`;
     collector = await startTestCollector(
-      `sites:
-${site('A', 0)}
-${site('B', 1)}
-${site('C', 2)}
-clusters:
-  one: {subclusters: {sc1: {nodes: {a1: A, b1: B}}, sc2: {nodes: {c1: C, c2: C}}}}
-probes:
-  rtt: {method: udp, interval: 5s, count: 3, tcp_port: ${tcpPort}}
+      await meshTopology(`  rtt: {method: udp, interval: 5s, count: 3, tcp_port: ${tcpPort}}
   throughput: {enabled: false}
-`,
+`),
       { env: TOKENS },
     );
-    fleet = await startFleet(
-      ['A', 'B', 'C'].map((s) => ({ site: s, token: TOKENS[`WW_TOKEN_${s}` as keyof typeof TOKENS] })),
-      { collector: collector.url, dir: collector.dir },
-    );
+    fleet = await startMeshFleet(collector);
   }, 60_000);
 
   afterAll(async () => {
@@ -190,25 +199,12 @@ describe('a mesh qualification while monitoring runs throughput tests on the sam
   let yaml: string;
 
   beforeAll(async () => {
-    const sites = await Promise.all(['127.0.0.1', '127.0.0.2', '127.0.0.3'].map((a) => freeSitePorts(a)));
-    const site = (name: string, i: number) =>
-      `  ${name}: {address: 127.0.0.${i + 1}, token_env: WW_TOKEN_${name}, reflector_port: ${sites[i]?.reflector_port}, iperf3_port: ${sites[i]?.iperf3_port}}`;
     // A short monitoring cycle: three rounds of one 1 s test each way (-R) and the 5 s margin, 21 s.
-    yaml = `sites:
-${site('A', 0)}
-${site('B', 1)}
-${site('C', 2)}
-clusters:
-  one: {subclusters: {sc1: {nodes: {a1: A, b1: B}}, sc2: {nodes: {c1: C, c2: C}}}}
-probes:
-  rtt: {method: udp, interval: 5s, count: 3}
+    yaml = await meshTopology(`  rtt: {method: udp, interval: 5s, count: 3}
   throughput: {enabled: true, interval: 1s, duration: 1s, omit: 0s, reverse: true, protocol: tcp}
-`;
+`);
     collector = await startTestCollector(yaml, { env: TOKENS, planRefreshMs: 1000 });
-    fleet = await startFleet(
-      ['A', 'B', 'C'].map((s) => ({ site: s, token: TOKENS[`WW_TOKEN_${s}` as keyof typeof TOKENS] })),
-      { collector: collector.url, dir: collector.dir },
-    );
+    fleet = await startMeshFleet(collector);
   }, 60_000);
 
   afterAll(async () => {
