@@ -241,7 +241,7 @@ export class InfluxSink {
 
   /** Keeps refused rows in the store and says so, once per batch, at error level. */
   private setAside(stream: SinkStream, rows: RefusedRow[]): void {
-    const added = rows.filter((r) => this.refused.add(r));
+    const added = rows.sort((x, y) => x.seq - y.seq).filter((r) => this.refused.add(r));
     if (added.length === 0) return;
     this.refusedSinceStart += added.length;
     const first = added[0] as RefusedRow;
