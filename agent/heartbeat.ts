@@ -1,22 +1,65 @@
 // Heartbeats: every heartbeat.interval of the plan the agent tells the collector it is alive, which plan
-// it follows, how many results wait to be sent or were dropped, and how many internal errors happened.
-// An error is reported until a heartbeat carrying it is acknowledged, so a collector that was away
-// still hears of every one, and none is counted twice.
+// it follows, how many results wait to be sent or were dropped (and why the spool cannot be written, if
+// it cannot), its error Results by code, how many measurements could not run at all, and whether its
+// responder (reflector, iperf3 server) is up. An error is reported until a heartbeat carrying it is
+// acknowledged, so a collector that was away still hears of every one, and none is counted twice.
+import { randomUUID } from 'node:crypto';
 import type { Logger } from '../shared/log.ts';
-import type { AgentPlan, Heartbeat } from '../shared/wire.ts';
+import type { ErrorCode, Result } from '../shared/result.ts';
+import type { AgentPlan, Heartbeat, ResponderHealth } from '../shared/wire.ts';
 import type { CollectorClient } from './push/client.ts';
 import type { Delivery } from './push/delivery.ts';
 
-/** The agent's internal errors: probes that failed to run, a responder that could not start. */
+/** Error codes that say the agent could not measure at all (not what the link did): `errors` counts them. */
+export const COULD_NOT_MEASURE: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'permission_denied',
+  'tool_missing',
+  'internal',
+]);
+
+export type ErrorsByCode = Partial<Record<ErrorCode, number>>;
+
+/**
+ * The agent's errors: every error Result by its code, and in `total` / `unreported` the measurements that
+ * could not run (COULD_NOT_MEASURE) plus the agent's own failures (a job that crashed, a responder that
+ * could not start).
+ */
 export class ErrorTally {
   /** Since start. */
   total = 0;
   /** Not yet in an acknowledged heartbeat. */
   unreported = 0;
+  /** Error Results (and crashed jobs, as `internal`) not yet in an acknowledged heartbeat, by code. */
+  private unreportedByCode = new Map<ErrorCode, number>();
 
-  count(): void {
+  /** A failure of the agent's own that is no Result; with a code, counted under it too. */
+  count(code?: ErrorCode): void {
     this.total += 1;
     this.unreported += 1;
+    if (code !== undefined) this.unreportedByCode.set(code, (this.unreportedByCode.get(code) ?? 0) + 1);
+  }
+
+  /** A Result the agent produced: counted by code when it is an error. */
+  result(r: Result): void {
+    if (r.error === null) return;
+    const code = r.error.code;
+    if (COULD_NOT_MEASURE.has(code)) this.count(code);
+    else this.unreportedByCode.set(code, (this.unreportedByCode.get(code) ?? 0) + 1);
+  }
+
+  /** What the next heartbeat reports. */
+  snapshot(): { errors: number; by_code: ErrorsByCode } {
+    return { errors: this.unreported, by_code: Object.fromEntries(this.unreportedByCode) };
+  }
+
+  /** A heartbeat carrying `snap` was acknowledged: those errors are reported. */
+  reported(snap: { errors: number; by_code: ErrorsByCode }): void {
+    this.unreported -= snap.errors;
+    for (const [code, n] of Object.entries(snap.by_code) as [ErrorCode, number][]) {
+      const left = (this.unreportedByCode.get(code) ?? 0) - n;
+      if (left > 0) this.unreportedByCode.set(code, left);
+      else this.unreportedByCode.delete(code);
+    }
   }
 }
 
@@ -32,11 +75,15 @@ export interface HeartbeatDeps {
   errors: ErrorTally;
   plan: () => AgentPlan | undefined;
   delivery: () => Delivery | undefined;
+  /** The responder's health; undefined before the first plan. */
+  responder: () => ResponderHealth | undefined;
 }
 
 export class Heartbeats {
   private readonly deps: HeartbeatDeps;
   private timer: NodeJS.Timeout | undefined;
+  /** This agent process, so the collector can tell two agents with one site's token apart. */
+  private readonly instance = randomUUID();
 
   constructor(deps: HeartbeatDeps) {
     this.deps = deps;
@@ -62,7 +109,8 @@ export class Heartbeats {
     const delivery = this.deps.delivery();
     if (plan === undefined || delivery === undefined) return;
     const spool = delivery.spoolStats();
-    const reported = errors.unreported;
+    const reported = errors.snapshot();
+    const responder = this.deps.responder();
     const hb: Heartbeat = {
       site,
       version: this.deps.version,
@@ -71,10 +119,14 @@ export class Heartbeats {
       plan_version: plan.plan_version,
       spool_queued: spool.queued_results + delivery.batching,
       spool_dropped: spool.dropped,
-      errors: reported,
+      spool_error: delivery.spoolError(),
+      errors: reported.errors,
+      errors_by_code: reported.by_code,
+      ...(responder === undefined ? {} : { responder }),
+      instance: this.instance,
     };
     const out = await client.postHeartbeat(hb, this.deps.signal);
-    if (out.kind === 'ok') errors.unreported -= reported;
+    if (out.kind === 'ok') errors.reported(reported);
     else if (out.kind === 'denied' || out.kind === 'rejected') {
       log.error(`collector refused the heartbeat of site "${site}" (${out.status}): ${out.message}`);
     } else {

@@ -1,8 +1,16 @@
 // Measuring one peer as the plan says: an RTT round, or a throughput slot (one iperf3 test, two with
 // reverse). Every measurement becomes exactly one Result, whatever the probe does: a probe or runner
 // that throws, or returns something that is not a valid Result, becomes an `internal` error Result
-// (probes/failed.ts) and is counted for the next heartbeat, so a bug in a probe costs a data point,
-// never the agent.
+// (probes/failed.ts), counted for the next heartbeat like every error Result, so a bug in a probe costs
+// a data point, never the agent.
+//
+// Except one made while the agent shuts down: a round or throughput test still running when stop() came
+// is dropped, not stored. Its probes were cut short (never sent, or their replies no longer awaited), so
+// it says nothing about the link, and stored it would read as loss, or as a failed measurement, to any
+// rule or dashboard that does not know to skip it (an older collector's link_down takes a round without
+// figures for a dead link). Storing it as `cancelled` without figures was the other choice; dropping
+// needs nothing from the collector, and the gap is accounted for: the agent logs how many it dropped
+// when it stops, and its next heartbeat's started_at_ms shows the restart.
 import { type FailedAt, failedRtt, failedThroughput } from '../probes/failed.ts';
 import { errorMessage } from '../probes/round.ts';
 import type { ThroughputRunner, ThroughputTarget } from '../probes/throughput.ts';
@@ -24,9 +32,9 @@ export interface MeasureDeps {
   now: () => number;
   /** Aborted at shutdown: cancels the probes running, and a slot's reverse test is not started. */
   signal: AbortSignal;
-  /** Counts a measurement that could not run (an internal error Result). */
-  countError: () => void;
   emit: (result: Result) => void;
+  /** A measurement cut short by shutdown was dropped (see above). */
+  dropped?: (result: Result) => void;
 }
 
 /** The RTT target for a peer, on the port the plan's method uses there (shared/ports.ts). */
@@ -46,15 +54,22 @@ export class Measurer {
   }
 
   async rttRound(plan: AgentPlan, peer: Peer): Promise<void> {
-    this.deps.emit(await this.measureRtt(plan, peer));
+    if (this.deps.signal.aborted) return;
+    this.keep(await this.measureRtt(plan, peer));
   }
 
   async throughputSlot(plan: AgentPlan, slot: ThroughputSlot, peer: Peer): Promise<void> {
     const directions = plan.throughput.reverse ? [false, true] : [false];
     for (const reverse of directions) {
       if (this.deps.signal.aborted) return;
-      this.deps.emit(await this.oneThroughput(plan, slot, peer, reverse));
+      this.keep(await this.oneThroughput(plan, slot, peer, reverse));
     }
+  }
+
+  /** Emits a measurement, unless shutdown came while it ran: then it is dropped (see the top of the file). */
+  private keep(result: Result): void {
+    if (this.deps.signal.aborted) this.deps.dropped?.(result);
+    else this.deps.emit(result);
   }
 
   private async measureRtt(plan: AgentPlan, peer: Peer): Promise<RttResult> {
@@ -62,10 +77,8 @@ export class Measurer {
     const target = rttTarget(plan, peer);
     const label = target.port === undefined ? target.host : `${target.host}:${target.port}`;
     const started = this.deps.now();
-    const fail = (message: string): RttResult => {
-      this.deps.countError();
-      return failedRtt(method, this.since(started, target, label), 'internal', message);
-    };
+    const fail = (message: string): RttResult =>
+      failedRtt(method, this.since(started, target, label), 'internal', message);
     let result: RttResult;
     try {
       result = await this.deps.rttProbes[method](target, {
@@ -124,7 +137,6 @@ export class Measurer {
         throw new Error(`returned a malformed result: ${checked.error.issues[0]?.message}`);
       return checked.data;
     } catch (err) {
-      this.deps.countError();
       return failedThroughput(
         this.since(started, target, `${target.host}:${target.port}`),
         'internal',

@@ -6,11 +6,19 @@
 // Nothing a measurement does can stop the agent: a probe that throws or returns something malformed
 // becomes an `internal` error Result and is counted in the next heartbeat's `errors`.
 //
+// At start it checks what it needs: a data directory it can write (DataDirError otherwise: it does not
+// start), and, once the plan names the probe method, the privilege that method needs (raw sockets for
+// icmp): without it the agent says so loudly, once, with what to run, and goes on; each round then is a
+// `permission_denied` Result, counted by code in its heartbeats. At shutdown, rounds and tests still
+// running are dropped, not stored (agent/measure.ts says why), and the log line says how many.
+//
 // This file wires the parts together and runs the lifecycle (start, drain, stop); each part has a file:
 // plan-refresh.ts (getting the plan), responder.ts (the site's responder), jobs.ts (the timetable),
 // measure.ts (one round or throughput slot as Results), push/delivery.ts (batcher, spool, sender),
 // heartbeat.ts (heartbeats and the error tally), tasks/qualify.ts (mesh-qualification tasks).
+import { realpathSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { checkIcmpPrivilege } from '../probes/icmp.ts';
 import type { ThroughputOptions, ThroughputRunner, ThroughputTarget } from '../probes/throughput.ts';
 import type { RttProbe } from '../probes/types.ts';
 import { createLogger, type Logger } from '../shared/log.ts';
@@ -26,6 +34,7 @@ import { SiteResponder, type StartResponder } from './responder.ts';
 import type { SpoolStats } from './spool/spool.ts';
 import { QualifyTasks } from './tasks/qualify.ts';
 
+export { DataDirError, iperf3PidFile } from './data-dir.ts';
 export { AgentDeniedError } from './plan-refresh.ts';
 export type { DeliveryOptions } from './push/delivery.ts';
 export type { Responder, ResponderConfig, StartResponder } from './responder.ts';
@@ -40,6 +49,11 @@ export interface AgentDeps {
   log?: Logger;
   /** Sees every result the agent produces (tests and benchmarks count them). */
   onResult?: (result: Result) => void;
+  /**
+   * Whether this process has what `method` needs; a message saying what is missing and how to allow it
+   * when not. Default: icmp needs raw sockets (probes/icmp.ts), tcp and udp nothing.
+   */
+  checkMethod?: (method: ProbeMethod) => string | null;
 }
 
 /** The site, its data dir and the spool, batching and retry settings are in DeliveryOptions. */
@@ -64,8 +78,10 @@ export interface AgentStats {
   /** Measurements running now. */
   in_flight: number;
   spool: SpoolStats;
-  /** Probes that failed to run (internal errors) since start. */
+  /** Measurements that could not run (permission_denied, tool_missing, internal) and own failures, since start. */
   errors_total: number;
+  /** Rounds and tests cut short by stop() and dropped (not stored), since start. */
+  dropped_at_stop: number;
 }
 
 export function createAgent(deps: AgentDeps, options: AgentOptions): Agent {
@@ -91,8 +107,13 @@ export class Agent {
   private delivery: Delivery | undefined;
   private tasks: QualifyTasks | undefined;
   private starting: Promise<void> | undefined;
+  /** Opening the spool at start: stop() waits for it, so a sender started late is stopped too. */
+  private opening: Promise<Delivery> | undefined;
   private stopped: Promise<void> | undefined;
   private produced = 0;
+  private droppedAtStop = 0;
+  /** The method whose missing privilege was last logged, so it is said once, not at every refresh. */
+  private privilegeWarned: ProbeMethod | undefined;
 
   constructor(deps: AgentDeps, opts: AgentOptions) {
     this.deps = deps;
@@ -109,17 +130,23 @@ export class Agent {
     });
     const { log, now, client } = this;
     const signal = this.abort.signal;
-    const countError = () => this.errors.count();
-    this.responder = new SiteResponder({ start: deps.startResponder, log, signal, countError });
+    this.responder = new SiteResponder({
+      start: deps.startResponder,
+      log,
+      signal,
+      countError: () => this.errors.count(),
+    });
     const measurer = new Measurer({
       rttProbes: deps.rttProbes,
       runThroughput: deps.runThroughput,
       now,
       signal,
-      countError,
       emit: (result) => this.emit(result),
+      dropped: () => {
+        this.droppedAtStop += 1;
+      },
     });
-    this.jobs = new Jobs({ measurer, now, log, signal, countError });
+    this.jobs = new Jobs({ measurer, now, log, signal, countError: () => this.errors.count('internal') });
     this.planRefresh = new PlanRefresh({
       client,
       site: opts.site,
@@ -145,6 +172,7 @@ export class Agent {
       errors: this.errors,
       plan: () => this.plan,
       delivery: () => this.delivery,
+      responder: () => this.responder.health(),
     });
   }
 
@@ -157,6 +185,7 @@ export class Agent {
       in_flight: this.jobs.inFlight,
       spool: this.delivery?.spoolStats() ?? { queued_results: 0, queued_batches: 0, dropped: 0 },
       errors_total: this.errors.total,
+      dropped_at_stop: this.droppedAtStop,
     };
   }
 
@@ -170,7 +199,8 @@ export class Agent {
 
   /**
    * Opens the spool (resending what a previous run left), then waits for the first plan: an unreachable
-   * collector is retried with a log line; a 401/403/404 rejects with AgentDeniedError.
+   * collector is retried with a log line; a 401/403/404 rejects with AgentDeniedError, a data directory
+   * it cannot write with DataDirError.
    */
   start(): Promise<void> {
     this.starting ??= this.startOnce();
@@ -178,7 +208,11 @@ export class Agent {
   }
 
   private async startOnce(): Promise<void> {
-    this.delivery = await Delivery.open(this.opts, this.client, this.log);
+    if (this.stopping) return;
+    this.opening = Delivery.open(this.opts, this.client, this.log);
+    this.delivery = await this.opening;
+    // stop() came while the spool was opening: it closes this delivery (it waits for `opening`).
+    if (this.stopping) return;
     const plan = await this.planRefresh.first();
     if (plan === undefined) return; // stopped while waiting
     await this.apply(plan);
@@ -219,12 +253,27 @@ export class Agent {
         peers: plan.peers.map((p) => p.site),
       });
     }
+    this.checkPrivilege(plan);
     await this.responder.ensure(plan.responder);
     this.jobs.startFromNow();
   }
 
+  /** Says loudly, once per method, when this process lacks what the plan's probe method needs. */
+  private checkPrivilege(plan: AgentPlan): void {
+    const method = plan.rtt.method;
+    const problem = (this.deps.checkMethod ?? defaultCheckMethod)(method);
+    if (problem === null) {
+      this.privilegeWarned = undefined;
+      return;
+    }
+    if (this.privilegeWarned === method) return;
+    this.privilegeWarned = method;
+    this.log.error(`CANNOT MEASURE: ${problem}`, { method });
+  }
+
   private emit(result: Result): void {
     this.produced += 1;
+    this.errors.result(result);
     this.deps.onResult?.(result);
     this.delivery?.add(result);
   }
@@ -235,6 +284,7 @@ export class Agent {
    * benchmarks and an orderly hand-over; a signal uses stop(), which does not wait for the collector.
    */
   async drain(timeoutMs = 60_000): Promise<boolean> {
+    if (this.stopping) return this.drained();
     this.jobs.stop();
     // An agent still waiting for its first plan has a spool (maybe from an earlier run) to drain too.
     let timer: NodeJS.Timeout | undefined;
@@ -248,11 +298,16 @@ export class Agent {
     const end = this.now() + timeoutMs;
     await this.jobs.settled();
     await this.delivery?.flush();
-    while (this.now() < end) {
-      if ((this.delivery?.spoolStats().queued_results ?? 0) === 0) return true;
+    // stop() ends the wait: it stops the sender, so nothing more would be acknowledged.
+    while (this.now() < end && !this.stopping) {
+      if (this.drained()) return true;
       await this.wait(50);
     }
-    return false;
+    return this.drained();
+  }
+
+  private drained(): boolean {
+    return (this.delivery?.spoolStats().queued_results ?? 0) === 0;
   }
 
   /** Stops measuring, cancels running probes, writes pending results to the spool and closes the responder. */
@@ -267,16 +322,49 @@ export class Agent {
     this.heartbeats.stop();
     this.abort.abort();
     await this.tasks?.stop();
-    // Cancelled probes return `cancelled` results; give them a moment, they go to the spool too.
+    // Rounds and tests running now were cancelled: they end soon, and are dropped (not stored).
     await Promise.race([this.jobs.settled(), sleep(5000, undefined, { ref: false })]);
-    await this.delivery?.close();
+    // A spool still opening (stop() during start) is waited for, so its sender is stopped too.
+    const delivery = await this.opening?.catch(() => undefined);
+    await delivery?.close();
     await this.responder.close();
-    const s = this.delivery?.spoolStats();
-    this.log.info('agent stopped', { spool_queued: s?.queued_results ?? 0, spool_dropped: s?.dropped ?? 0 });
+    // An agent that never opened its spool (its start failed, saying why) has nothing to report.
+    if (delivery === undefined) return;
+    const s = delivery.spoolStats();
+    this.log.info('agent stopped', {
+      spool_queued: s.queued_results,
+      spool_dropped: s.dropped,
+      dropped_in_progress: this.droppedAtStop,
+      why_dropped:
+        this.droppedAtStop > 0
+          ? 'measurements cut short by the shutdown say nothing about the link: not stored'
+          : undefined,
+    });
   }
 
   /** A wait that stop() ends early. */
   private wait(ms: number): Promise<void> {
     return sleep(ms, undefined, { signal: this.abort.signal }).catch(() => undefined);
   }
+}
+
+/** icmp needs raw sockets (root or CAP_NET_RAW); tcp and udp need nothing. */
+function defaultCheckMethod(method: ProbeMethod): string | null {
+  if (method !== 'icmp') return null;
+  const r = checkIcmpPrivilege();
+  if (r.ok) return null;
+  let node = process.execPath;
+  try {
+    node = realpathSync(node);
+  } catch {
+    // keep the path as it is
+  }
+  const uid = process.getuid?.();
+  return (
+    `the plan's probe method is icmp, and this agent (uid ${uid ?? '?'}) may not open raw ICMP sockets: ` +
+    `${r.message.split(':')[0]}. Every round is stored as permission_denied until this is fixed. Fix it with ` +
+    `one of: \`sudo setcap cap_net_raw+ep ${node}\` and restart the agent; run the agent as root, or under ` +
+    'systemd with AmbientCapabilities=CAP_NET_RAW; or measure without raw sockets: set `probes.rtt.method: ' +
+    "udp` (or tcp) in the collector's topology file."
+  );
 }

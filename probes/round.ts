@@ -1,6 +1,10 @@
 // What every RTT probe shares: sending N probes at a fixed spacing (never waiting for earlier replies,
 // so a lost probe does not delay the next), resolving the host once before the round (name lookup is
 // not part of any RTT), and turning per-probe outcomes into one Result.
+//
+// A round cut short by its signal (shutdown, Ctrl-C) is not evidence about the link: a probe that was
+// never sent, or whose wait for its reply was cut short, is `cancelled` and left out of the round
+// altogether: not sent, not lost. Only probes that were sent and got their whole wait count.
 import { randomUUID } from 'node:crypto';
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
@@ -11,6 +15,9 @@ import type { RttRoundOptions, RttTarget } from './types.ts';
 
 export type ProbeOutcome = { ok: true; rtt_ms: number } | { ok: false; code: ErrorCode; message: string };
 
+/** A probe the round's signal stopped before it was sent, or before its reply was due: not part of the round. */
+export const CANCELLED: ProbeOutcome = { ok: false, code: 'cancelled', message: 'round cancelled' };
+
 /** Monotonic clock in milliseconds, with sub-microsecond resolution. */
 export const nowMs = (): number => Number(process.hrtime.bigint()) / 1e6;
 
@@ -19,7 +26,7 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 /**
  * Starts `send(i)` for i = 0 … count−1 at start + i × spacing. Each send is started on time whatever
  * earlier ones are doing; the schedule is kept against the monotonic clock, so timer lateness does not
- * accumulate. Probes not started because the signal fired are reported as cancelled.
+ * accumulate. Probes not started because the signal fired are reported as `cancelled` (never lost).
  */
 export async function sendSpaced(
   count: number,
@@ -32,7 +39,7 @@ export async function sendSpaced(
   for (let i = 0; i < count; i++) {
     if (i > 0 && !signal?.aborted) await sleep(t0 + i * spacing_ms - nowMs());
     if (signal?.aborted) {
-      pending.push(Promise.resolve({ ok: false, code: 'cancelled', message: 'round cancelled' }));
+      pending.push(Promise.resolve(CANCELLED));
       continue;
     }
     pending.push(send(i));
@@ -90,9 +97,11 @@ export function checkRoundOptions(opts: RttRoundOptions): string | null {
 }
 
 /**
- * Builds the Result of a round from its outcomes. Lost and failed probes are null samples (loss).
- * When nothing came back the Result carries an error: the failure most probes had (ties go to the
- * first seen), with that probe's message, and the round's statistics (loss 100 %).
+ * Builds the Result of a round from its outcomes. Lost and failed probes are null samples (loss);
+ * cancelled probes (never sent, or their wait cut short) are left out: the round is the probes that were
+ * judged. When nothing came back the Result carries an error: the failure most probes had (ties go to
+ * the first seen), with that probe's message, and the round's statistics (loss 100 %). A round of which
+ * no probe was judged is a `cancelled` Result without figures.
  */
 export function roundResult(args: {
   method: ProbeMethod;
@@ -104,12 +113,27 @@ export function roundResult(args: {
   jitter?: { ms: number; method: JitterMethod };
   extra?: { reordered?: number; duplicates?: number };
 }): RttResult {
-  const samples = args.outcomes.map((o) => (o.ok ? o.rtt_ms : null));
+  const judged = args.outcomes.filter((o) => o.ok || o.code !== 'cancelled');
+  const duration_ms = Math.round(args.duration_ms * 1000) / 1000;
+  if (judged.length === 0 && args.outcomes.length > 0) {
+    return {
+      ...failedRound(
+        args.method,
+        args.target,
+        args.label,
+        args.time_ms,
+        'cancelled',
+        `round cancelled before any of its ${args.outcomes.length} probes was sent or had its reply due: nothing measured`,
+      ),
+      duration_ms,
+    };
+  }
+  const samples = judged.map((o) => (o.ok ? o.rtt_ms : null));
   const rtt: RttStats = summarizeRtt(samples, args.jitter, args.extra);
   let error: RttResult['error'] = null;
   if (rtt.received === 0 && rtt.sent > 0) {
     const counts = new Map<ErrorCode, { n: number; message: string }>();
-    for (const o of args.outcomes) {
+    for (const o of judged) {
       if (o.ok) continue;
       const c = counts.get(o.code);
       if (c) c.n++;
@@ -134,7 +158,7 @@ export function roundResult(args: {
     dst: args.target.dst,
     target: args.label,
     time_ms: args.time_ms,
-    duration_ms: Math.round(args.duration_ms * 1000) / 1000,
+    duration_ms,
     error,
     rtt,
   };

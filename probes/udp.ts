@@ -6,6 +6,7 @@ import { createSocket, type Socket } from 'node:dgram';
 import { DEFAULT_REFLECTOR_PORT } from '../shared/ports.ts';
 import type { RttResult } from '../shared/result.ts';
 import {
+  CANCELLED,
   checkRoundOptions,
   errnoCode,
   errorMessage,
@@ -95,17 +96,20 @@ export const udpProbe: RttProbe = async (target, opts): Promise<RttResult> => {
   const outcome = await echoRound(socket, where, opts.count, opts.spacing_ms, opts.timeout_ms, opts.signal);
   socket.close();
   const account = accountEchoRound(opts.count, outcome.arrivals, opts.timeout_ms);
-  const outcomes: ProbeOutcome[] = account.samples_ms.map((rtt_ms, seq) =>
-    rtt_ms !== null
-      ? { ok: true, rtt_ms }
-      : (outcome.failures.get(seq) ?? {
-          ok: false,
-          code: outcome.refused ? 'refused' : 'timeout',
-          message: outcome.refused
-            ? `${where} answered "port unreachable": no reflector listens there (run \`wanwatch reflector\` on that host)`
-            : `no echo reply from ${where} within ${opts.timeout_ms} ms (is \`wanwatch reflector\` running there, and UDP port ${port} open?)`,
-        }),
-  );
+  const lost: ProbeOutcome = {
+    ok: false,
+    code: outcome.refused ? 'refused' : 'timeout',
+    message: outcome.refused
+      ? `${where} answered "port unreachable": no reflector listens there (run \`wanwatch reflector\` on that host)`
+      : `no echo reply from ${where} within ${opts.timeout_ms} ms (is \`wanwatch reflector\` running there, and UDP port ${port} open?)`,
+  };
+  // A probe sent, but whose reply was still due when the signal ended the round, was not judged.
+  const cutShort = (seq: number) =>
+    outcome.stoppedAt !== undefined && (outcome.sentAt.get(seq) ?? 0) + opts.timeout_ms > outcome.stoppedAt;
+  const outcomes: ProbeOutcome[] = account.samples_ms.map((rtt_ms, seq) => {
+    if (rtt_ms !== null) return { ok: true, rtt_ms };
+    return outcome.failures.get(seq) ?? (cutShort(seq) ? CANCELLED : lost);
+  });
   return roundResult({
     method: 'udp',
     target,
@@ -130,11 +134,16 @@ async function echoRound(
   failures: Map<number, ProbeOutcome>;
   refused: boolean;
   duration_ms: number;
+  /** When each probe was sent (monotonic ms), and when the signal ended the round, if it did. */
+  sentAt: Map<number, number>;
+  stoppedAt: number | undefined;
 }> {
   const round_id = randomInt(1, 0xffff_ffff);
   const arrivals: EchoArrival[] = [];
   const failures = new Map<number, ProbeOutcome>();
   const answered = new Set<number>();
+  const sentAt = new Map<number, number>();
+  let stoppedAt: number | undefined;
   let refused = false;
   let lingering = false;
   let finish: () => void = () => {};
@@ -160,6 +169,7 @@ async function echoRound(
   const t0 = nowMs();
   const sent = await sendSpaced(count, spacing_ms, signal, (seq) => {
     const packet = encodeEchoRequest(round_id, seq, process.hrtime.bigint(), UDP_PROBE_BYTES);
+    sentAt.set(seq, nowMs());
     socket.send(packet, (err) => {
       if (!err) return;
       if (errnoCode(err) === 'ECONNREFUSED') refused = true;
@@ -177,11 +187,14 @@ async function echoRound(
   });
   // The last probe gets its full timeout; earlier ones had theirs while later ones were being sent.
   const timer = setTimeout(finish, timeout_ms);
-  const onAbort = () => finish();
-  if (signal?.aborted) finish();
+  const onAbort = () => {
+    stoppedAt ??= nowMs();
+    finish();
+  };
+  if (signal?.aborted) onAbort();
   signal?.addEventListener('abort', onAbort, { once: true });
   await done;
   clearTimeout(timer);
   signal?.removeEventListener('abort', onAbort);
-  return { arrivals, failures, refused, duration_ms: nowMs() - t0 };
+  return { arrivals, failures, refused, duration_ms: nowMs() - t0, sentAt, stoppedAt };
 }

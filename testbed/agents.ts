@@ -1,9 +1,12 @@
 // Runs real agents in-process (real probes, real responders) for tests and benchmarks that need a
 // fleet on loopback: one per site, each with its own data dir, every result they produce recorded.
+// And real agent processes (`wanwatch agent`, startCliAgent) for what only a process shows: signals,
+// SIGKILL, another user, the exit code and the log.
 import { createSocket } from 'node:dgram';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { type Agent, createAgent } from '../agent/runtime.ts';
+import { execa, type ResultPromise } from 'execa';
+import { type Agent, type AgentOptions, createAgent, iperf3PidFile } from '../agent/runtime.ts';
 import { RTT_PROBES } from '../probes/index.ts';
 import { runThroughput } from '../probes/throughput.ts';
 import { startResponder } from '../responder/index.ts';
@@ -76,18 +79,21 @@ export interface Fleet {
 
 export async function startFleet(
   sites: { site: string; token: string }[],
-  opts: { collector: string; dir: string; log?: Logger },
+  opts: { collector: string; dir: string; log?: Logger; agent?: Partial<AgentOptions> },
 ): Promise<Fleet> {
   const produced: Result[] = [];
   const agents = new Map<string, Agent>();
   const tokens = new Map(sites.map((s) => [s.site, s.token]));
   const make = (site: string): Agent => {
     const log = opts.log ?? quietLog;
+    const dataDir = join(opts.dir, `agent-${site}`);
     return createAgent(
       {
         rttProbes: RTT_PROBES,
         runThroughput,
-        startResponder: (config) => startResponder({ ...config, log }),
+        // As `wanwatch agent` wires it: the iperf3 pid file in the data dir, iperf3 kept trying.
+        startResponder: (config) =>
+          startResponder({ ...config, log, pidFile: iperf3PidFile(dataDir), keepTrying: true }),
         log,
         onResult: (r) => produced.push(r),
       },
@@ -95,11 +101,12 @@ export async function startFleet(
         site,
         collector: opts.collector,
         token: tokens.get(site)!,
-        dataDir: join(opts.dir, `agent-${site}`),
+        dataDir,
         batchMaxDelayMs: 200,
         retryMinMs: 100,
         retryMaxMs: 1000,
         requestTimeoutMs: 3000,
+        ...opts.agent,
       },
     );
   };
@@ -118,6 +125,84 @@ export async function startFleet(
     },
     stop: async () => {
       await Promise.all([...agents.values()].map((a) => a.stop()));
+    },
+  };
+}
+
+const WANWATCH_BIN = new URL('../bin/wanwatch.js', import.meta.url).pathname;
+
+export interface CliAgent {
+  site: string;
+  dataDir: string;
+  pid: number;
+  /** Everything it logged so far (JSON lines on stderr). */
+  readonly stderr: string;
+  /** Its log lines, parsed. */
+  logs(): { level?: string; msg?: string; [field: string]: unknown }[];
+  /** Resolves with its exit code (null when a signal ended it) once it exited. */
+  readonly exited: Promise<number | null>;
+  /** Sends `signal` and waits for the exit; the exit code. */
+  kill(signal: 'SIGTERM' | 'SIGINT' | 'SIGKILL'): Promise<number | null>;
+}
+
+/**
+ * Starts `wanwatch agent` for one site as its own process, as an operator runs it (optionally as another
+ * user, through runuser: that user must be able to write `dataDir`).
+ */
+export function startCliAgent(o: {
+  site: string;
+  token: string;
+  collector: string;
+  dataDir: string;
+  user?: string;
+  args?: string[];
+  env?: Record<string, string>;
+}): CliAgent {
+  const argv = [WANWATCH_BIN, 'agent', '--site', o.site, '--collector', o.collector, '--data-dir', o.dataDir];
+  const env = { WANWATCH_TOKEN: o.token, WANWATCH_LOG: 'info', ...o.env };
+  const child: ResultPromise = o.user
+    ? execa(
+        'runuser',
+        [
+          '-u',
+          o.user,
+          '--',
+          'env',
+          ...Object.entries(env).map(([k, v]) => `${k}=${v}`),
+          'node',
+          ...argv,
+          ...(o.args ?? []),
+        ],
+        { reject: false },
+      )
+    : execa('node', [...argv, ...(o.args ?? [])], { reject: false, env });
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => {
+    stderr += d.toString();
+  });
+  const exited = child.then((r) => (r.signal ? null : (r.exitCode ?? null)));
+  return {
+    site: o.site,
+    dataDir: o.dataDir,
+    pid: child.pid ?? -1,
+    get stderr() {
+      return stderr;
+    },
+    logs: () =>
+      stderr
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => {
+          try {
+            return JSON.parse(l) as { level?: string; msg?: string };
+          } catch {
+            return {};
+          }
+        }),
+    exited,
+    kill: async (signal) => {
+      child.kill(signal);
+      return exited;
     },
   };
 }

@@ -1,9 +1,11 @@
 // Where the agent's Results go once measured: batched in memory (batcher.ts), written to the disk spool
 // (../spool/), and sent from there by the sender (sender.ts), which removes a batch only once the
-// collector acknowledged it. A spool left by an earlier run is sent first.
-import { join } from 'node:path';
+// collector acknowledged it. A spool left by an earlier run is sent first. When the disk cannot take a
+// batch, the spool keeps it in memory and the sender sends it from there (../spool/spool.ts).
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../../shared/log.ts';
 import type { Result } from '../../shared/result.ts';
+import { checkDataDir, dataDirError, spoolDir as spoolDirOf } from '../data-dir.ts';
 import { DEFAULT_SPOOL_MAX_RESULTS, Spool, type SpoolStats } from '../spool/spool.ts';
 import { Batcher } from './batcher.ts';
 import type { CollectorClient } from './client.ts';
@@ -15,6 +17,8 @@ export interface DeliveryOptions {
   /** The spool lives in `<dataDir>/spool`. */
   dataDir: string;
   spoolMaxResults?: number;
+  /** Most results kept in memory while the disk cannot take them (default min(spoolMaxResults, 10000)). */
+  spoolMemoryMaxResults?: number;
   /** A batch is sent when it holds this many results… */
   batchMaxResults?: number;
   /** …or when its first result has waited this long. */
@@ -35,13 +39,20 @@ export class Delivery {
     this.batcher = batcher;
   }
 
-  /** Opens the spool under `dataDir` and starts sending what it holds. */
+  /**
+   * Opens the spool under `dataDir` and starts sending what it holds. A data directory that cannot be
+   * written rejects with a DataDirError saying so.
+   */
   static async open(opts: DeliveryOptions, client: CollectorClient, log: Logger): Promise<Delivery> {
-    const spoolDir = join(opts.dataDir, 'spool');
+    const spoolDir = spoolDirOf(opts.dataDir);
+    await checkDataDir(opts.dataDir);
     const spool = await Spool.open(spoolDir, {
       site: opts.site,
       maxResults: opts.spoolMaxResults ?? DEFAULT_SPOOL_MAX_RESULTS,
+      ...(opts.spoolMemoryMaxResults === undefined ? {} : { memoryMaxResults: opts.spoolMemoryMaxResults }),
       log,
+    }).catch((err: unknown) => {
+      throw dataDirError(opts.dataDir, err);
     });
     const left = spool.stats();
     if (left.queued_results > 0) {
@@ -89,15 +100,28 @@ export class Delivery {
     return this.spool.stats();
   }
 
+  /** Why the spool cannot be written now (results wait in memory meanwhile); null when it can. */
+  spoolError(): string | null {
+    return this.spool.writeError;
+  }
+
   /** Writes what waits in memory to the spool and has the sender try at once. */
   async flush(): Promise<void> {
     await this.batcher.flushNow();
     this.sender.wake();
   }
 
-  /** Writes what waits in memory to the spool and stops sending; unsent batches stay in the spool. */
-  async close(): Promise<void> {
+  /**
+   * Writes what waits in memory to the spool and stops sending; unsent batches stay in the spool. Batches
+   * the disk could not take get up to `graceMs` to be sent first; then the spool writes them to disk if
+   * it takes them now, and counts the rest as lost.
+   */
+  async close(graceMs = 3000): Promise<void> {
     await this.batcher.flushNow();
+    const end = Date.now() + graceMs;
+    if (this.spool.memoryResults > 0) this.sender.wake();
+    while (this.spool.memoryResults > 0 && Date.now() < end) await sleep(50);
     await this.sender.stop();
+    await this.spool.close();
   }
 }

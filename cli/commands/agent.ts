@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { AgentDeniedError, createAgent } from '../../agent/runtime.ts';
+import { AgentDeniedError, createAgent, DataDirError, iperf3PidFile } from '../../agent/runtime.ts';
 import { DEFAULT_SPOOL_MAX_RESULTS } from '../../agent/spool/spool.ts';
+import { closeIcmpSessions } from '../../probes/icmp.ts';
 import { RTT_PROBES } from '../../probes/index.ts';
 import { runThroughput } from '../../probes/throughput.ts';
 import { startResponder } from '../../responder/index.ts';
@@ -36,17 +37,20 @@ export function registerAgent(program: Command): void {
             'site’s address), measures every peer on schedule, and pushes the results in batches. While the ' +
             'collector is unreachable, results wait in a bounded disk spool in --data-dir and are resent in ' +
             'order when it is back. SIGINT / SIGTERM stop it cleanly (pending results are written to the ' +
-            'spool first).',
+            'spool first; a round or test cut short by the stop says nothing about the link and is dropped).',
           'The token authenticates the site; give it in WANWATCH_TOKEN or --token-file rather than ' +
-            '--token, which other users can see in the process list. Exit code 2: bad options, or the ' +
-            'collector refused the site or its token (its message is printed).',
+            '--token, which other users can see in the process list. Exit code 2: bad options, a data ' +
+            'directory it cannot write, or the collector refused the site or its token (its message is printed).',
         ].join('\n\n'),
       )
       .requiredOption('--site <name>', 'this agent’s site, as named under `sites` in the topology file')
       .requiredOption('--collector <url>', 'the collector’s base URL, e.g. http://10.0.0.5:8080')
       .option('--token <token>', 'the site’s bearer token (default: $WANWATCH_TOKEN)')
       .option('--token-file <file>', 'read the token from this file (first line) instead')
-      .option('--data-dir <dir>', 'where the spool lives (default: ./data/agent-<site>)')
+      .option(
+        '--data-dir <dir>',
+        'where the spool and the iperf3 pid file live (default: ./data/agent-<site>)',
+      )
       .option(
         '--spool-max-results <n>',
         'most results kept on disk while the collector is away; past it the oldest are dropped (and counted)',
@@ -74,19 +78,23 @@ export function registerAgent(program: Command): void {
     const batchMaxDelayMs = positiveInt('--batch-max-delay', opts.batchMaxDelay);
     const fetch = clientFetch(opts);
     const log = createLogger({ component: 'agent' });
+    const dataDir = opts.dataDir ?? `./data/agent-${opts.site}`;
     const agent = createAgent(
       {
         ...(fetch === undefined ? {} : { fetch }),
         rttProbes: RTT_PROBES,
         runThroughput,
-        startResponder: (config) => startResponder({ ...config, log }),
+        // The iperf3 server's pid goes in the data dir: a server a killed earlier run left holding the
+        // port is stopped at start; one that cannot start yet is tried again until it can.
+        startResponder: (config) =>
+          startResponder({ ...config, log, pidFile: iperf3PidFile(dataDir), keepTrying: true }),
         log,
       },
       {
         site: opts.site,
         collector: url.toString(),
         token,
-        dataDir: opts.dataDir ?? `./data/agent-${opts.site}`,
+        dataDir,
         spoolMaxResults,
         batchMaxResults,
         batchMaxDelayMs,
@@ -111,10 +119,13 @@ export function registerAgent(program: Command): void {
       await agent.start();
     } catch (err) {
       await agent.stop();
-      if (err instanceof AgentDeniedError) throw new CliError(err.message, 2);
+      closeIcmpSessions();
+      if (err instanceof AgentDeniedError || err instanceof DataDirError) throw new CliError(err.message, 2);
       throw err;
     }
     await stopped;
+    // Raw ICMP sockets stay open between rounds; closed, they no longer keep the process alive.
+    closeIcmpSessions();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   });

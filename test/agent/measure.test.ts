@@ -1,5 +1,6 @@
 // Measuring one peer (agent/measure.ts): whatever a probe or the throughput runner does, each
-// measurement is one valid Result; a crash or a malformed answer is an `internal` error Result.
+// measurement is one valid Result; a crash or a malformed answer is an `internal` error Result. A round or
+// test that shutdown cut short is dropped, never emitted.
 import { describe, expect, it } from 'vitest';
 import { type MeasureDeps, Measurer } from '../../agent/measure.ts';
 import type { ThroughputRunner } from '../../probes/throughput.ts';
@@ -13,7 +14,7 @@ const slot = plan.throughput.slots[0]!;
 
 function measurer(over: Partial<MeasureDeps>) {
   const emitted: Result[] = [];
-  let errors = 0;
+  const dropped: Result[] = [];
   let clock = 1_700_000_000_000.4;
   const m = new Measurer({
     rttProbes: { icmp: unused, tcp: unused, udp: unused },
@@ -25,13 +26,11 @@ function measurer(over: Partial<MeasureDeps>) {
       return clock;
     },
     signal: new AbortController().signal,
-    countError: () => {
-      errors += 1;
-    },
     emit: (r) => emitted.push(r),
+    dropped: (r) => dropped.push(r),
     ...over,
   });
-  return { m, emitted, errors: () => errors };
+  return { m, emitted, dropped };
 }
 
 const unused: RttProbe = async () => {
@@ -39,13 +38,12 @@ const unused: RttProbe = async () => {
 };
 
 describe('measuring a peer', () => {
-  it('turns an RTT probe that throws into an internal error Result, and counts it', async () => {
+  it('turns an RTT probe that throws into an internal error Result', async () => {
     const boom: RttProbe = async () => {
       throw new Error('boom');
     };
-    const { m, emitted, errors } = measurer({ rttProbes: { icmp: unused, tcp: unused, udp: boom } });
+    const { m, emitted } = measurer({ rttProbes: { icmp: unused, tcp: unused, udp: boom } });
     await m.rttRound(plan, peerB);
-    expect(errors()).toBe(1);
     expect(emitted).toHaveLength(1);
     const r = resultSchema.parse(emitted[0]);
     expect(r).toMatchObject({
@@ -67,9 +65,9 @@ describe('measuring a peer', () => {
       throw new Error('y'.repeat(3000));
     };
     for (const probe of [malformed, huge]) {
-      const { m, emitted, errors } = measurer({ rttProbes: { icmp: unused, tcp: unused, udp: probe } });
+      const { m, emitted } = measurer({ rttProbes: { icmp: unused, tcp: unused, udp: probe } });
       await m.rttRound(plan, peerB);
-      expect(errors()).toBe(1);
+      expect(emitted).toHaveLength(1);
       const r = resultSchema.parse(emitted[0]);
       expect(r.error?.code).toBe('internal');
       expect(r.error?.message.length).toBeLessThanOrEqual(2000);
@@ -82,10 +80,9 @@ describe('measuring a peer', () => {
       seen.push(opts.reverse);
       throw new Error('iperf3 exploded');
     };
-    const { m, emitted, errors } = measurer({ runThroughput: runner });
+    const { m, emitted } = measurer({ runThroughput: runner });
     await m.throughputSlot(plan, slot, peerB);
     expect(seen).toEqual([false, true]);
-    expect(errors()).toBe(2);
     expect(emitted.map((r) => resultSchema.parse(r))).toMatchObject([
       {
         kind: 'throughput',
@@ -115,5 +112,72 @@ describe('measuring a peer', () => {
     await m.throughputSlot(plan, slot, peerB);
     expect(runs).toBe(0);
     expect(emitted).toEqual([]);
+  });
+
+  it('drops a round that shutdown cut short: it is never emitted, whatever the probe made of it', async () => {
+    const abort = new AbortController();
+    // The probe as it ends when stopped mid-round: two answers, three probes never sent.
+    const cutShort: RttProbe = async (target, opts) => {
+      abort.abort();
+      return {
+        id: '00000000-0000-4000-8000-000000000001',
+        kind: 'rtt',
+        method: 'udp',
+        src: target.src,
+        dst: target.dst,
+        target: `${target.host}:${target.port}`,
+        time_ms: 1_700_000_000_000,
+        duration_ms: 100,
+        error: null,
+        rtt: {
+          sent: opts.count,
+          received: 2,
+          loss_percent: 60,
+          rtt_min_ms: 0.07,
+          rtt_median_ms: 0.07,
+          rtt_p95_ms: 0.07,
+          rtt_max_ms: 0.07,
+          rtt_mean_ms: 0.07,
+          rtt_stddev_ms: 0,
+          jitter_ms: 0,
+          jitter_method: 'rfc3550',
+          samples_ms: [0.07, 0.07, null, null, null],
+        },
+      };
+    };
+    const { m, emitted, dropped } = measurer({
+      signal: abort.signal,
+      rttProbes: { icmp: unused, tcp: unused, udp: cutShort },
+    });
+    await m.rttRound(plan, peerB);
+    expect(emitted).toEqual([]);
+    expect(dropped).toHaveLength(1);
+  });
+
+  it('drops a throughput test that shutdown cut short, and starts no reverse test after it', async () => {
+    const abort = new AbortController();
+    const seen: boolean[] = [];
+    const runner: ThroughputRunner = async (target, opts) => {
+      seen.push(opts.reverse);
+      abort.abort();
+      return {
+        id: '00000000-0000-4000-8000-000000000002',
+        kind: 'throughput',
+        method: 'iperf3',
+        src: target.src,
+        dst: target.dst,
+        target: `${target.host}:${target.port}`,
+        time_ms: 1_700_000_000_000,
+        duration_ms: 300,
+        error: { code: 'cancelled', message: 'iperf3 against 127.0.0.2:5201 was cancelled' },
+        throughput: null,
+        loaded_rtt: null,
+      };
+    };
+    const { m, emitted, dropped } = measurer({ signal: abort.signal, runThroughput: runner });
+    await m.throughputSlot(plan, slot, peerB);
+    expect(seen).toEqual([false]);
+    expect(emitted).toEqual([]);
+    expect(dropped).toHaveLength(1);
   });
 });

@@ -451,6 +451,96 @@ describe('wanwatch agent runtime, with the real collector', () => {
     await until('both results stored', () => collector!.store.throughputResults('a', 'b', 0).length >= 2);
   });
 
+  it('counts its error Results by code in heartbeats, says once what the plan’s method lacks, and reports its responder', async () => {
+    await startTheCollector();
+    const logs: string[] = [];
+    const h = harness(async (target) => ({
+      id: randomUUID(),
+      kind: 'rtt',
+      method: 'udp',
+      src: target.src,
+      dst: target.dst,
+      target: target.host,
+      time_ms: Date.now(),
+      duration_ms: 0,
+      error: { code: 'permission_denied', message: 'no raw sockets here' },
+      rtt: null,
+    }));
+    h.deps.log = createLogger({}, (line) => logs.push(line));
+    h.deps.checkMethod = (method) => `the plan's probe method is ${method}, and this agent may not use it`;
+    const start = h.deps.startResponder;
+    h.deps.startResponder = async (config) => ({
+      ...(await start(config)),
+      health: () => ({
+        reflector: { up: true, last_error: null },
+        iperf3: { up: false, last_error: 'iperf3 server on 127.0.0.1:40002 did not start: …', restarts: 2 },
+      }),
+    });
+    const a = agent(h);
+    await a.start();
+    const heartbeat = () => collector!.store.agents().find((x) => x.site === 'a')?.heartbeat;
+    await until(
+      'permission_denied counted in a heartbeat',
+      () => (heartbeat()?.errors_by_code?.permission_denied ?? 0) > 0,
+    );
+    expect(heartbeat()).toMatchObject({
+      spool_error: null,
+      responder: { reflector: { up: true }, iperf3: { up: false, restarts: 2 } },
+    });
+    expect(heartbeat()?.errors).toBeGreaterThan(0);
+    // The agents view shows the latest heartbeat's counts (since the one before).
+    const view = (await (await fetch(`http://127.0.0.1:${port}/api/v1/agents`)).json()) as {
+      agents: { site: string; errors_by_code: Record<string, number> | null; responder: unknown }[];
+    };
+    const av = view.agents.find((x) => x.site === 'a');
+    expect(av?.errors_by_code?.permission_denied).toBeGreaterThan(0);
+    expect(av?.responder).toMatchObject({ iperf3: { up: false } });
+    // Counted once: what the heartbeats carried adds up to what was produced.
+    await quiesce(a);
+    await new Promise((r) => setTimeout(r, 500));
+    const all = collector!.store.agentHeartbeatsAfter(0, 10_000).map((x) => x.value);
+    const carried = all.reduce((n, x) => n + (x.errors_by_code?.permission_denied ?? 0), 0);
+    expect(carried).toBe(h.produced.length);
+    const said = logs.filter((l) => l.includes('CANNOT MEASURE'));
+    expect(said).toHaveLength(1);
+    expect(said[0]).toContain('may not use it');
+  });
+
+  it('stop() during drain() ends the drain at once instead of leaving it spinning until its timeout', async () => {
+    const h = harness();
+    const a = agent(h);
+    await startTheCollector();
+    await a.start();
+    await stopTheCollector();
+    await until('results waiting', () => a.stats().spool.queued_results + a.stats().batching > 0);
+    const t0 = Date.now();
+    const draining = a.drain(30_000);
+    await new Promise((r) => setTimeout(r, 200));
+    await a.stop();
+    expect(await draining).toBe(false);
+    expect(Date.now() - t0).toBeLessThan(5000);
+  });
+
+  it('stop() while the spool is still opening at start stops the sender too: nothing is sent after shutdown', async () => {
+    // An earlier run left results in the spool; the collector is away.
+    const first = agent(harness());
+    await startTheCollector();
+    await first.start();
+    await stopTheCollector();
+    await until('results spooled', () => first.stats().spool.queued_results >= 3);
+    await first.stop();
+    const left = first.stats().spool.queued_results;
+    // The next run is stopped while it opens its spool (start() has not got that far yet).
+    const second = agent(harness());
+    const starting = second.start();
+    await second.stop();
+    await starting;
+    await startTheCollector();
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(storedIds().length).toBe(first.stats().sent);
+    expect(second.stats()).toMatchObject({ sent: 0, spool: { queued_results: left } });
+  });
+
   it('on stop, writes the results still in memory to the spool and closes its responder', async () => {
     await startTheCollector();
     const h = harness();

@@ -3,11 +3,17 @@ import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type RunningCollector, startCollector } from '../../collector/collector.ts';
 import { createLogger } from '../../shared/log.ts';
 import { freePort } from '../../testbed/ports.ts';
+import { remount, tmpfs, unmountAll } from '../agent/mounts.ts';
 import { WANWATCH, wanwatch } from '../support/cli.ts';
+import { requireRoot } from '../support/privilege.ts';
+
+const root = requireRoot(
+  'a read-only data directory needs a tmpfs mounted read-only (chmod does not stop root)',
+);
 
 const TOKENS = { WW_TOKEN_A: 'cli-token-a', WW_TOKEN_B: 'cli-token-b' };
 // TCP connect to 127.0.0.2:1, where nothing listens: every round is a `refused` error Result, which is
@@ -59,6 +65,7 @@ afterEach(async () => {
   await stopTheCollector();
   await rm(dir, { recursive: true, force: true });
 });
+afterAll(() => unmountAll());
 
 async function until(what: string, cond: () => boolean, timeoutMs = 20_000): Promise<void> {
   const end = Date.now() + timeoutMs;
@@ -163,6 +170,21 @@ describe('wanwatch agent', () => {
     expect(done.exitCode).toBe(0);
     const spooled = await readdir(join(dir, 'data', 'agent-a', 'spool'));
     expect(spooled.some((n) => n.endsWith('.json') && n !== 'state.json')).toBe(true);
+  });
+
+  it.runIf(root)('exits 2 with one line saying what is wrong when --data-dir cannot be written', async () => {
+    const disk = tmpfs(64);
+    remount(disk, 'ro');
+    const r = await wanwatch(['agent', '--site', 'a', '--collector', url, '--data-dir', join(disk, 'data')], {
+      env: { WANWATCH_TOKEN: TOKENS.WW_TOKEN_A },
+    });
+    expect(r.exitCode).toBe(2);
+    const lines = r.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(
+      /^wanwatch: cannot write the data directory \S+\/data \(EROFS: read-only file system/,
+    );
+    expect(lines[0]).toContain('give --data-dir a directory that the user running the agent can write');
   });
 
   it('keeps retrying with a log line while the collector is unreachable at start', async () => {

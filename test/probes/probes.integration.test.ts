@@ -162,19 +162,55 @@ describe('udp echo probe', () => {
     expect(r.rtt?.loss_percent).toBe(100);
   });
 
-  it('counts a round cut short by its signal as cancelled', async () => {
+  it('leaves out of a round cut short by its signal the probes not sent and those whose reply was still due', async () => {
     const ac = new AbortController();
     setTimeout(() => ac.abort(), 120);
+    // Sent at 0, 50 and 100 ms to a port that never answers; stopped at 120 ms, before any 200 ms timeout.
     const r = await RTT_PROBES.udp(target('127.0.0.1', blackholePort), {
       count: 20,
       spacing_ms: 50,
       timeout_ms: 200,
       signal: ac.signal,
     });
-    expect(r.rtt?.received).toBe(0);
     expect(r.error?.code).toBe('cancelled');
+    expect(r.error?.message).toContain('nothing measured');
+    expect(r.rtt).toBeNull();
     expect(r.duration_ms).toBeLessThan(1000);
   });
+
+  it('keeps the probes a stopped round had judged, and counts none it had not as lost', async () => {
+    const ac = new AbortController();
+    // Answered at once; stopped after the third probe, 17 never sent.
+    setTimeout(() => ac.abort(), 125);
+    const r = await RTT_PROBES.udp(target('127.0.0.1', reflector.port), {
+      count: 20,
+      spacing_ms: 50,
+      timeout_ms: 500,
+      signal: ac.signal,
+    });
+    expect(r.error).toBeNull();
+    expect(r.rtt).toMatchObject({ sent: 3, received: 3, loss_percent: 0 });
+    expect(r.rtt?.samples_ms).toHaveLength(3);
+    expect(r.rtt?.samples_ms.every((s) => s !== null)).toBe(true);
+  });
+
+  it.runIf(root)(
+    'icmp and tcp: a stopped round is the probes it sent, none counted lost for being unsent',
+    async () => {
+      for (const method of ['icmp', 'tcp'] as const) {
+        const ac = new AbortController();
+        setTimeout(() => ac.abort(), 125);
+        const r = await RTT_PROBES[method](target('127.0.0.1', reflector.port), {
+          count: 20,
+          spacing_ms: 50,
+          timeout_ms: 500,
+          signal: ac.signal,
+        });
+        expect(r.error, method).toBeNull();
+        expect(r.rtt, method).toMatchObject({ sent: 3, received: 3, loss_percent: 0 });
+      }
+    },
+  );
 });
 
 describe('every probe', () => {

@@ -1,0 +1,118 @@
+// An agent without the ICMP privilege: `wanwatch agent` run as the unprivileged user nobody, whose plan
+// says icmp (the default), against the real collector. It says loudly, once and without a stack trace,
+// what is wrong and what to run; every round is still a Result, `permission_denied`; its heartbeats count
+// them by code, and the agents view shows them, with the collector's measurement_failing naming the
+// cause, and no link alert.
+import { execFileSync } from 'node:child_process';
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AgentJson } from '../../shared/wire.ts';
+import { type CliAgent, freeSitePorts, startCliAgent } from '../../testbed/agents.ts';
+import { startTestCollector, type TestCollector } from '../../testbed/collector.ts';
+import { requireRoot } from '../support/privilege.ts';
+
+const root = requireRoot('running an agent as the unprivileged user nobody');
+const TOKEN_A = 'privilege-token-a';
+let collector: TestCollector;
+let agent: CliAgent | undefined;
+let nobodyDir: string | undefined;
+
+beforeAll(async () => {
+  if (!root) return;
+  const a = await freeSitePorts('127.0.0.1');
+  const b = await freeSitePorts('127.0.0.2');
+  collector = await startTestCollector(
+    `sites:
+  a: {address: 127.0.0.1, token_env: WW_TOKEN_A, reflector_port: ${a.reflector_port}, iperf3_port: ${a.iperf3_port}}
+  b: {address: 127.0.0.2, token_env: WW_TOKEN_B, reflector_port: ${b.reflector_port}, iperf3_port: ${b.iperf3_port}}
+clusters:
+  east:
+    subclusters:
+      sc1: {nodes: {n1: a, n2: b}}
+probes:
+  rtt: {interval: 500ms, count: 2, spacing: 10ms, timeout: 200ms}
+  throughput: {enabled: false}
+  heartbeat: {interval: 500ms, timeout: 5s}
+`,
+    { env: { WW_TOKEN_A: TOKEN_A, WW_TOKEN_B: 'privilege-token-b' }, planRefreshMs: 500 },
+  );
+  // The collector's temp dir is private (0700): nobody's data dir goes beside it.
+  nobodyDir = mkdtempSync(join(tmpdir(), 'wanwatch-nobody-'));
+  chmodSync(nobodyDir, 0o755);
+  const dataDir = join(nobodyDir, 'agent-a');
+  mkdirSync(dataDir);
+  const id = (flag: string) => Number(execFileSync('id', [flag, 'nobody'], { encoding: 'utf8' }).trim());
+  chownSync(dataDir, id('-u'), id('-g'));
+  agent = startCliAgent({ site: 'a', token: TOKEN_A, collector: collector.url, dataDir, user: 'nobody' });
+});
+
+afterAll(async () => {
+  await agent?.kill('SIGTERM');
+  await collector?.dispose();
+  if (nobodyDir) rmSync(nobodyDir, { recursive: true, force: true });
+});
+
+async function until<T>(what: string, check: () => T | undefined | Promise<T | undefined>): Promise<T> {
+  const end = Date.now() + 20_000;
+  for (;;) {
+    const v = await check();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for: ${what}\n${agent?.stderr ?? ''}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+const agentView = async (): Promise<AgentJson | undefined> =>
+  ((await (await fetch(`${collector.url}/api/v1/agents`)).json()) as { agents: AgentJson[] }).agents.find(
+    (x) => x.site === 'a',
+  );
+
+describe.runIf(root)('an agent without the ICMP privilege', () => {
+  it('says once, loudly and without a stack trace, what is wrong and what to run', async () => {
+    const line = await until('the privilege error in its log', () =>
+      agent?.logs().find((l) => l.level === 'error' && String(l.msg).startsWith('CANNOT MEASURE')),
+    );
+    expect(line.msg).toContain('may not open raw ICMP sockets');
+    expect(line.msg).toMatch(/`sudo setcap cap_net_raw\+ep \/\S+node\S*`/);
+    expect(line.msg).toContain('AmbientCapabilities=CAP_NET_RAW');
+    expect(line.msg).toContain('probes.rtt.method: udp');
+    expect(line.msg).toContain('uid 65534');
+    // Several plan refreshes later it has not repeated itself, and nothing printed a stack trace.
+    await new Promise((r) => setTimeout(r, 2000));
+    expect(agent?.logs().filter((l) => String(l.msg).startsWith('CANNOT MEASURE'))).toHaveLength(1);
+    expect(agent?.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('stores every round as permission_denied, and its heartbeats count them by code', async () => {
+    const rounds = await until('rounds stored', () => {
+      const rs = collector.store.rttResults('a', 'b', 0);
+      return rs.length >= 3 ? rs : undefined;
+    });
+    for (const r of rounds) {
+      expect(r.error?.code).toBe('permission_denied');
+      expect(r.rtt).toBeNull();
+    }
+    const hb = await until('a heartbeat counting permission_denied', () => {
+      const h = collector.store.agents().find((x) => x.site === 'a')?.heartbeat;
+      return (h?.errors_by_code?.permission_denied ?? 0) > 0 ? h : undefined;
+    });
+    expect(hb.errors).toBeGreaterThan(0);
+  });
+
+  it('shows them in the agents view, beside the collector’s measurement_failing naming the cause, and no link alert', async () => {
+    const view = await until('the agents view', async () => {
+      const v = await agentView();
+      return (v?.errors_by_code?.permission_denied ?? 0) > 0 && (v?.measurement_failing.length ?? 0) > 0
+        ? v
+        : undefined;
+    });
+    expect(view.responder).toMatchObject({ reflector: { up: true } });
+    expect(view.measurement_failing[0]).toMatchObject({ code: 'permission_denied' });
+    const alerts = (await (await fetch(`${collector.url}/api/v1/alerts`)).json()) as {
+      active: { rule: string }[];
+    };
+    expect(alerts.active.filter((a) => a.rule !== 'measurement_failing')).toEqual([]);
+  });
+});
