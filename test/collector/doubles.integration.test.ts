@@ -108,6 +108,8 @@ describe('a second agent for one site', () => {
           'the double',
         );
         expect(double.instances).toHaveLength(2);
+        // Each agent process names itself with a random instance id in its heartbeats.
+        for (const i of double.instances) expect(i.instance).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-/);
         expect(double.instances.map((i) => i.address)).toEqual(['127.0.0.1', '127.0.0.1']);
         const warning = c.logs.filter((l) => l.includes('two agents are running for site \\"a\\"'));
         expect(warning).toHaveLength(1);
