@@ -5,6 +5,13 @@
 // A round cut short by its signal (shutdown, Ctrl-C) is not evidence about the link: a probe that was
 // never sent, or whose wait for its reply was cut short, is `cancelled` and left out of the round
 // altogether: not sent, not lost. Only probes that were sent and got their whole wait count.
+//
+// Likewise a probe that a wanwatch reflector's port refused (ICMP port unreachable for udp, a RST for tcp
+// aimed at the reflector) is not measured: the refusal came back over the path, so the path works; what
+// it says is that the far end's reflector is not running, e.g. for the second or two its agent takes to
+// restart, and an agent that stays away is agent_down's business. Counted as lost, every agent upgrade
+// paged its peers' loss_high. Which refusals get this treatment is the probe's call (udp.ts, tcp.ts):
+// only a port known to be a reflector's, never an arbitrary tcp_port, where a refusal stays loss.
 import { randomUUID } from 'node:crypto';
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
@@ -13,10 +20,33 @@ import { summarizeRtt } from '../shared/stats.ts';
 import { failedRtt } from './failed.ts';
 import type { RttRoundOptions, RttTarget } from './types.ts';
 
-export type ProbeOutcome = { ok: true; rtt_ms: number } | { ok: false; code: ErrorCode; message: string };
+export type ProbeOutcome =
+  | { ok: true; rtt_ms: number }
+  | {
+      ok: false;
+      code: ErrorCode;
+      message: string;
+      /** false: not part of the round, neither sent nor lost (cancelled, or refused by a reflector). */
+      measured?: false;
+    };
 
 /** A probe the round's signal stopped before it was sent, or before its reply was due: not part of the round. */
-export const CANCELLED: ProbeOutcome = { ok: false, code: 'cancelled', message: 'round cancelled' };
+export const CANCELLED: ProbeOutcome = {
+  ok: false,
+  code: 'cancelled',
+  message: 'round cancelled',
+  measured: false,
+};
+
+/** A probe a wanwatch reflector's port refused: not part of the round (see the top of this file). */
+export const refusedByReflector = (message: string): ProbeOutcome => ({
+  ok: false,
+  code: 'refused',
+  message,
+  measured: false,
+});
+
+const isMeasured = (o: ProbeOutcome): boolean => o.ok || o.measured !== false;
 
 /** Monotonic clock in milliseconds, with sub-microsecond resolution. */
 export const nowMs = (): number => Number(process.hrtime.bigint()) / 1e6;
@@ -98,10 +128,12 @@ export function checkRoundOptions(opts: RttRoundOptions): string | null {
 
 /**
  * Builds the Result of a round from its outcomes. Lost and failed probes are null samples (loss);
- * cancelled probes (never sent, or their wait cut short) are left out: the round is the probes that were
- * judged. When nothing came back the Result carries an error: the failure most probes had (ties go to
- * the first seen), with that probe's message, and the round's statistics (loss 100 %). A round of which
- * no probe was judged is a `cancelled` Result without figures.
+ * probes that were not measured (cancelled: never sent, or their wait cut short; refused by a reflector)
+ * are left out: the round is the probes that were judged. When nothing came back the Result carries an
+ * error: the failure most probes had (ties go to the first seen), with that probe's message, and the
+ * round's statistics (loss 100 %). A round of which no probe was judged is a Result without figures
+ * (`rtt: null`) whose error is what most of its probes had: `cancelled`, or `refused` when a reflector
+ * refused them; the collector's rules read neither as evidence (collector/alerts/measured.ts).
  */
 export function roundResult(args: {
   method: ProbeMethod;
@@ -113,35 +145,24 @@ export function roundResult(args: {
   jitter?: { ms: number; method: JitterMethod };
   extra?: { reordered?: number; duplicates?: number };
 }): RttResult {
-  const judged = args.outcomes.filter((o) => o.ok || o.code !== 'cancelled');
+  const judged = args.outcomes.filter(isMeasured);
   const duration_ms = Math.round(args.duration_ms * 1000) / 1000;
-  if (judged.length === 0 && args.outcomes.length > 0) {
-    return {
-      ...failedRound(
-        args.method,
-        args.target,
-        args.label,
-        args.time_ms,
-        'cancelled',
-        `round cancelled before any of its ${args.outcomes.length} probes was sent or had its reply due: nothing measured`,
-      ),
-      duration_ms,
-    };
+  const n = args.outcomes.length;
+  if (judged.length === 0 && n > 0) {
+    const [code, { n: k, message }] = mostCommon(args.outcomes);
+    const refused =
+      k === n ? `all ${n} probes were refused` : `${k} of its ${n} probes were refused, the others cut short`;
+    const why =
+      code === 'cancelled'
+        ? `round cancelled before any of its ${n} probes was sent or had its reply due: nothing measured`
+        : `round not measured: ${refused}: ${message}`;
+    return { ...failedRound(args.method, args.target, args.label, args.time_ms, code, why), duration_ms };
   }
   const samples = judged.map((o) => (o.ok ? o.rtt_ms : null));
   const rtt: RttStats = summarizeRtt(samples, args.jitter, args.extra);
   let error: RttResult['error'] = null;
   if (rtt.received === 0 && rtt.sent > 0) {
-    const counts = new Map<ErrorCode, { n: number; message: string }>();
-    for (const o of judged) {
-      if (o.ok) continue;
-      const c = counts.get(o.code);
-      if (c) c.n++;
-      else counts.set(o.code, { n: 1, message: o.message });
-    }
-    let best: [ErrorCode, { n: number; message: string }] | undefined;
-    for (const entry of counts) if (!best || entry[1].n > best[1].n) best = entry;
-    const [code, { n, message }] = best ?? ['timeout', { n: rtt.sent, message: 'no reply' }];
+    const [code, { n, message }] = mostCommon(judged);
     const text =
       n === rtt.sent
         ? `all ${rtt.sent} probes lost: ${message}`
@@ -162,4 +183,18 @@ export function roundResult(args: {
     error,
     rtt,
   };
+}
+
+/** The failure most of the failed outcomes had (ties go to the first seen), with its first message. */
+function mostCommon(outcomes: readonly ProbeOutcome[]): [ErrorCode, { n: number; message: string }] {
+  const counts = new Map<ErrorCode, { n: number; message: string }>();
+  for (const o of outcomes) {
+    if (o.ok) continue;
+    const c = counts.get(o.code);
+    if (c) c.n++;
+    else counts.set(o.code, { n: 1, message: o.message });
+  }
+  let best: [ErrorCode, { n: number; message: string }] | undefined;
+  for (const entry of counts) if (!best || entry[1].n > best[1].n) best = entry;
+  return best ?? ['timeout', { n: outcomes.length, message: 'no reply' }];
 }

@@ -2,10 +2,15 @@
 // per probe, closed at once with a reset so probing leaves no TIME_WAIT sockets behind.
 //
 // A refused connection (RST) comes back over the path, but it means nothing listens on the port, or a
-// firewall answers for it: its time is not the service's round trip. So a refused probe counts as lost.
-// When every probe of a round is refused the round's error is `refused`; a mix of refused and answered
-// probes is an ordinary round with loss. Timeouts are lost probes; a round with none answered is a
-// `timeout` (or `unreachable`, whichever most probes had).
+// firewall answers for it: its time is not the service's round trip. Against a `tcp_port` that is not a
+// wanwatch reflector (a service the far end already runs) a refused probe counts as lost: the service
+// the topology names is all this method measures there, and it did not answer. When every probe of such
+// a round is refused the round's error is `refused`; a mix of refused and answered probes is an
+// ordinary round with loss. Against a wanwatch reflector (`target.reflector`, the default port), a
+// refusal is not measured (probes/round.ts): the path answered, and the reflector is not running, e.g.
+// while its agent restarts; a round all refused is a `refused` Result without figures, which no link
+// rule reads. Timeouts are lost probes; a round with none answered is a `timeout` (or `unreachable`,
+// whichever most probes had).
 //
 // A probe waits at most 1 s for the SYN-ACK, whatever its timeout: when the SYN or the SYN-ACK is lost,
 // the kernel retransmits after its initial retransmission timeout (1 s on Linux, RFC 6298), and a
@@ -22,6 +27,7 @@ import {
   failedRound,
   nowMs,
   type ProbeOutcome,
+  refusedByReflector,
   resolveHost,
   roundResult,
   sendSpaced,
@@ -32,7 +38,12 @@ import type { RttProbe } from './types.ts';
 /** Linux's initial SYN retransmission timeout (TCP_TIMEOUT_INIT): the longest a probe waits for a SYN-ACK. */
 export const TCP_SYN_RETRANSMIT_MS = 1000;
 
-function connectOnce(address: string, port: number, timeout_ms: number): Promise<ProbeOutcome> {
+function connectOnce(
+  address: string,
+  port: number,
+  timeout_ms: number,
+  reflector: boolean,
+): Promise<ProbeOutcome> {
   const where = targetLabel(address, port);
   const wait_ms = Math.min(timeout_ms, TCP_SYN_RETRANSMIT_MS);
   const why =
@@ -60,7 +71,13 @@ function connectOnce(address: string, port: number, timeout_ms: number): Promise
       clearTimeout(timer);
       socket.destroy();
       const code = errnoCode(err);
-      if (code === 'ECONNREFUSED')
+      if (code === 'ECONNREFUSED' && reflector)
+        resolve(
+          refusedByReflector(
+            `${where} refused the connection: no reflector listens there (its agent is restarting or stopped, or \`wanwatch reflector\` is not running on that host); a refusal is not loss`,
+          ),
+        );
+      else if (code === 'ECONNREFUSED')
         resolve({
           ok: false,
           code: 'refused',
@@ -113,7 +130,7 @@ export const tcpProbe: RttProbe = async (target, opts): Promise<RttResult> => {
   }
   const t0 = nowMs();
   const outcomes = await sendSpaced(opts.count, opts.spacing_ms, opts.signal, () =>
-    connectOnce(address, port, opts.timeout_ms),
+    connectOnce(address, port, opts.timeout_ms, target.reflector === true),
   );
   return roundResult({
     method: 'tcp',

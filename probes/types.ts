@@ -9,6 +9,12 @@ export interface RttTarget {
   host: string;
   /** Port, for tcp (the peer's listener) and udp (the peer's reflector). */
   port?: number;
+  /**
+   * tcp: the port is a wanwatch reflector's, so a refused connection means the reflector is not running
+   * (its agent restarting), not a lost probe (probes/tcp.ts). Unset: an arbitrary port, where it is loss.
+   * udp always aims at a reflector.
+   */
+  reflector?: boolean;
 }
 
 export interface RttRoundOptions {

@@ -1,6 +1,13 @@
 // UDP echo against a wanwatch reflector (responder/reflector.ts); the payload is described in
 // udp-echo-payload.ts. One socket per round, connected to the reflector so that an ICMP "port
 // unreachable" (nothing listens there) surfaces as ECONNREFUSED instead of silent loss.
+//
+// A refused probe is not measured (probes/round.ts): the port is always a wanwatch reflector's, and
+// "port unreachable" came back over the path from the far host, whose reflector is not running (its
+// agent restarting, or stopped: agent_down's business). The socket reports refusals for the round, not
+// per probe (the kernel keeps one pending error, so several ICMP messages may surface as one), so a
+// probe without a reply is taken as refused when a refusal surfaced while it was awaited (from its send
+// to its timeout), and as lost otherwise.
 import { randomInt } from 'node:crypto';
 import { createSocket, type Socket } from 'node:dgram';
 import { DEFAULT_REFLECTOR_PORT } from '../shared/ports.ts';
@@ -13,6 +20,7 @@ import {
   failedRound,
   nowMs,
   type ProbeOutcome,
+  refusedByReflector,
   resolveHost,
   roundResult,
   sendSpaced,
@@ -98,17 +106,23 @@ export const udpProbe: RttProbe = async (target, opts): Promise<RttResult> => {
   const account = accountEchoRound(opts.count, outcome.arrivals, opts.timeout_ms);
   const lost: ProbeOutcome = {
     ok: false,
-    code: outcome.refused ? 'refused' : 'timeout',
-    message: outcome.refused
-      ? `${where} answered "port unreachable": no reflector listens there (run \`wanwatch reflector\` on that host)`
-      : `no echo reply from ${where} within ${opts.timeout_ms} ms (is \`wanwatch reflector\` running there, and UDP port ${port} open?)`,
+    code: 'timeout',
+    message: `no echo reply from ${where} within ${opts.timeout_ms} ms (is \`wanwatch reflector\` running there, and UDP port ${port} open?)`,
   };
+  const refused = refusedByReflector(
+    `${where} answered "port unreachable": no reflector listens there (its agent is restarting or stopped, or \`wanwatch reflector\` is not running on that host); a refusal is not loss`,
+  );
+  const sentAt = (seq: number) => outcome.sentAt.get(seq) ?? 0;
+  const refusedWhileAwaited = (seq: number) =>
+    outcome.refusedAt.some((t) => t >= sentAt(seq) && t <= sentAt(seq) + opts.timeout_ms);
   // A probe sent, but whose reply was still due when the signal ended the round, was not judged.
   const cutShort = (seq: number) =>
-    outcome.stoppedAt !== undefined && (outcome.sentAt.get(seq) ?? 0) + opts.timeout_ms > outcome.stoppedAt;
+    outcome.stoppedAt !== undefined && sentAt(seq) + opts.timeout_ms > outcome.stoppedAt;
   const outcomes: ProbeOutcome[] = account.samples_ms.map((rtt_ms, seq) => {
     if (rtt_ms !== null) return { ok: true, rtt_ms };
-    return outcome.failures.get(seq) ?? (cutShort(seq) ? CANCELLED : lost);
+    return (
+      outcome.failures.get(seq) ?? (refusedWhileAwaited(seq) ? refused : cutShort(seq) ? CANCELLED : lost)
+    );
   });
   return roundResult({
     method: 'udp',
@@ -132,7 +146,8 @@ async function echoRound(
 ): Promise<{
   arrivals: EchoArrival[];
   failures: Map<number, ProbeOutcome>;
-  refused: boolean;
+  /** When the socket reported a refusal (ICMP port unreachable), monotonic ms. */
+  refusedAt: number[];
   duration_ms: number;
   /** When each probe was sent (monotonic ms), and when the signal ended the round, if it did. */
   sentAt: Map<number, number>;
@@ -144,7 +159,7 @@ async function echoRound(
   const answered = new Set<number>();
   const sentAt = new Map<number, number>();
   let stoppedAt: number | undefined;
-  let refused = false;
+  const refusedAt: number[] = [];
   let lingering = false;
   let finish: () => void = () => {};
   const done = new Promise<void>((resolve) => {
@@ -164,7 +179,7 @@ async function echoRound(
   });
   socket.on('error', (err) => {
     // ICMP port unreachable on a connected socket: later replies cannot come from a reflector there.
-    if (errnoCode(err) === 'ECONNREFUSED') refused = true;
+    if (errnoCode(err) === 'ECONNREFUSED') refusedAt.push(nowMs());
   });
   const t0 = nowMs();
   const sent = await sendSpaced(count, spacing_ms, signal, (seq) => {
@@ -172,7 +187,8 @@ async function echoRound(
     sentAt.set(seq, nowMs());
     socket.send(packet, (err) => {
       if (!err) return;
-      if (errnoCode(err) === 'ECONNREFUSED') refused = true;
+      // The kernel handed back a refusal still pending from an earlier probe instead of sending this one.
+      if (errnoCode(err) === 'ECONNREFUSED') refusedAt.push(nowMs());
       else
         failures.set(seq, {
           ok: false,
@@ -196,5 +212,5 @@ async function echoRound(
   await done;
   clearTimeout(timer);
   signal?.removeEventListener('abort', onAbort);
-  return { arrivals, failures, refused, duration_ms: nowMs() - t0, sentAt, stoppedAt };
+  return { arrivals, failures, refusedAt, duration_ms: nowMs() - t0, sentAt, stoppedAt };
 }

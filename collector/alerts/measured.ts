@@ -33,9 +33,21 @@ export type MeasurementCause = (typeof MEASUREMENT_CAUSES)[number];
 
 const NOT_MEASURED: ReadonlySet<ErrorCode> = new Set(NOT_MEASURED_CODES);
 
+/**
+ * An RTT round every probe of which a wanwatch reflector refused (probes/round.ts): a `refused` Result
+ * without figures. The refusals came back over the path, so it works; the far end's reflector was not
+ * running (its agent restarting; one that stays away raises agent_down). `refused` stays evidence
+ * everywhere else: a round with figures (probes against a tcp_port that is not a reflector count a
+ * refusal as a lost probe; so did agents before this rule) and a throughput test iperf3 was refused.
+ * measurement_failing does not alert on it: the cause is at the far end, not at the measuring site.
+ */
+const refusedByReflector = (r: Result): boolean =>
+  r.kind === 'rtt' && r.rtt === null && r.error?.code === 'refused';
+
 /** The Result's error when it says the measurement could not be made; null for evidence. */
 export function notMeasured(r: Result): AlertCause | null {
-  return r.error !== null && NOT_MEASURED.has(r.error.code) ? r.error : null;
+  if (r.error === null) return null;
+  return NOT_MEASURED.has(r.error.code) || refusedByReflector(r) ? r.error : null;
 }
 
 export const isMeasured = (r: Result): boolean => notMeasured(r) === null;

@@ -84,7 +84,7 @@ describe('tcp probe', () => {
     expect(r.rtt?.rtt_median_ms).toBeLessThan(20);
   });
 
-  it('reports a closed port as refused with 100 % loss, saying that nothing listens there', async () => {
+  it('reports a closed port that is not a reflector (a tcp_port) as refused with 100 % loss, saying that nothing listens there', async () => {
     const closed = await startReflector({ address: '127.0.0.1', port: 0 });
     const port = closed.port;
     await closed.close();
@@ -98,6 +98,44 @@ describe('tcp probe', () => {
       rtt_median_ms: null,
       jitter_ms: null,
     });
+  });
+
+  it("a reflector's closed port: refused, not measured (no figures, nothing lost)", async () => {
+    const closed = await startReflector({ address: '127.0.0.1', port: 0 });
+    const port = closed.port;
+    await closed.close();
+    const r = await RTT_PROBES.tcp(
+      { ...target('127.0.0.1', port), reflector: true },
+      { count: 3, spacing_ms: 10, timeout_ms: 1000 },
+    );
+    expect(rttResultSchema.parse(r)).toEqual(r);
+    expect(r.error?.code).toBe('refused');
+    expect(r.error?.message).toMatch(
+      /^round not measured: all 3 probes were refused: .*no reflector listens there/,
+    );
+    expect(r.error?.message).toContain('a refusal is not loss');
+    expect(r.rtt).toBeNull();
+  });
+
+  it('a reflector that comes back mid-round: the refused probes are left out, the answered ones count, none is lost', async () => {
+    const gone = await startReflector({ address: '127.0.0.1', port: 0 });
+    const port = gone.port;
+    await gone.close();
+    let back: Reflector | undefined;
+    // Probes at 0, 50, …, 450 ms; the reflector listens again from about 120 ms.
+    setTimeout(async () => {
+      back = await startReflector({ address: '127.0.0.1', port });
+    }, 120);
+    const r = await RTT_PROBES.tcp(
+      { ...target('127.0.0.1', port), reflector: true },
+      { count: 10, spacing_ms: 50, timeout_ms: 500 },
+    );
+    await back?.close();
+    expect(r.error).toBeNull();
+    expect(r.rtt?.received).toBe(r.rtt?.sent);
+    expect(r.rtt?.loss_percent).toBe(0);
+    expect(r.rtt?.sent).toBeGreaterThanOrEqual(5);
+    expect(r.rtt?.sent).toBeLessThan(10);
   });
 });
 
@@ -153,13 +191,48 @@ describe('udp echo probe', () => {
     expect(r.duration_ms).toBeLessThan(1500);
   });
 
-  it('reports a closed UDP port (ICMP port unreachable) as refused', async () => {
+  it('reports a closed UDP port (ICMP port unreachable) as refused and not measured: no figures, nothing lost', async () => {
     const gone = await startReflector({ address: '127.0.0.1', port: 0 });
     const port = gone.port;
     await gone.close();
     const r = await RTT_PROBES.udp(target('127.0.0.1', port), { count: 3, spacing_ms: 10, timeout_ms: 300 });
+    expect(rttResultSchema.parse(r)).toEqual(r);
     expect(r.error?.code).toBe('refused');
-    expect(r.rtt?.loss_percent).toBe(100);
+    expect(r.error?.message).toMatch(/^round not measured: all 3 probes were refused: .*port unreachable/);
+    expect(r.rtt).toBeNull();
+  });
+
+  it('a reflector that comes back mid-round (its agent restarted): the refused probes are left out, none is lost', async () => {
+    const gone = await startReflector({ address: '127.0.0.1', port: 0 });
+    const port = gone.port;
+    await gone.close();
+    let back: Reflector | undefined;
+    // Probes at 0, 50, …, 450 ms; the reflector listens again from about 120 ms.
+    setTimeout(async () => {
+      back = await startReflector({ address: '127.0.0.1', port });
+    }, 120);
+    const r = await RTT_PROBES.udp(target('127.0.0.1', port), { count: 10, spacing_ms: 50, timeout_ms: 500 });
+    await back?.close();
+    expect(r.error).toBeNull();
+    expect(r.rtt?.loss_percent).toBe(0);
+    expect(r.rtt?.received).toBe(r.rtt?.sent);
+    expect(r.rtt?.sent).toBeGreaterThanOrEqual(5);
+    expect(r.rtt?.sent).toBeLessThan(10);
+  });
+
+  it('still counts a probe lost when no refusal came while it was awaited', async () => {
+    // A reflector that answers every probe but the third, and refuses nothing: ordinary loss.
+    const lossy = await oddReflector((reply, seq, send) => {
+      if (seq !== 2) send(reply);
+    });
+    const r = await RTT_PROBES.udp(target('127.0.0.1', lossy.port), {
+      count: 5,
+      spacing_ms: 10,
+      timeout_ms: 300,
+    });
+    lossy.close();
+    expect(r.error).toBeNull();
+    expect(r.rtt).toMatchObject({ sent: 5, received: 4, loss_percent: 20 });
   });
 
   it('leaves out of a round cut short by its signal the probes not sent and those whose reply was still due', async () => {
