@@ -15,7 +15,7 @@ import type { ApiContext } from './api/routes.ts';
 import type { Evaluator } from './evaluate/evaluator.ts';
 import { ServedPlans, withHold } from './plan/hold.ts';
 import { QualificationError, Qualifications } from './qualify/jobs.ts';
-import { agentsView, alertsView, linksView } from './read.ts';
+import { agentsView, ReadReplies } from './read.ts';
 import type { RunningSinks } from './sinks/index.ts';
 import type { Store } from './store/store.ts';
 import type { LoadedTopology } from './topology.ts';
@@ -50,6 +50,7 @@ export function apiHandlers(parts: HandlerParts): ApiContext {
     const base = parts.topology().plans.get(site);
     return base === undefined ? undefined : withHold(base, qualifications.heldSites());
   };
+  const replies = new ReadReplies(evaluator, store);
   const instances = new AgentInstances(log);
   const refusals = new RefusalLog(log, parts.refusalLogIntervalMs);
   parts.shutdown.addEventListener('abort', () => refusals.close(), { once: true });
@@ -123,14 +124,14 @@ export function apiHandlers(parts: HandlerParts): ApiContext {
     },
     links: () => {
       const { topology, links } = parts.topology();
-      return linksView(topology, links, evaluator, Date.now());
+      return replies.linksReply(topology, links, Date.now());
     },
-    alerts: () => alertsView(evaluator, store),
+    alerts: () => replies.alertsReply(),
     agents: () => {
       const { topology, plans } = parts.topology();
       const now = Date.now();
       const asServed = new Map([...plans.keys()].map((site) => [site, planOf(site) as AgentPlan]));
-      const view = agentsView(topology, asServed, store, parts.startedAtMs, now);
+      const view = agentsView(topology, asServed, store, evaluator.alertStates(), parts.startedAtMs, now);
       const alive = aliveMs();
       return { agents: view.agents.map((a) => ({ ...a, double: instances.double(a.site, now, alive) })) };
     },

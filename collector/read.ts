@@ -1,6 +1,8 @@
 // The read API's views (GET /api/v1/links, /alerts, /agents): plain JSON for people, `wanwatch status`
 // and other tools. The replies' schemas are in shared/wire.ts; docs/deploying.md ("The collector")
-// describes the endpoints for operators.
+// describes the endpoints for operators. No read may cost ingest much, however many clients loop on
+// it: links are shown as the latest evaluation observed them (evaluate/evaluator.ts), and the links and
+// alerts replies are built once per evaluation (ReadReplies); the agents view reads one row per site.
 import type { Topology } from '../shared/topology/model.ts';
 import type { LinkRequirement } from '../shared/topology/requirements.ts';
 import {
@@ -15,19 +17,58 @@ import {
   type LinksReply,
 } from '../shared/wire.ts';
 import { linkContext, type StoredAlertState } from './alerts/rules.ts';
-import { type Evaluator, stateRank } from './evaluate/evaluator.ts';
+import { type Evaluator, type Observed, stateRank } from './evaluate/evaluator.ts';
 import type { Store } from './store/store.ts';
 
 /** For importers from before the reply's schema moved to shared/wire.ts. */
 export type { LinksReply };
 
+/**
+ * The read API's replies, each built once per evaluation and shared by every reader until the next:
+ * the same object while its inputs are the same objects (the evaluator replaces them at each
+ * evaluation, a reload replaces the topology).
+ */
+export class ReadReplies {
+  private links: { observed: Observed; reply: LinksReply } | null = null;
+  private alerts: { states: ReadonlyMap<string, StoredAlertState>; reply: AlertsReply } | null = null;
+
+  constructor(
+    private readonly evaluator: Evaluator,
+    private readonly store: Store,
+  ) {}
+
+  linksReply(topology: Topology, links: readonly LinkRequirement[], now: number): LinksReply {
+    const observed = this.evaluator.observedForReaders({ topology, links }, now);
+    if (this.links?.observed !== observed)
+      this.links = { observed, reply: linksFrom(observed, this.evaluator) };
+    return this.links.reply;
+  }
+
+  /** Alert states and events change only at an evaluation, which replaces the states' map. */
+  alertsReply(): AlertsReply {
+    const states = this.evaluator.alertStates();
+    if (this.alerts?.states !== states)
+      this.alerts = { states, reply: alertsView(this.evaluator, this.store) };
+    return this.alerts.reply;
+  }
+}
+
+/**
+ * Every link as observed at `now`, or up to the reads' freshness (two evaluation intervals) before
+ * it: the latest evaluation's views when they are of this topology and links (see
+ * Evaluator.observedForReaders). The reply's time_ms says when.
+ */
 export function linksView(
   topology: Topology,
   links: readonly LinkRequirement[],
   evaluator: Evaluator,
   now: number,
 ): LinksReply {
-  const views = evaluator.observe({ topology, links: [...links] }, now);
+  return linksFrom(evaluator.observedForReaders({ topology, links }, now), evaluator);
+}
+
+function linksFrom(observed: Observed, evaluator: Evaluator): LinksReply {
+  const { topology, links, views, time_ms } = observed;
   const out: LinkJson[] = links.map((l) => {
     const directions = views
       .filter((v) => v.link === l)
@@ -69,7 +110,7 @@ export function linksView(
     };
   });
   return {
-    time_ms: now,
+    time_ms,
     window_ms: topology.alerts.window,
     rtt_statistic: topology.thresholds.rtt_statistic,
     links: out,
@@ -96,15 +137,17 @@ export function alertsView(evaluator: Evaluator, store: Store): AlertsReply {
   return { active, recent };
 }
 
+/** `states`: the evaluator's alert states (the stored ones, held in memory: no parse per request). */
 export function agentsView(
   topology: Topology,
   plans: ReadonlyMap<string, AgentPlan>,
   store: Store,
+  states: ReadonlyMap<string, StoredAlertState>,
   startedAtMs: number,
   now: number,
 ): AgentsReply {
   const seen = new Map(store.agents().map((a) => [a.site, a]));
-  const failing = measurementFailing(store.loadAlertStates<StoredAlertState>());
+  const failing = measurementFailing(states);
   const limit = topology.probes.heartbeat.interval + topology.probes.heartbeat.timeout;
   return {
     agents: [...topology.sites.keys()].sort().map((site) => {

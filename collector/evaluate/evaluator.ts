@@ -1,6 +1,8 @@
 // The evaluation loop's one step: observe every rule from the store, step the state machines, and
 // write changed states, new events (queued in the outbox for each notifier) and link status points in
-// one transaction. loop.ts decides when it runs.
+// one transaction. loop.ts decides when it runs. The views an evaluation observed are kept for the read
+// API: observing reads the whole alert window of every link direction from the store, and a read API
+// that observed again for each request could starve ingest (issue 13).
 import type { Topology } from '../../shared/topology/model.ts';
 import type { LinkRequirement } from '../../shared/topology/requirements.ts';
 import { type AlertStatus, type DirectionState, LINK_RULES, type LinkRule } from '../../shared/wire.ts';
@@ -14,6 +16,21 @@ import type { Store } from '../store/store.ts';
 /** Link status points are written at most this often per direction, unless the state changes. */
 export const STATUS_POINT_SPACING_MS = 10_000;
 
+/** What is observed: a topology and its links. */
+export interface Observable {
+  topology: Topology;
+  links: readonly LinkRequirement[];
+}
+
+/** Every link direction as observed at `time_ms`, for one topology and its links. */
+export interface Observed extends Observable {
+  time_ms: number;
+  views: readonly DirectionView[];
+}
+
+/** Until the loop says how often it evaluates: two of its default intervals (loop.ts). */
+const DEFAULT_READS_FRESH_FOR_MS = 10_000;
+
 export interface EvaluationContext {
   topology: Topology;
   links: LinkRequirement[];
@@ -24,6 +41,9 @@ export interface EvaluationContext {
 export class Evaluator {
   private states: Map<string, StoredAlertState>;
   private readonly lastPoint = new Map<string, { time_ms: number; state: DirectionState }>();
+  /** The latest observation, an evaluation's or one made for readers; readers share it. */
+  private observed: Observed | null = null;
+  private readsFreshForMs = DEFAULT_READS_FRESH_FOR_MS;
 
   constructor(
     private readonly store: Store,
@@ -41,10 +61,35 @@ export class Evaluator {
   }
 
   /** Every link direction at `now`; results dated after `now` are left out of every rule. */
-  observe(ctx: Pick<EvaluationContext, 'topology' | 'links'>, now: number): DirectionView[] {
+  observe(ctx: Observable, now: number): DirectionView[] {
     // Goodput goes stale, and failed tests count, by the cycle the agents run the tests in.
     const cycleMs = planSchedule(ctx.topology, ctx.links).cycle_ms;
     return observeLinks(ctx.topology, ctx.links, this.store, now, cycleMs);
+  }
+
+  /** Readers are given an observation up to this old (the loop sets twice its interval). */
+  setReadsFreshFor(ms: number): void {
+    this.readsFreshForMs = ms;
+  }
+
+  /**
+   * What readers are shown at `now`: the latest observation when it is of this topology and links
+   * (the same objects: a reload makes new ones) and no older than the reads' freshness; otherwise
+   * (before the first evaluation, after a reload, or when evaluations fail) one observation made now,
+   * kept for the readers after it until an evaluation replaces it.
+   */
+  observedForReaders(ctx: Observable, now: number): Observed {
+    const o = this.observed;
+    if (
+      o !== null &&
+      o.topology === ctx.topology &&
+      o.links === ctx.links &&
+      o.time_ms <= now &&
+      now - o.time_ms <= this.readsFreshForMs
+    )
+      return o;
+    this.observed = { topology: ctx.topology, links: ctx.links, time_ms: now, views: this.observe(ctx, now) };
+    return this.observed;
   }
 
   /** The link's alert state for a rule (one per link, whichever direction breaches). */
@@ -138,6 +183,7 @@ export class Evaluator {
       this.states = previous;
       throw err;
     }
+    this.observed = { topology, links: ctx.links, time_ms: now, views };
     return events;
   }
 }

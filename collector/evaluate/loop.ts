@@ -29,7 +29,11 @@ export class EvaluationLoop {
   constructor(
     private readonly evaluator: Evaluator,
     private readonly opts: EvaluationLoopOptions,
-  ) {}
+  ) {
+    // The read API answers from the latest evaluation while the next one is still due: one interval
+    // late at most, a second one for an evaluation running late behind ingest.
+    evaluator.setReadsFreshFor(2 * opts.intervalMs);
+  }
 
   /** Evaluates every interval until shutdown. */
   start(): void {

@@ -1,0 +1,92 @@
+// Which observation readers are given (Evaluator.observedForReaders), through the real store: the
+// latest evaluation's while it is of the topology in force and fresh, else one observation made for the
+// first reader and shared with the next. Observations are counted as the store's window reads.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Evaluator } from '../../../collector/evaluate/evaluator.ts';
+import { Store } from '../../../collector/store/store.ts';
+import { parseTopology } from '../../../shared/config/load.ts';
+import { deriveLinks } from '../../../shared/topology/requirements.ts';
+import { batch, rttResult } from '../../../testbed/results.ts';
+
+const yaml = `
+sites:
+  a: {address: 127.0.0.1}
+  b: {address: 127.0.0.2}
+clusters:
+  east:
+    subclusters:
+      sc1: {nodes: {n1: a, n2: b}}
+alerts: {window: 5m}
+`;
+const NOW = 1_900_000_000_000;
+const FRESH_MS = 10_000;
+
+let dir: string;
+let store: Store;
+let evaluator: Evaluator;
+let windowReads: number;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'wanwatch-reads-'));
+  store = Store.open(dir);
+  const rttResults = store.rttResults.bind(store);
+  windowReads = 0;
+  store.rttResults = (...args) => {
+    windowReads++;
+    return rttResults(...args);
+  };
+  evaluator = new Evaluator(store, NOW - 3_600_000);
+  evaluator.setReadsFreshFor(FRESH_MS);
+});
+afterEach(() => {
+  store.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** Observations made so far: each reads the window of both directions of the one link. */
+const observations = () => windowReads / 2;
+
+describe('what readers are shown', () => {
+  it('before the first evaluation: one observation, made for the first reader and shared', () => {
+    const topology = parseTopology(yaml);
+    const ctx = { topology, links: deriveLinks(topology) };
+    const first = evaluator.observedForReaders(ctx, NOW);
+    expect(evaluator.observedForReaders(ctx, NOW + 1)).toBe(first);
+    expect(first.time_ms).toBe(NOW);
+    expect(observations()).toBe(1);
+  });
+
+  it("the latest evaluation's views while they are fresh, then one new observation", () => {
+    const topology = parseTopology(yaml);
+    const ctx = { topology, links: deriveLinks(topology), notifiers: [] };
+    store.ingestBatch(batch('a', [rttResult('a', 'b', NOW - 1000, [5, 5, 5])]), NOW);
+    evaluator.evaluate(ctx, NOW);
+    expect(observations()).toBe(1);
+
+    const shown = evaluator.observedForReaders(ctx, NOW + FRESH_MS);
+    expect(shown).toMatchObject({ time_ms: NOW });
+    expect(shown.views.find((v) => v.src === 'a')?.rounds).toBe(1);
+    expect(observations(), 'readers of a fresh evaluation observe nothing').toBe(1);
+
+    // A round that arrived since, seen once the evaluation is too old to show.
+    store.ingestBatch(batch('a', [rttResult('a', 'b', NOW + 5000, [5, 5, 5])]), NOW + 5000);
+    const later = evaluator.observedForReaders(ctx, NOW + FRESH_MS + 1);
+    expect(later).toMatchObject({ time_ms: NOW + FRESH_MS + 1 });
+    expect(later.views.find((v) => v.src === 'a')?.rounds).toBe(2);
+    expect(evaluator.observedForReaders(ctx, NOW + FRESH_MS + 2)).toBe(later);
+    expect(observations()).toBe(2);
+  });
+
+  it('after a reload (new topology and links), not the views of the old topology', () => {
+    const before = parseTopology(yaml);
+    evaluator.evaluate({ topology: before, links: deriveLinks(before), notifiers: [] }, NOW);
+    const after = parseTopology(yaml.replace('window: 5m', 'window: 1m'));
+    const ctx = { topology: after, links: deriveLinks(after) };
+    const shown = evaluator.observedForReaders(ctx, NOW + 1);
+    expect(shown.topology).toBe(after);
+    expect(evaluator.observedForReaders(ctx, NOW + 2)).toBe(shown);
+    expect(observations()).toBe(2);
+  });
+});
