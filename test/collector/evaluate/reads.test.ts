@@ -10,17 +10,8 @@ import { Store } from '../../../collector/store/store.ts';
 import { parseTopology } from '../../../shared/config/load.ts';
 import { deriveLinks } from '../../../shared/topology/requirements.ts';
 import { batch, rttResult } from '../../../testbed/results.ts';
+import { twoSites } from '../../../testbed/topologies.ts';
 
-const yaml = `
-sites:
-  a: {address: 127.0.0.1}
-  b: {address: 127.0.0.2}
-clusters:
-  east:
-    subclusters:
-      sc1: {nodes: {n1: a, n2: b}}
-alerts: {window: 5m}
-`;
 const NOW = 1_900_000_000_000;
 const FRESH_MS = 10_000;
 
@@ -50,7 +41,7 @@ const observations = () => windowReads / 2;
 
 describe('what readers are shown', () => {
   it('before the first evaluation: one observation, made for the first reader and shared', () => {
-    const topology = parseTopology(yaml);
+    const topology = parseTopology(twoSites());
     const ctx = { topology, links: deriveLinks(topology) };
     const first = evaluator.observedForReaders(ctx, NOW);
     expect(evaluator.observedForReaders(ctx, NOW + 1)).toBe(first);
@@ -59,7 +50,7 @@ describe('what readers are shown', () => {
   });
 
   it("the latest evaluation's views while they are fresh, then one new observation", () => {
-    const topology = parseTopology(yaml);
+    const topology = parseTopology(twoSites());
     const ctx = { topology, links: deriveLinks(topology), notifiers: [] };
     store.ingestBatch(batch('a', [rttResult('a', 'b', NOW - 1000, [5, 5, 5])]), NOW);
     evaluator.evaluate(ctx, NOW);
@@ -80,9 +71,9 @@ describe('what readers are shown', () => {
   });
 
   it('after a reload (new topology and links), not the views of the old topology', () => {
-    const before = parseTopology(yaml);
+    const before = parseTopology(twoSites());
     evaluator.evaluate({ topology: before, links: deriveLinks(before), notifiers: [] }, NOW);
-    const after = parseTopology(yaml.replace('window: 5m', 'window: 1m'));
+    const after = parseTopology(twoSites({ alerts: '{window: 2m}' }));
     const ctx = { topology: after, links: deriveLinks(after) };
     const shown = evaluator.observedForReaders(ctx, NOW + 1);
     expect(shown.topology).toBe(after);
