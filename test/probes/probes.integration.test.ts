@@ -6,7 +6,7 @@ import { closeIcmpSessions } from '../../probes/icmp.ts';
 import { RTT_PROBES } from '../../probes/index.ts';
 import { decodeEcho, makeEchoReply } from '../../probes/udp-echo-payload.ts';
 import { type Reflector, startReflector } from '../../responder/reflector.ts';
-import { rttResultSchema } from '../../shared/result.ts';
+import { type RttResult, rttResultSchema } from '../../shared/result.ts';
 import { requireRoot } from '../support/privilege.ts';
 
 const root = requireRoot('ICMP echo needs a raw socket');
@@ -37,6 +37,37 @@ afterAll(async () => {
   blackhole.close();
   closeIcmpSessions();
 });
+
+/** A port where a reflector listened and no longer does, as while its agent restarts. */
+async function goneReflectorPort(): Promise<number> {
+  const gone = await startReflector({ address: '127.0.0.1', port: 0 });
+  await gone.close();
+  return gone.port;
+}
+
+/** A round of 10 probes 50 ms apart (0 … 450 ms) at a reflector's port that listens again from ~120 ms. */
+async function roundAcrossRestart(method: 'tcp' | 'udp') {
+  const port = await goneReflectorPort();
+  let back: Reflector | undefined;
+  setTimeout(async () => {
+    back = await startReflector({ address: '127.0.0.1', port });
+  }, 120);
+  const r = await RTT_PROBES[method](
+    { ...target('127.0.0.1', port), reflector: true },
+    { count: 10, spacing_ms: 50, timeout_ms: 500 },
+  );
+  await back?.close();
+  return r;
+}
+
+/** The probes refused before the reflector came back are left out; the ones after it count, none lost. */
+function expectNoneLost(r: RttResult): void {
+  expect(r.error).toBeNull();
+  expect(r.rtt?.loss_percent).toBe(0);
+  expect(r.rtt?.received).toBe(r.rtt?.sent);
+  expect(r.rtt?.sent).toBeGreaterThanOrEqual(5);
+  expect(r.rtt?.sent).toBeLessThan(10);
+}
 
 describe('icmp probe', () => {
   it.runIf(root)('measures every echo to 127.0.0.1 with sub-millisecond resolution', async () => {
@@ -101,9 +132,7 @@ describe('tcp probe', () => {
   });
 
   it("a reflector's closed port: refused, not measured (no figures, nothing lost)", async () => {
-    const closed = await startReflector({ address: '127.0.0.1', port: 0 });
-    const port = closed.port;
-    await closed.close();
+    const port = await goneReflectorPort();
     const r = await RTT_PROBES.tcp(
       { ...target('127.0.0.1', port), reflector: true },
       { count: 3, spacing_ms: 10, timeout_ms: 1000 },
@@ -118,24 +147,7 @@ describe('tcp probe', () => {
   });
 
   it('a reflector that comes back mid-round: the refused probes are left out, the answered ones count, none is lost', async () => {
-    const gone = await startReflector({ address: '127.0.0.1', port: 0 });
-    const port = gone.port;
-    await gone.close();
-    let back: Reflector | undefined;
-    // Probes at 0, 50, …, 450 ms; the reflector listens again from about 120 ms.
-    setTimeout(async () => {
-      back = await startReflector({ address: '127.0.0.1', port });
-    }, 120);
-    const r = await RTT_PROBES.tcp(
-      { ...target('127.0.0.1', port), reflector: true },
-      { count: 10, spacing_ms: 50, timeout_ms: 500 },
-    );
-    await back?.close();
-    expect(r.error).toBeNull();
-    expect(r.rtt?.received).toBe(r.rtt?.sent);
-    expect(r.rtt?.loss_percent).toBe(0);
-    expect(r.rtt?.sent).toBeGreaterThanOrEqual(5);
-    expect(r.rtt?.sent).toBeLessThan(10);
+    expectNoneLost(await roundAcrossRestart('tcp'));
   });
 });
 
@@ -192,9 +204,7 @@ describe('udp echo probe', () => {
   });
 
   it('reports a closed UDP port (ICMP port unreachable) as refused and not measured: no figures, nothing lost', async () => {
-    const gone = await startReflector({ address: '127.0.0.1', port: 0 });
-    const port = gone.port;
-    await gone.close();
+    const port = await goneReflectorPort();
     const r = await RTT_PROBES.udp(target('127.0.0.1', port), { count: 3, spacing_ms: 10, timeout_ms: 300 });
     expect(rttResultSchema.parse(r)).toEqual(r);
     expect(r.error?.code).toBe('refused');
@@ -203,21 +213,7 @@ describe('udp echo probe', () => {
   });
 
   it('a reflector that comes back mid-round (its agent restarted): the refused probes are left out, none is lost', async () => {
-    const gone = await startReflector({ address: '127.0.0.1', port: 0 });
-    const port = gone.port;
-    await gone.close();
-    let back: Reflector | undefined;
-    // Probes at 0, 50, …, 450 ms; the reflector listens again from about 120 ms.
-    setTimeout(async () => {
-      back = await startReflector({ address: '127.0.0.1', port });
-    }, 120);
-    const r = await RTT_PROBES.udp(target('127.0.0.1', port), { count: 10, spacing_ms: 50, timeout_ms: 500 });
-    await back?.close();
-    expect(r.error).toBeNull();
-    expect(r.rtt?.loss_percent).toBe(0);
-    expect(r.rtt?.received).toBe(r.rtt?.sent);
-    expect(r.rtt?.sent).toBeGreaterThanOrEqual(5);
-    expect(r.rtt?.sent).toBeLessThan(10);
+    expectNoneLost(await roundAcrossRestart('udp'));
   });
 
   it('still counts a probe lost when no refusal came while it was awaited', async () => {
