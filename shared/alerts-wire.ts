@@ -12,11 +12,12 @@ export const ALERT_RULES = [
   'agent_down',
   'throughput_failing',
   'measurement_failing',
+  'output_rows_refused',
 ] as const;
 export type AlertRule = (typeof ALERT_RULES)[number];
 /**
- * The rules alerted per link (agent_down and measurement_failing are per site); replies list a link's
- * alerts in this order.
+ * The rules alerted per link (agent_down and measurement_failing are per site, output_rows_refused per
+ * output); replies list a link's alerts in this order.
  */
 export const LINK_RULES = [
   'rtt_high',
@@ -43,11 +44,14 @@ export type LinkDirection = z.infer<typeof linkDirectionSchema>;
 /**
  * What an alert is about. A link alert covers both directions of the link (each side's agent measures
  * the same round trip, so one slow link is one alert); `worst` is the direction whose observation the
- * alert reports (the breaching one, or the worse value), null until either direction has data.
+ * alert reports (the breaching one, or the worse value), null until either direction has data. An
+ * output alert names one of the collector's `outputs:` by its name (its `name`, else its URL and
+ * database or bucket).
  */
 export const alertSubjectSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('link'), sites: sitePairSchema, worst: linkDirectionSchema.nullable() }),
   z.strictObject({ kind: z.literal('agent'), site: z.string() }),
+  z.strictObject({ kind: z.literal('output'), output: z.string() }),
 ]);
 export type AlertSubject = z.infer<typeof alertSubjectSchema>;
 
@@ -96,7 +100,8 @@ export const alertEventSchema = z.strictObject({
   /** The worst direction's value (or, when resolved, the latest value) and the limit, in `unit`. */
   observed: z.number().nullable(),
   threshold: z.number().nullable(),
-  unit: z.enum(['ms', 'bps', 'percent', 's']),
+  /** `rows`: rows an output set aside (output_rows_refused). */
+  unit: z.enum(['ms', 'bps', 'percent', 's', 'rows']),
   /** Each direction of a link (sorted by src); empty for agents. */
   directions: z.array(alertDirectionSchema),
   /** One line for people: "p95 RTT 83.1 ms > 80 ms on dallas ↔ london (dallas → london 83.1 ms)". */

@@ -152,3 +152,14 @@ export function agentObservation(
   if (now - startedAtMs <= limitMs) return { breach: null, observed: null, threshold };
   return { breach: true, observed: silentS(lastHeartbeatMs ?? startedAtMs), threshold };
 }
+
+/**
+ * output_rows_refused for one output, from the rows it set aside within the alert window (the caller
+ * counts them; undefined: not known, no data). A breach while any was; within limits once none was for
+ * a whole window. Set-asides are dated by the collector's clock when the sink gave up on the row, so
+ * they say what InfluxDB did lately, however old the rows themselves are.
+ */
+export function outputObservation(refusedInWindow: number | undefined): Observation {
+  if (refusedInWindow === undefined) return { breach: null, observed: null, threshold: 0 };
+  return { breach: refusedInWindow > 0, observed: refusedInWindow, threshold: 0 };
+}

@@ -5,8 +5,8 @@
 // Rules are observed per direction (each side's agent measures its own view), but alerted per link:
 // one state machine per rule and link, fed with the worse of the two directions. Both agents of a slow
 // link measure the same round trip; two alerts for it would page twice for one problem. Per site:
-// agent_down, and measurement_failing once per cause (measured.ts).
-import type { RttStatistic } from '../../shared/config/schema.ts';
+// agent_down, and measurement_failing once per cause (measured.ts). Per output: output_rows_refused.
+import { outputName, type RttStatistic } from '../../shared/config/schema.ts';
 import type { Topology } from '../../shared/topology/model.ts';
 import type { LinkRequirement } from '../../shared/topology/requirements.ts';
 import { type AlertCause, LINK_RULES, type LinkRule } from '../../shared/wire.ts';
@@ -17,10 +17,10 @@ import {
   type AlertLinkContext,
   type AlertRule,
   type AlertSubject,
-  linkName,
+  subjectName,
 } from './event.ts';
 import { MEASUREMENT_CAUSES, measurementObservation } from './measured.ts';
-import { agentObservation } from './observe.ts';
+import { agentObservation, outputObservation } from './observe.ts';
 import { type HysteresisSettings, INITIAL_STATE, type Observation, step } from './state.ts';
 import { alertEvent, type StoredAlertState } from './summary.ts';
 
@@ -40,11 +40,12 @@ export interface Subject {
   cause?: AlertCause | undefined;
 }
 
-/** "wanwatch/<rule>/<siteA>--<siteB>" (sites sorted) for links, "wanwatch/agent_down/<site>" for agents. */
+/**
+ * "wanwatch/<rule>/<siteA>--<siteB>" (sites sorted) for links, "wanwatch/agent_down/<site>" for agents,
+ * "wanwatch/output_rows_refused/<output name>" for outputs.
+ */
 export const dedupKey = (rule: AlertRule, subject: AlertSubject): string =>
-  subject.kind === 'link'
-    ? `wanwatch/${rule}/${linkName(subject.sites)}`
-    : `wanwatch/${rule}/${subject.site}`;
+  `wanwatch/${rule}/${subjectName(subject)}`;
 
 /** "wanwatch/measurement_failing/<site>/<code>": one alert per site and cause. */
 export const measurementDedupKey = (site: string, code: string): string =>
@@ -92,12 +93,18 @@ export function linkContext(l: LinkRequirement): AlertLinkContext {
   };
 }
 
+/**
+ * Every subject with its observation at `now`. `refusedRows` holds, by output name, the rows each output
+ * set aside within the alert window (an output it does not name set none aside); without it, the
+ * outputs have no data (no change).
+ */
 export function subjectsOf(
   topology: Topology,
   views: readonly DirectionView[],
   heartbeats: ReadonlyMap<string, number>,
   startedAtMs: number,
   now: number,
+  refusedRows: ReadonlyMap<string, number> | null = null,
 ): Subject[] {
   const subjects: Subject[] = [];
   const byLink = new Map<LinkRequirement, DirectionView[]>();
@@ -164,6 +171,19 @@ export function subjectsOf(
         cause,
       });
     }
+  }
+  for (const output of topology.outputs) {
+    const subject: AlertSubject = { kind: 'output', output: outputName(output) };
+    subjects.push({
+      dedup_key: dedupKey('output_rows_refused', subject),
+      rule: 'output_rows_refused',
+      subject,
+      link: null,
+      observation: outputObservation(
+        refusedRows === null ? undefined : (refusedRows.get(subject.output) ?? 0),
+      ),
+      directions: [],
+    });
   }
   return subjects;
 }

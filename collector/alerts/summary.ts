@@ -31,6 +31,8 @@ const SEVERITY: Record<AlertRule, AlertEvent['severity']> = {
   agent_down: 'critical',
   throughput_failing: 'warning',
   measurement_failing: 'critical',
+  // Nothing is lost (the rows are kept in the store) and the other rows go on: worth a look, not a page.
+  output_rows_refused: 'warning',
 };
 
 const UNIT: Record<AlertRule, AlertEvent['unit']> = {
@@ -42,6 +44,7 @@ const UNIT: Record<AlertRule, AlertEvent['unit']> = {
   // The share of the latest tests (or measurements) that failed.
   throughput_failing: 'percent',
   measurement_failing: 'percent',
+  output_rows_refused: 'rows',
 };
 
 export function alertEvent(
@@ -88,6 +91,7 @@ export function alertEvent(
 const num = (n: number | null, digits = 1): string =>
   n === null ? '?' : String(Math.round(n * 10 ** digits) / 10 ** digits);
 const mbps = (bps: number | null): string => (bps === null ? '?' : `${num(bps / 1e6, 2)} Mbps`);
+const rows = (n: number | null): string => `${num(n, 0)} row${n === 1 ? '' : 's'}`;
 
 const VALUE: Record<AlertRule, (v: number | null) => string> = {
   rtt_high: (v) => `${num(v)} ms`,
@@ -97,6 +101,7 @@ const VALUE: Record<AlertRule, (v: number | null) => string> = {
   agent_down: (v) => `${num(v, 0)} s`,
   throughput_failing: (v) => `${num(v, 0)} % failed`,
   measurement_failing: (v) => `${num(v, 0)} %`,
+  output_rows_refused: (v) => rows(v),
 };
 
 /**
@@ -147,5 +152,10 @@ export function summarize(
       return firing
         ? `the agent at ${on} cannot measure (${num(observed, 0)} % of its latest measurements)${causeText(cause)}`
         : `the agent at ${on} measures again${cause ? ` (no more ${cause.code})` : ''}`;
+    case 'output_rows_refused':
+      return firing
+        ? `${on}: InfluxDB refused ${rows(observed)} in the alert window; they are set aside, not written ` +
+            '(GET /api/v1/outputs shows each and why), and the rows after them go on'
+        : `${on}: InfluxDB refused no rows for the alert window`;
   }
 }

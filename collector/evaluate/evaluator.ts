@@ -10,6 +10,7 @@ import { type DirectionView, observeLinks } from '../alerts/directions.ts';
 import type { AlertEvent } from '../alerts/event.ts';
 import { evaluateSubjects, linkDedupKey, type StoredAlertState, subjectsOf } from '../alerts/rules.ts';
 import { planSchedule } from '../plan/plan.ts';
+import { RefusedRows } from '../sinks/refused.ts';
 import type { LinkStatusPoint } from '../sinks/source.ts';
 import type { Store } from '../store/store.ts';
 
@@ -40,6 +41,8 @@ export interface EvaluationContext {
 
 export class Evaluator {
   private states: Map<string, StoredAlertState>;
+  /** Rows the outputs set aside (collector/sinks/refused.ts), in the store's database. */
+  private readonly refused: RefusedRows;
   private readonly lastPoint = new Map<string, { time_ms: number; state: DirectionState }>();
   /** The latest observation, an evaluation's or one made for readers; readers share it. */
   private observed: Observed | null = null;
@@ -50,6 +53,7 @@ export class Evaluator {
     private readonly startedAtMs: number,
   ) {
     this.states = store.loadAlertStates<StoredAlertState>();
+    this.refused = new RefusedRows(store.db);
   }
 
   alertStates(): ReadonlyMap<string, StoredAlertState> {
@@ -127,7 +131,9 @@ export class Evaluator {
   evaluate(ctx: EvaluationContext, now: number): AlertEvent[] {
     const { topology } = ctx;
     const views = this.observe(ctx, now);
-    const subjects = subjectsOf(topology, views, this.heartbeats(), this.startedAtMs, now);
+    // output_rows_refused: the rows each output set aside within the window (the sinks keep them).
+    const refused = this.refused.countsBetween(now - topology.alerts.window, now);
+    const subjects = subjectsOf(topology, views, this.heartbeats(), this.startedAtMs, now, refused);
     const { changes, events } = evaluateSubjects(
       subjects,
       this.states,

@@ -8,7 +8,7 @@
 // Alertmanager tells alerts apart by their label set, so labels hold only what stays the same from
 // firing to resolved: the rule and the link (never the direction that happens to be worse).
 import type { NotifierConfig } from '../../shared/config/schema.ts';
-import { linkName } from '../alerts/event.ts';
+import { subjectName } from '../alerts/event.ts';
 import type { Notification, RenderContext, Renderer } from './types.ts';
 import { directionsText, formatLimit, formatValue, iso } from './types.ts';
 
@@ -27,6 +27,12 @@ export function alertmanagerUrl(base: string): string {
   return trimmed.endsWith('/api/v2/alerts') ? trimmed : `${trimmed}/api/v2/alerts`;
 }
 
+const SUBJECT_LABEL: Record<Notification['subject']['kind'], string> = {
+  link: 'link',
+  agent: 'site',
+  output: 'output',
+};
+
 /** One alert of the posted array. */
 export function alertmanagerAlert(
   event: Notification,
@@ -38,9 +44,8 @@ export function alertmanagerAlert(
     rule: event.rule,
     severity: event.severity,
     dedup_key: event.dedup_key,
-    ...(event.subject.kind === 'link'
-      ? { link: linkName(event.subject.sites) }
-      : { site: event.subject.site }),
+    // "link", "site" or "output", named as in the dedup key.
+    [SUBJECT_LABEL[event.subject.kind]]: subjectName(event.subject),
   };
   const directions = directionsText(event);
   const annotations: Record<string, string> = {

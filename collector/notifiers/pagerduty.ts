@@ -3,7 +3,7 @@
 // environment variable named by routing_key_env, read at delivery time and never stored.
 // Severity comes from the rule, so a dead link and a slow one do not page alike.
 import type { NotifierConfig, PagerDutySeverity } from '../../shared/config/schema.ts';
-import { linkName } from '../alerts/event.ts';
+import { subjectName } from '../alerts/event.ts';
 import type { Notification, RenderContext, Renderer } from './types.ts';
 import { directionsText, formatLimit, formatValue, iso, TEST_RULE } from './types.ts';
 
@@ -27,12 +27,18 @@ export function pagerdutySeverity(rule: string, setting: PagerDutyConfig['severi
   return setting?.[rule] ?? (CRITICAL_RULES.has(rule) ? 'critical' : (setting?.default ?? 'warning'));
 }
 
+const GROUP: Record<Notification['subject']['kind'], string> = {
+  link: 'links',
+  agent: 'agents',
+  output: 'outputs',
+};
+
 export function pagerdutyPayload(event: Notification, config: PagerDutyConfig, ctx: RenderContext) {
   const routing_key = ctx.secret ?? '';
   if (event.status === 'resolved') {
     return { routing_key, event_action: 'resolve' as const, dedup_key: event.dedup_key };
   }
-  const component = event.subject.kind === 'link' ? linkName(event.subject.sites) : event.subject.site;
+  const component = subjectName(event.subject);
   const directions = directionsText(event);
   return {
     routing_key,
@@ -44,7 +50,7 @@ export function pagerdutyPayload(event: Notification, config: PagerDutyConfig, c
       severity: pagerdutySeverity(event.rule, config.severity),
       timestamp: iso(event.fired_at_ms) as string,
       component,
-      group: event.subject.kind === 'link' ? 'links' : 'agents',
+      group: GROUP[event.subject.kind],
       class: event.rule,
       custom_details: {
         observed: formatValue(event.observed, event.unit),

@@ -52,6 +52,8 @@ export function formatValue(value: number | null, unit: Notification['unit']): s
       return `${r(value, 2)} %`;
     case 's':
       return `${r(value, 0)} s`;
+    case 'rows':
+      return `${r(value, 0)} ${value === 1 ? 'row' : 'rows'}`;
   }
 }
 
@@ -62,7 +64,7 @@ export function formatLimit(event: Notification): string {
   return event.rule === 'goodput_low' ? `≥ ${v}` : `≤ ${v}`;
 }
 
-/** "dallas ↔ london" for a link alert, the site for an agent alert. */
+/** "dallas ↔ london" for a link alert, the site for an agent alert, "output <name>" for an output's. */
 export function subjectText(event: Notification): string {
   return textOf(event.subject);
 }

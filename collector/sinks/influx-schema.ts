@@ -175,8 +175,8 @@ export function linkStatusLines(p: LinkStatusPoint): string[] {
 }
 
 /**
- * wanwatch_alert: every alert event. Tags rule, status (firing/resolved), severity, subject (link/agent),
- * link ("a--b", sites sorted) or site (agents); firing (1 firing, 0 resolved), reminder, observed,
+ * wanwatch_alert: every alert event. Tags rule, status (firing/resolved), severity, subject (link/agent/
+ * output), link ("a--b", sites sorted), site (agents) or output; firing (1 firing, 0 resolved), reminder, observed,
  * threshold, the worse direction's src and dst as strings (worst_src, worst_dst: which direction
  * breaches changes within one alert, so it is no tag), the summary and dedup_key as strings, and the
  * event's start/fire/resolve times.
@@ -185,7 +185,9 @@ export function alertEventLines(e: AlertEvent): string[] {
   const subject =
     e.subject.kind === 'link'
       ? { subject: 'link', link: linkName(e.subject.sites) }
-      : { subject: 'agent', site: e.subject.site };
+      : e.subject.kind === 'agent'
+        ? { subject: 'agent', site: e.subject.site }
+        : { subject: 'output', output: e.subject.output };
   const worst = e.subject.kind === 'link' ? e.subject.worst : null;
   return [
     line(

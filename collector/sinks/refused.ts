@@ -86,12 +86,23 @@ export class RefusedRows {
     return row?.total ?? 0;
   }
 
-  /** Rows set aside since `sinceMs`, by every output or one (what a `sink_rows_refused` rule observes). */
+  /** Rows set aside since `sinceMs`, by every output or one. */
   countSince(sinceMs: number, sink?: string): number {
     const row = this.db
       .prepare('SELECT COUNT(*) AS n FROM sink_refused WHERE time_ms >= ? AND (? IS NULL OR sink = ?)')
       .get(sinceMs, sink ?? null, sink ?? null) as { n: number };
     return row.n;
+  }
+
+  /**
+   * Rows set aside with fromMs ≤ time_ms ≤ toMs, by output name (outputs with none are absent): what
+   * the output_rows_refused rule observes over its window (collector/evaluate/evaluator.ts).
+   */
+  countsBetween(fromMs: number, toMs: number): Map<string, number> {
+    const rows = this.db
+      .prepare('SELECT sink, COUNT(*) AS n FROM sink_refused WHERE time_ms BETWEEN ? AND ? GROUP BY sink')
+      .all(fromMs, toMs) as { sink: string; n: number }[];
+    return new Map(rows.map((r) => [r.sink, r.n]));
   }
 
   /** The newest rows set aside by the output, newest first. */

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Evaluator } from '../../../collector/evaluate/evaluator.ts';
 import { linksView } from '../../../collector/read.ts';
+import { RefusedRows } from '../../../collector/sinks/refused.ts';
 import { Store } from '../../../collector/store/store.ts';
 import { failedRtt, failedThroughput } from '../../../probes/failed.ts';
 import { parseTopology } from '../../../shared/config/load.ts';
@@ -105,6 +106,47 @@ describe('a round cut short by shutdown', () => {
     // Not a site that cannot measure either: a restart is not a measurement failure.
     expect(events.map((e) => e.rule)).toEqual([]);
     expect(direction('a', 'b')?.not_measured).toMatchObject({ code: 'cancelled' });
+  });
+});
+
+describe("a round a peer's reflector refused (the peer's agent restarting)", () => {
+  const refusedRound = (src: string, dst: string, time_ms: number): RttResult =>
+    failedRtt(
+      'udp',
+      { src, dst, target: '127.0.0.2:4789', time_ms, duration_ms: 600 },
+      'refused',
+      'round not measured: all 5 probes were refused: 127.0.0.2:4789 answered "port unreachable": no reflector listens there',
+    );
+
+  it('is not evidence: no loss_high, no link_down, no measurement_failing; the direction shows it as not measured', () => {
+    ingest(...goodRounds('a', 'b', NOW - 20_000), refusedRound('a', 'b', NOW - 15_000));
+    ingest(refusedRound('a', 'b', NOW - 5000));
+    expect(evaluate()).toEqual([]);
+    expect(direction('a', 'b')).toMatchObject({
+      loss_percent: 0,
+      rounds_in_window: 10,
+      not_measured: { code: 'refused', time_ms: NOW - 5000 },
+      state: 'ok',
+    });
+  });
+
+  it('is skipped by link_down, which judges the latest measured round before it', () => {
+    ingest(rttResult('a', 'b', NOW - 20_000, [null, null, null]), refusedRound('a', 'b', NOW - 10_000));
+    expect(evaluate().map((e) => e.dedup_key)).toContain('wanwatch/link_down/a--b');
+  });
+
+  it('is evidence when the refusals were counted as lost (a tcp_port that is not a reflector): link_down', () => {
+    const lostToRst: RttResult = {
+      ...rttResult('a', 'b', NOW - 10_000, [null, null, null]),
+      method: 'tcp',
+      error: { code: 'refused', message: 'all 3 probes lost: 127.0.0.2:22 refused the connection' },
+    };
+    ingest(lostToRst);
+    expect(
+      evaluate()
+        .map((e) => e.dedup_key)
+        .sort(),
+    ).toEqual(['wanwatch/link_down/a--b', 'wanwatch/loss_high/a--b']);
   });
 });
 
@@ -308,5 +350,75 @@ describe('a result dated in the future', () => {
     ingest(throughputResult('a', 'b', NOW - 60_000, 2e6), throughputResult('a', 'b', NOW + 86_400_000, 9e6));
     const [goodput] = evaluate();
     expect(goodput).toMatchObject({ dedup_key: 'wanwatch/goodput_low/a--b', observed: 2e6 });
+  });
+});
+
+describe('rows an InfluxDB output refused', () => {
+  // Two outputs: one named, one known by its URL and database.
+  const withOutputs = () =>
+    parseTopology(`${yaml()}outputs:
+  - {type: influxdb, version: 1, url: "http://127.0.0.1:8086", db: wanwatch, name: tsdb}
+  - {type: influxdb, version: 1, url: "http://127.0.0.1:8086/", db: other}
+`);
+  const setAside = (sink: string, seq: number, time_ms: number) =>
+    new RefusedRows(store.db).add({
+      sink,
+      stream: 'results',
+      seq,
+      time_ms,
+      reason: 'not written: its time 2300-01-01T00:00:00.000Z is outside what InfluxDB can store',
+      line: null,
+    });
+
+  it('raise output_rows_refused for that output, a warning, while any was set aside within the window', () => {
+    const t = withOutputs();
+    expect(evaluate(NOW, t)).toEqual([]);
+    setAside('tsdb', 7, NOW - 4 * 60_000);
+    setAside('tsdb', 9, NOW - 60_000);
+    const events = evaluate(NOW, t);
+    expect(events.map((e) => [e.dedup_key, e.status, e.severity])).toEqual([
+      ['wanwatch/output_rows_refused/tsdb', 'firing', 'warning'],
+    ]);
+    expect(events[0]).toMatchObject({
+      rule: 'output_rows_refused',
+      subject: { kind: 'output', output: 'tsdb' },
+      link: null,
+      directions: [],
+      observed: 2,
+      threshold: 0,
+      unit: 'rows',
+      summary:
+        'output tsdb: InfluxDB refused 2 rows in the alert window; they are set aside, not written ' +
+        '(GET /api/v1/outputs shows each and why), and the rows after them go on',
+    });
+    expect(status('wanwatch/output_rows_refused/influxdb:http://127.0.0.1:8086?db=other')).toBe('ok');
+  });
+
+  it('resolve once none was set aside for a whole window (set-asides dated after now do not count yet)', () => {
+    const t = withOutputs();
+    setAside('influxdb:http://127.0.0.1:8086?db=other', 3, NOW - 1000);
+    expect(evaluate(NOW, t).map((e) => [e.dedup_key, e.status])).toEqual([
+      ['wanwatch/output_rows_refused/influxdb:http://127.0.0.1:8086?db=other', 'firing'],
+    ]);
+    // Still inside the 5-minute window: still firing.
+    expect(evaluate(NOW + 4 * 60_000, t)).toEqual([]);
+    const later = evaluate(NOW + 5 * 60_000, t);
+    expect(later.map((e) => [e.dedup_key, e.status, e.summary])).toEqual([
+      [
+        'wanwatch/output_rows_refused/influxdb:http://127.0.0.1:8086?db=other',
+        'resolved',
+        'output influxdb:http://127.0.0.1:8086?db=other: InfluxDB refused no rows for the alert window',
+      ],
+    ]);
+    setAside('tsdb', 1, NOW + 10 * 60_000);
+    expect(evaluate(NOW + 6 * 60_000, t)).toEqual([]);
+  });
+
+  it('resolve a firing alert when its output leaves outputs:', () => {
+    setAside('tsdb', 1, NOW - 1000);
+    expect(evaluate(NOW, withOutputs()).map((e) => e.status)).toEqual(['firing']);
+    expect(evaluate(NOW + 1000).map((e) => [e.dedup_key, e.status])).toEqual([
+      ['wanwatch/output_rows_refused/tsdb', 'resolved'],
+    ]);
   });
 });
