@@ -15,7 +15,7 @@ import { type FailedAt, failedRtt, failedThroughput } from '../probes/failed.ts'
 import { errorMessage } from '../probes/round.ts';
 import type { ThroughputRunner, ThroughputTarget } from '../probes/throughput.ts';
 import type { RttProbe, RttTarget } from '../probes/types.ts';
-import { rttPort } from '../shared/ports.ts';
+import { rttEndpoint } from '../shared/ports.ts';
 import {
   type ProbeMethod,
   type Result,
@@ -39,11 +39,11 @@ export interface MeasureDeps {
 
 /** The RTT target for a peer, on the port the plan's method uses there (shared/ports.ts). */
 export function rttTarget(plan: AgentPlan, peer: Peer): RttTarget {
-  const port = rttPort(plan.rtt.method, {
+  const aim = rttEndpoint(plan.rtt.method, {
     reflector_port: peer.reflector_port,
     tcp_port: plan.rtt.tcp_port,
   });
-  return { src: plan.site, dst: peer.site, host: peer.address, ...(port === undefined ? {} : { port }) };
+  return { src: plan.site, dst: peer.site, host: peer.address, ...aim };
 }
 
 export class Measurer {

@@ -4,7 +4,7 @@
 import { RTT_PROBES } from '../probes/index.ts';
 import { runThroughput, type ThroughputRunner } from '../probes/throughput.ts';
 import type { RttProbe } from '../probes/types.ts';
-import { type PeerPorts, rttPort } from '../shared/ports.ts';
+import { type PeerPorts, rttEndpoint } from '../shared/ports.ts';
 import type { ProbeMethod } from '../shared/result.ts';
 import type { QualifyDeps } from './run.ts';
 
@@ -44,6 +44,5 @@ export function instruments(
 
 /** The RTT target for a peer, on the port its method uses (shared/ports.ts). */
 export function rttTarget(peer: PeerEndpoint) {
-  const port = rttPort(peer.method, peer);
-  return { src: peer.src, dst: peer.dst, host: peer.host, ...(port === undefined ? {} : { port }) };
+  return { src: peer.src, dst: peer.dst, host: peer.host, ...rttEndpoint(peer.method, peer) };
 }

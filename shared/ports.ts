@@ -22,3 +22,12 @@ export function rttPort(method: ProbeMethod, peer: PeerPorts): number | undefine
   if (method === 'tcp') return peer.tcp_port ?? peer.reflector_port;
   return peer.reflector_port;
 }
+
+/**
+ * Where an RTT probe of `method` aims, and whether that is a wanwatch reflector (whose refusal means
+ * the reflector is not running, not that the path lost the probe: probes/types.ts `reflector`).
+ */
+export function rttEndpoint(method: ProbeMethod, peer: PeerPorts): { port?: number; reflector: boolean } {
+  const port = rttPort(method, peer);
+  return port === undefined ? { reflector: false } : { port, reflector: port === peer.reflector_port };
+}
