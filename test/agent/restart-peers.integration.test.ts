@@ -68,11 +68,11 @@ for (const method of ['udp', 'tcp'] as const) {
       // back to back: a round of 5 probes 100 ms apart every second.
       collector = await startTestCollector(
         `${await twoLoopbackAgentSites()}
-    probes:
-      rtt: {method: ${method}, interval: 1s, count: ${COUNT}, spacing: 100ms, timeout: 300ms}
-      throughput: {enabled: false}
-      heartbeat: {interval: 2s, timeout: 10s}
-    `,
+probes:
+  rtt: {method: ${method}, interval: 1s, count: ${COUNT}, spacing: 100ms, timeout: 300ms}
+  throughput: {enabled: false}
+  heartbeat: {interval: 2s, timeout: 10s}
+`,
         { env: TOKEN_ENV },
       );
       watching = setInterval(async () => {
