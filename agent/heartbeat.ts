@@ -3,10 +3,12 @@
 // it cannot), its error Results by code, how many measurements could not run at all, and whether its
 // responder (reflector, iperf3 server) is up. An error is reported until a heartbeat carrying it is
 // acknowledged, so a collector that was away still hears of every one, and none is counted twice.
+// The collector's reply carries its clock: an agent whose clock is off says so loudly (its results would
+// be misdated, and past collector.max_clock_skew refused).
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../shared/log.ts';
 import type { ErrorCode, Result } from '../shared/result.ts';
-import type { AgentPlan, Heartbeat, ResponderHealth } from '../shared/wire.ts';
+import type { AgentPlan, Heartbeat, HeartbeatReply, ResponderHealth } from '../shared/wire.ts';
 import type { CollectorClient } from './push/client.ts';
 import type { Delivery } from './push/delivery.ts';
 
@@ -18,6 +20,9 @@ export const COULD_NOT_MEASURE: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
 ]);
 
 export type ErrorsByCode = Partial<Record<ErrorCode, number>>;
+
+/** Off from the collector's clock by more than this (or half its max skew), beyond the round trip: an error. */
+export const CLOCK_WARN_MS = 10_000;
 
 /**
  * The agent's errors: every error Result by its code, and in `total` / `unreported` the measurements that
@@ -84,6 +89,8 @@ export class Heartbeats {
   private timer: NodeJS.Timeout | undefined;
   /** This agent process, so the collector can tell two agents with one site's token apart. */
   private readonly instance = randomUUID();
+  /** The latest heartbeat found this host's clock off. */
+  private clockOff = false;
 
   constructor(deps: HeartbeatDeps) {
     this.deps = deps;
@@ -125,13 +132,40 @@ export class Heartbeats {
       ...(responder === undefined ? {} : { responder }),
       instance: this.instance,
     };
+    const sentAt = this.deps.now();
     const out = await client.postHeartbeat(hb, this.deps.signal);
-    if (out.kind === 'ok') errors.reported(reported);
-    else if (out.kind === 'denied' || out.kind === 'rejected') {
+    if (out.kind === 'ok') {
+      errors.reported(reported);
+      this.checkClock(out.value, sentAt, this.deps.now());
+    } else if (out.kind === 'denied' || out.kind === 'rejected') {
       log.error(`collector refused the heartbeat of site "${site}" (${out.status}): ${out.message}`);
     } else {
       log.debug('heartbeat not delivered', { reason: out.reason });
     }
     this.schedule(plan.heartbeat.interval_ms);
+  }
+
+  /** Logs an error at every heartbeat while this host's clock is off from the collector's. */
+  private checkClock(reply: HeartbeatReply, sentAt: number, answeredAt: number): void {
+    if (reply.time_ms === undefined) return;
+    const skew = reply.max_clock_skew_ms;
+    const bound = Math.min(CLOCK_WARN_MS, skew === undefined ? CLOCK_WARN_MS : skew / 2);
+    // The collector read its clock somewhere within the round trip: only what that cannot explain counts.
+    const offset = (sentAt + answeredAt) / 2 - reply.time_ms;
+    const off = Math.abs(offset) - (answeredAt - sentAt) / 2 > bound;
+    const { log } = this.deps;
+    if (off)
+      log.error(
+        `CLOCK OFF: this host's clock is ${(Math.abs(offset) / 1000).toFixed(1)} s ${offset > 0 ? 'ahead of' : 'behind'} the collector's. ` +
+          'Its measurements are dated wrong, and the collector refuses results and heartbeats dated more than ' +
+          `${skew === undefined ? 'its max clock skew' : `${Math.round(skew / 1000)} s`} from its clock (collector.max_clock_skew). ` +
+          'Set up time sync on this host (chrony, ntpd or systemd-timesyncd)',
+        { clock_offset_ms: Math.round(offset) },
+      );
+    else if (this.clockOff)
+      log.info("this host's clock agrees with the collector's again", {
+        clock_offset_ms: Math.round(offset),
+      });
+    this.clockOff = off;
   }
 }

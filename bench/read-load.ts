@@ -76,6 +76,7 @@ async function main(): Promise<void> {
     '    subclusters:',
     ...names.map((s) => `      sc_${s}: {nodes: {n_${s}: ${s}}}`),
     'probes: {throughput: {enabled: false}}',
+    'collector: {credentials: [{name: bench, role: viewer, token_env: BENCH_VIEWER}]}',
   ].join('\n');
   writeFileSync(join(dir, 'topology.yaml'), `${yaml}\n`);
   const env: Record<string, string> = { BENCH_VIEWER: VIEWER };

@@ -1,5 +1,6 @@
 // Argument parsers shared by the measuring commands. Each throws commander's InvalidArgumentError with
 // a message naming the bad input; the CLI then exits with code 2.
+import { readFileSync } from 'node:fs';
 import { type Command, InvalidArgumentError } from 'commander';
 import { parseDuration } from '../shared/config/duration.ts';
 import { parseRate } from '../shared/rate.ts';
@@ -82,4 +83,41 @@ export function clientFetch(opts: {
   } catch (err) {
     throw new CliError((err as Error).message);
   }
+}
+
+/** Where the CLI finds a viewer's or operator's credential when --token-file is not given. */
+export const CREDENTIAL_ENV = 'WANWATCH_CREDENTIAL';
+
+/**
+ * `--token-file`: the credential for the collector's API (collector.credentials). There is no option
+ * that takes the credential itself: other users see command lines in the process list.
+ */
+export function withCredential<T extends Command>(cmd: T, role: 'viewer' | 'operator'): T {
+  return cmd.option(
+    '--token-file <file>',
+    `read the collector credential (${role === 'viewer' ? 'a viewer or operator' : 'an operator'} credential of collector.credentials) from this file's first line (default: $${CREDENTIAL_ENV})`,
+  ) as T;
+}
+
+/** The credential from --token-file or $WANWATCH_CREDENTIAL; undefined when neither is given. */
+export function readCredential(
+  opts: { tokenFile?: string },
+  env: NodeJS.ProcessEnv = process.env,
+): string | undefined {
+  if (opts.tokenFile === undefined) {
+    const value = env[CREDENTIAL_ENV]?.trim();
+    return value === undefined || value === '' ? undefined : value;
+  }
+  let text: string;
+  try {
+    text = readFileSync(opts.tokenFile, 'utf8');
+  } catch (err) {
+    throw new CliError(
+      `--token-file: cannot read "${opts.tokenFile}": ${(err as NodeJS.ErrnoException).code ?? err}`,
+    );
+  }
+  const token = text.split('\n')[0]?.trim() ?? '';
+  if (token === '')
+    throw new CliError(`--token-file: "${opts.tokenFile}" is empty; put the credential on its first line`);
+  return token;
 }

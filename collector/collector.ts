@@ -8,6 +8,7 @@
 import { createLogger, type Logger } from '../shared/log.ts';
 import type { Topology } from '../shared/topology/model.ts';
 import type { AlertEvent } from './alerts/event.ts';
+import type { ApiLimits } from './api/limits.ts';
 import { createHandler } from './api/routes.ts';
 import { DataDirLock } from './data-dir-lock.ts';
 import { Evaluator } from './evaluate/evaluator.ts';
@@ -33,8 +34,10 @@ export interface CollectorOptions {
   listen?: string;
   /** Default: the file's collector.data_dir. */
   dataDir?: string;
-  /** HTTPS with this certificate and key (PEM files); default: the file's collector.tls. */
-  tls?: { cert: string; key: string };
+  /** HTTPS with this certificate and key (PEM files); default: the file's collector.tls (its client_ca kept). */
+  tls?: { cert: string; key: string; client_ca?: string };
+  /** Rate limits of the API (tests turn them off); default api/limits.ts DEFAULT_API_LIMITS. */
+  limits?: Partial<ApiLimits>;
   /** How often alerts are evaluated; default WANWATCH_EVALUATE_INTERVAL_MS or 5000. */
   evaluateIntervalMs?: number;
   /** Notification retry policy (tests shorten it). */
@@ -87,7 +90,10 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
   const settings = topology.current.topology.collector;
   const listen = parseListen(opts.listen ?? settings.listen);
   const dataDir = opts.dataDir ?? settings.data_dir;
-  const tls = opts.tls ?? settings.tls;
+  const clientCa = opts.tls?.client_ca ?? settings.tls?.client_ca;
+  const tls = opts.tls
+    ? { ...opts.tls, ...(clientCa === undefined ? {} : { client_ca: clientCa }) }
+    : settings.tls;
   const evaluateIntervalMs =
     opts.evaluateIntervalMs ?? (Number(env.WANWATCH_EVALUATE_INTERVAL_MS) || DEFAULT_EVALUATE_INTERVAL_MS);
 
@@ -154,6 +160,8 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
       log,
       shutdown: shutdown.signal,
       ...(opts.refusalLogIntervalMs !== undefined ? { refusalLogIntervalMs: opts.refusalLogIntervalMs } : {}),
+      ...(opts.limits !== undefined ? { limits: opts.limits } : {}),
+      clientCertificates: tls?.client_ca !== undefined,
     }),
   );
   const closeStore = () => {

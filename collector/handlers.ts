@@ -1,24 +1,30 @@
-// What the API's routes (api/routes.ts) do in a running collector: plans and tokens come from the
-// topology in force; stored results and heartbeats ask for an evaluation and make the outputs write;
+// What the API's routes (api/routes.ts) do in a running collector: plans, tokens and credentials come
+// from the topology in force, and who may call what is api/access.ts; results and heartbeats are
+// checked (api/ingest-checks.ts), and once stored ask for an evaluation and make the outputs write;
 // the read API answers from the evaluator and the store; mesh qualifications run in memory, their
-// errors becoming HTTP errors. Two agents for one site are found from their heartbeats
+// errors becoming HTTP errors, each start and stop logged with who and from where, and what an operator
+// may ask bounded (qualify/admission.ts). Two agents for one site are found from their heartbeats
 // (api/instances.ts) and that site's results refused meanwhile; refused tokens are logged
 // (api/refusals.ts). While a mesh qualification runs at a site, the plans served leave out the
 // throughput slots of that site (plan/hold.ts), and its tasks wait until no monitoring test can still
 // run there.
 import type { Logger } from '../shared/log.ts';
 import type { AgentPlan, Heartbeat, IngestReply, ResultBatch } from '../shared/wire.ts';
+import { Gate } from './api/access.ts';
 import { HttpError } from './api/http.ts';
+import { checkBatch, checkHeartbeat, type Refusal } from './api/ingest-checks.ts';
 import { AgentInstances } from './api/instances.ts';
+import { type ApiLimits, DEFAULT_API_LIMITS, TokenBuckets } from './api/limits.ts';
 import { RefusalLog } from './api/refusals.ts';
 import type { ApiContext } from './api/routes.ts';
 import type { Evaluator } from './evaluate/evaluator.ts';
 import { ServedPlans, withHold } from './plan/hold.ts';
+import { admitQualification } from './qualify/admission.ts';
 import { QualificationError, Qualifications } from './qualify/jobs.ts';
 import { agentsView, ReadReplies } from './read.ts';
 import type { RunningSinks } from './sinks/index.ts';
 import type { Store } from './store/store.ts';
-import type { LoadedTopology } from './topology.ts';
+import { type LoadedTopology, peersOf } from './topology.ts';
 
 export interface HandlerParts {
   topology(): LoadedTopology;
@@ -36,7 +42,15 @@ export interface HandlerParts {
   shutdown: AbortSignal;
   /** At most one log line per address per this long about refused tokens (default a minute). */
   refusalLogIntervalMs?: number;
+  /** Rate limits of the API (tests turn them off); default DEFAULT_API_LIMITS. */
+  limits?: Partial<ApiLimits>;
+  /** Agents must present a client certificate naming their site (collector.tls.client_ca). */
+  clientCertificates?: boolean;
 }
+
+const refused = (r: Refusal | null) => {
+  if (r !== null) throw new HttpError(400, r.message, r.details);
+};
 
 export function apiHandlers(parts: HandlerParts): ApiContext {
   const { store, evaluator, log } = parts;
@@ -52,6 +66,19 @@ export function apiHandlers(parts: HandlerParts): ApiContext {
   };
   const replies = new ReadReplies(evaluator, store);
   const instances = new AgentInstances(log);
+  const limits = { ...DEFAULT_API_LIMITS, ...parts.limits };
+  const gate = new Gate({
+    credentials: () => parts.topology().credentials,
+    publicRead: () => parts.topology().topology.collector.public_read,
+    knownSites: () => [...parts.topology().topology.sites.keys()],
+    clientCertificates: parts.clientCertificates === true,
+    limits,
+    log,
+  });
+  const starts = new TokenBuckets(
+    (limits.qualificationStarts * 1000) / limits.qualificationStartWindowMs,
+    limits.qualificationStarts,
+  );
   const refusals = new RefusalLog(log, parts.refusalLogIntervalMs);
   parts.shutdown.addEventListener('abort', () => refusals.close(), { once: true });
   /** How long an agent counts as up after a heartbeat. */
@@ -69,24 +96,47 @@ export function apiHandlers(parts: HandlerParts): ApiContext {
   };
   return {
     qualifications: {
-      create: (req) =>
+      create: (req, by) =>
         asHttp(() => {
           const { topology, links } = parts.topology();
-          const q = qualifications.create(req, topology, links, Date.now());
-          log.info('qualification started', {
+          const asked = {
+            by: by.name,
+            remote_address: by.from,
+            links: req.links?.map((l) => l.join('-')) ?? 'all',
+            duration_ms: req.duration_ms,
+            test_duration_ms: req.skip_throughput ? null : req.test_duration_ms,
+          };
+          let q: ReturnType<typeof qualifications.create>;
+          try {
+            admitQualification(req, topology.collector.qualifications, starts, Date.now());
+            q = qualifications.create(req, topology, links, Date.now());
+          } catch (err) {
+            log.warn(`qualification refused: ${(err as Error).message}`, asked);
+            throw err;
+          }
+          log.info(`qualification ${q.id} started by ${by.name} from ${by.from}`, {
             id: q.id,
+            ...asked,
             tasks: q.tasks.length,
             monitoring_throughput_held_at: q.monitoring_paused,
           });
           return q;
         }),
       get: (id) => qualifications.get(id, Date.now()),
-      cancel: (id) => qualifications.cancel(id, Date.now()),
+      cancel: (id, by) => {
+        const q = qualifications.cancel(id, Date.now());
+        log.info(`qualification ${id} ${q ? 'stopped' : 'not found to stop'} by ${by.name} from ${by.from}`, {
+          id,
+          by: by.name,
+          remote_address: by.from,
+        });
+        return q;
+      },
       take: (site) => qualifications.takeTasks(site, Date.now()),
       progress: (id, site, p) => asHttp(() => qualifications.progress(id, site, p, Date.now())),
       complete: (id, site, r) => asHttp(() => qualifications.complete(id, site, r, Date.now())),
     },
-    tokens: () => parts.topology().tokens,
+    gate,
     knownSites: () => [...parts.topology().topology.sites.keys()],
     plan: (site) => {
       const plan = planOf(site);
@@ -95,6 +145,16 @@ export function apiHandlers(parts: HandlerParts): ApiContext {
     },
     ingest: (batch: ResultBatch): IngestReply => {
       const now = Date.now();
+      const loaded = parts.topology();
+      const { max_clock_skew, retention } = loaded.topology.collector;
+      refused(
+        checkBatch(
+          batch,
+          batch.site,
+          { peers: peersOf(loaded, batch.site, now), maxSkewMs: max_clock_skew, retentionMs: retention },
+          now,
+        ),
+      );
       const alive = aliveMs();
       const double = instances.double(batch.site, now, alive);
       // Retry once a stopped double could have been seen gone (alive after its last heartbeat), ≤ 60 s.
@@ -116,11 +176,19 @@ export function apiHandlers(parts: HandlerParts): ApiContext {
     },
     heartbeat: (hb: Heartbeat, from) => {
       const now = Date.now();
+      const maxSkewMs = parts.topology().topology.collector.max_clock_skew;
+      refused(checkHeartbeat(hb, maxSkewMs, now));
       instances.heard(hb, from, now, aliveMs());
       store.recordHeartbeat(hb, now);
       parts.queueEvaluation();
       parts.pokeOutputs();
-      return { ok: true, plan_version: planOf(hb.site)?.plan_version ?? null };
+      // The collector's clock, so the agent can tell its operator when its own is off.
+      return {
+        ok: true,
+        plan_version: planOf(hb.site)?.plan_version ?? null,
+        time_ms: Date.now(),
+        max_clock_skew_ms: maxSkewMs,
+      };
     },
     links: () => {
       const { topology, links } = parts.topology();
@@ -137,11 +205,14 @@ export function apiHandlers(parts: HandlerParts): ApiContext {
     },
     outputs: () => ({ outputs: parts.outputs().sinks.map((s) => s.status()) }),
     onError: (err, req) => log.error('request failed', { method: req.method, url: req.url, error: err }),
-    onRefused: (err, req, from) =>
-      refusals.refused(from ?? 'an unknown address', {
+    onRefused: (err, req, from) => {
+      const path = req.url?.split('?')[0] ?? '';
+      refusals.refused(from, {
         status: err.status,
         reason: err.message,
-        request: `${req.method} ${req.url?.split('?')[0]}`,
-      }),
+        request: `${req.method} ${path}`,
+        kind: /^\/api\/v1\/(plan|results|heartbeat|tasks)\b/.test(path) ? 'agent' : 'API',
+      });
+    },
   };
 }

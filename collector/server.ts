@@ -4,7 +4,13 @@ import { createServer as createHttpServer, type RequestListener, type Server } f
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../shared/log.ts';
-import { loadCertificate, TLS_POLICY, type TlsFiles, watchCertificate } from './tls.ts';
+import {
+  clientCertificateOptions,
+  loadCertificate,
+  TLS_POLICY,
+  type TlsFiles,
+  watchCertificate,
+} from './tls.ts';
 
 export interface ListenAddress {
   host: string;
@@ -31,7 +37,8 @@ export interface Serving {
 }
 
 /**
- * Serves `handler` on `listen` (HTTPS with `tls`, its certificate reloaded until `shutdown`; see tls.ts).
+ * Serves `handler` on `listen` (HTTPS with `tls`, its certificate reloaded until `shutdown`, asking for
+ * client certificates with `tls.client_ca`; see tls.ts).
  * `onServerError` runs at the server's first error, which before listening means the address could not
  * be bound; the promise then rejects.
  */
@@ -44,7 +51,10 @@ export async function serve(
 ): Promise<Serving> {
   let server: Server;
   if (tls) {
-    const https = createHttpsServer({ ...loadCertificate(tls), ...TLS_POLICY }, handler);
+    const https = createHttpsServer(
+      { ...loadCertificate(tls), ...TLS_POLICY, ...clientCertificateOptions(tls) },
+      handler,
+    );
     watchCertificate(
       tls,
       (pair) => https.setSecureContext({ ...pair, ...TLS_POLICY }),

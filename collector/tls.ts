@@ -5,6 +5,11 @@
 // Policy: TLS 1.2 and 1.3 only; for TLS 1.2 only ECDHE key exchange with AEAD ciphers, so every session
 // has forward secrecy (Node's default list still offers plain-RSA suites such as AES128-SHA). TLS 1.3's
 // suites are all forward-secret and stay at their defaults.
+//
+// Client certificates (mTLS, optional): with `client_ca` the server asks every client for a certificate
+// and verifies it against that CA, but does not refuse the connection without one, so that readers and
+// operators without a certificate still connect; api/access.ts requires agents' requests to carry a
+// verified certificate naming their site. The CA is re-read with the certificate.
 import { readFileSync, watch } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { createSecureContext, type SecureContextOptions } from 'node:tls';
@@ -24,10 +29,14 @@ export interface TlsFiles {
   /** PEM certificate (chain) and private key. */
   cert: string;
   key: string;
+  /** PEM CA whose certificates agents present (mTLS); none: no client certificates are asked for. */
+  client_ca?: string | undefined;
 }
 
-/** Reads the pair and checks that they make a usable context; the error names the file that failed. */
-export function loadCertificate(files: TlsFiles): Pick<SecureContextOptions, 'cert' | 'key'> {
+type Loaded = Pick<SecureContextOptions, 'cert' | 'key' | 'ca'>;
+
+/** Reads the pair (and client CA) and checks they make a usable context; the error names the file that failed. */
+export function loadCertificate(files: TlsFiles): Loaded {
   const read = (what: string, path: string) => {
     try {
       return readFileSync(path);
@@ -43,8 +52,21 @@ export function loadCertificate(files: TlsFiles): Pick<SecureContextOptions, 'ce
       `the TLS certificate ${files.cert} and key ${files.key} do not make a usable pair: ${(err as Error).message}`,
     );
   }
-  return pair;
+  if (files.client_ca === undefined) return pair;
+  const ca = read('client CA', files.client_ca);
+  try {
+    createSecureContext({ ca });
+  } catch (err) {
+    throw new Error(
+      `the TLS client CA ${files.client_ca} is not a PEM certificate: ${(err as Error).message}`,
+    );
+  }
+  return { ...pair, ca };
 }
+
+/** Server options for client certificates: asked for and verified, never required to connect. */
+export const clientCertificateOptions = (files: TlsFiles) =>
+  files.client_ca === undefined ? {} : ({ requestCert: true, rejectUnauthorized: false } as const);
 
 /** The policy above, as secure-context options (for the server and for each reloaded certificate). */
 export const TLS_POLICY = {
@@ -59,7 +81,7 @@ export const TLS_POLICY = {
  */
 export function watchCertificate(
   files: TlsFiles,
-  apply: (pair: Pick<SecureContextOptions, 'cert' | 'key'>) => void,
+  apply: (pair: Loaded) => void,
   log: Logger,
   stop: AbortSignal,
 ): void {
@@ -77,7 +99,11 @@ export function watchCertificate(
   };
   const onHup = () => reload('SIGHUP');
   process.on('SIGHUP', onHup);
-  const names = new Set([resolve(files.cert), resolve(files.key)]);
+  const names = new Set(
+    [files.cert, files.key, ...(files.client_ca === undefined ? [] : [files.client_ca])].map((f) =>
+      resolve(f),
+    ),
+  );
   const watchers = [...new Set([...names].map((p) => dirname(p)))].flatMap((dir) => {
     try {
       const w = watch(dir, (_event, name) => {

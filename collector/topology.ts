@@ -1,5 +1,5 @@
 // The topology in force: the file, and everything the collector derives from it (links, each agent's
-// plan, agent tokens, notifier names). It is re-read when the file changes and on SIGHUP; a broken edit
+// plan, agent tokens and operators' credentials, notifier names). It is re-read when the file changes and on SIGHUP; a broken edit
 // is logged and the previous topology stays in force, so a typo never takes the collector down.
 import { createHash } from 'node:crypto';
 import { readFileSync, watch } from 'node:fs';
@@ -9,7 +9,7 @@ import type { Logger } from '../shared/log.ts';
 import type { Topology } from '../shared/topology/model.ts';
 import { deriveLinks, type LinkRequirement } from '../shared/topology/requirements.ts';
 import type { AgentPlan } from '../shared/wire.ts';
-import { type SiteTokens, siteTokens } from './api/auth.ts';
+import { type Credentials, loadCredentials } from './api/auth.ts';
 import { notifierNames } from './notifiers/index.ts';
 import { buildPlans } from './plan/plan.ts';
 
@@ -17,7 +17,13 @@ export interface LoadedTopology {
   topology: Topology;
   links: LinkRequirement[];
   plans: Map<string, AgentPlan>;
-  tokens: SiteTokens;
+  /** Agents' site tokens and the viewer and operator credentials, as digests. */
+  credentials: Credentials;
+  /**
+   * The plans of the topology this one replaced, and when: for a short grace the collector still takes
+   * results towards the peers they had, measured before the agents fetched the new plan.
+   */
+  replaced?: { plans: Map<string, AgentPlan>; atMs: number };
   /**
    * The names of the `notify:` entries: the outbox keys deliveries by them, so a notifier keeps its
    * pending deliveries across a reload that changes its settings.
@@ -81,7 +87,7 @@ export class TopologyInForce {
     ) {
       log.warn('collector.listen, data_dir and tls take effect at the next restart');
     }
-    this.loaded = next;
+    this.loaded = { ...next, replaced: { plans: before.plans, atMs: Date.now() } };
     this.warnTokenless();
     return { kind: 'changed', before, after: next };
   }
@@ -95,15 +101,26 @@ export class TopologyInForce {
       topology,
       links: deriveLinks(topology),
       plans,
-      tokens: siteTokens(topology, env),
+      credentials: loadCredentials(topology, env),
       notifiers: notifierNames(topology.notify),
       hash: createHash('sha256').update(text).digest('hex'),
     };
   }
 
   private warnTokenless(): void {
-    for (const [site, why] of this.loaded.tokens.tokenless)
+    for (const [site, why] of this.loaded.credentials.tokenless)
       this.opts.log.warn(`site ${site} has no agent token and cannot push`, { why });
+    for (const [name, why] of this.loaded.credentials.unusable)
+      this.opts.log.warn(`credential ${name} cannot be used`, { why });
+    const roles = [...this.loaded.credentials.people.values()].map((p) => p.role);
+    if (!roles.includes('operator'))
+      this.opts.log.warn(
+        'no usable operator credential (collector.credentials): qualifications cannot be started or stopped',
+      );
+    if (!this.loaded.topology.collector.public_read && roles.length === 0)
+      this.opts.log.warn(
+        'no usable viewer or operator credential and collector.public_read is false: nobody can read links, alerts or agents',
+      );
     const { notify } = this.loaded.topology;
     const byUrl = this.loaded.notifiers.filter(
       (name, i) => notify[i]?.name === undefined && name.includes(':'),
@@ -114,6 +131,23 @@ export class TopologyInForce {
         { notifiers: byUrl },
       );
   }
+}
+
+/** Plan refreshes after a topology change during which results towards the old plan's peers are taken. */
+export const PEER_GRACE_REFRESHES = 2;
+
+/** The sites `site` may send results about at `now`: its peers, and for a grace its peers before a change. */
+export function peersOf(loaded: LoadedTopology, site: string, now: number): Set<string> {
+  const plan = loaded.plans.get(site);
+  const peers = new Set(plan?.peers.map((p) => p.site) ?? []);
+  const before = loaded.replaced;
+  if (
+    before !== undefined &&
+    plan !== undefined &&
+    now - before.atMs <= PEER_GRACE_REFRESHES * plan.plan_refresh_ms
+  )
+    for (const p of before.plans.get(site)?.peers ?? []) peers.add(p.site);
+  return peers;
 }
 
 /**

@@ -2,7 +2,9 @@
 // (POST /api/v1/qualifications; collector/qualify/ runs them in rounds, agents run qualify/run.ts), this
 // side follows the progress, cancels the qualification when the run is stopped (Ctrl-C), and judges
 // each link itself against the requirement its topology derives (the one `wanwatch plan` prints).
-// Requests go through shared/http.ts, like the agent's; replies are validated with shared/wire.ts.
+// Requests go through shared/http.ts, like the agent's, with the operator's credential as the bearer
+// token (the collector takes starts and stops from operators only); replies are validated with
+// shared/wire.ts.
 import { type ApiReply, callCollector, collectorBase } from '../shared/http.ts';
 import type { Topology } from '../shared/topology/model.ts';
 import { deriveLinks } from '../shared/topology/requirements.ts';
@@ -31,15 +33,25 @@ export interface MeshRun extends RunSettings {
   /** How often to ask the collector how far it got (default 1 s). */
   pollMs?: number;
   fetch?: typeof fetch;
+  /** An operator credential of the collector (collector.credentials). */
+  token?: string;
 }
 
 /** The collector's qualification API, each call throwing a QualifyError that says what went wrong. */
-export function qualificationApi(collector: string, fetchImpl?: typeof fetch) {
+export function qualificationApi(collector: string, fetchImpl?: typeof fetch, token?: string) {
   const base = collectorBase(collector);
   const call = async (method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown) =>
     qualificationOf(
       base,
-      await callCollector({ base, method, path, body, schema: qualificationSchema, fetch: fetchImpl }),
+      await callCollector({
+        base,
+        method,
+        path,
+        body,
+        schema: qualificationSchema,
+        fetch: fetchImpl,
+        ...(token === undefined ? {} : { token }),
+      }),
     );
   return {
     create: (req: QualificationRequest) => call('POST', '/qualifications', req),
@@ -63,7 +75,7 @@ function qualificationOf(base: string, reply: ApiReply<Qualification>): Qualific
 
 /** Runs a mesh qualification to its end (or until `signal` aborts) and judges every link it measured. */
 export async function qualifyMesh(run: MeshRun): Promise<LinkReport[]> {
-  const api = qualificationApi(run.collector, run.fetch);
+  const api = qualificationApi(run.collector, run.fetch, run.token);
   let q = await api.create({
     links: run.links,
     duration_ms: run.duration_ms,

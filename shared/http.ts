@@ -1,6 +1,6 @@
 // One JSON request to the collector's API (shared/wire.ts), for everything that talks to it: the agent's
 // push client (agent/push/client.ts) and mesh qualification (qualify/mesh.ts). It sends the body as
-// JSON with a bearer token when there is one, gives up after a timeout, validates a 2xx reply with a zod
+// JSON with a bearer token when there is one (the site's, or an operator's credential), gives up after a timeout, validates a 2xx reply with a zod
 // schema, and says what went wrong instead of throwing:
 //   ok           2xx, body validated
 //   unreachable  no HTTP answer at all (connection refused, name not found, timeout)
@@ -18,7 +18,7 @@ export interface ApiRequest {
   path: string;
   /** Sent as JSON when given. */
   body?: unknown;
-  /** Sent as `authorization: Bearer <token>` when given (agents; the operator's calls need none). */
+  /** Sent as `authorization: Bearer <token>` when given: a site's token, or a viewer's or operator's credential. */
   token?: string;
   /** Default 15 s. */
   timeoutMs?: number;

@@ -4,7 +4,7 @@
 //   GET  /api/v1/plan?site=S       agent → collector  AgentPlan          (Bearer token of site S)
 //   POST /api/v1/results           agent → collector  ResultBatch → IngestReply
 //   POST /api/v1/heartbeat         agent → collector  Heartbeat
-//   GET  /api/v1/links | /alerts | /agents           read API (JSON)
+//   GET  /api/v1/links | /alerts | /agents | /outputs  read API (JSON; a viewer or operator credential)
 //   GET  /healthz                                     liveness
 import { z } from 'zod';
 import { alertCauseSchema } from './alerts-wire.ts';
@@ -145,11 +145,18 @@ export const heartbeatReplySchema = z.strictObject({
   ok: z.literal(true),
   /** null when the site is no longer in the topology. */
   plan_version: z.string().nullable(),
+  /**
+   * The collector's clock when it answered, and how far from it an agent's may be before its results
+   * are refused (collector.max_clock_skew): the agent logs an error when its clock is off. Absent from
+   * collectors before them.
+   */
+  time_ms: z.number().optional(),
+  max_clock_skew_ms: z.number().int().positive().optional(),
 });
 export type HeartbeatReply = z.infer<typeof heartbeatReplySchema>;
 // ---- Mesh qualification (`wanwatch qualify -c FILE --collector URL`) ----------------------------------
 //   POST   /api/v1/qualifications          operator → collector  QualificationRequest → Qualification
-//   GET    /api/v1/qualifications/:id      operator → collector  Qualification (progress and measurements)
+//   GET    /api/v1/qualifications/:id      reader → collector    Qualification (progress and measurements)
 //   DELETE /api/v1/qualifications/:id      operator → collector  stops it; agents report what they have
 //   GET    /api/v1/tasks?site=S            agent → collector     {tasks: QualifyTask[]} ready to run now
 //   POST   /api/v1/tasks/:id/progress      agent → collector     TaskProgress → {cancelled}
@@ -244,7 +251,7 @@ export const qualificationSchema = z.strictObject({
 });
 export type Qualification = z.infer<typeof qualificationSchema>;
 
-// ---- The read API (people, `wanwatch status`, other tools; no token) ----------------------------------
+// ---- The read API (people, `wanwatch status`, other tools; a viewer or operator credential) -----------
 //   GET /api/v1/links    LinksReply    every link and direction against its requirement, with its alerts
 //   GET /api/v1/alerts   AlertsReply   pending and firing alerts, and the latest alert events
 //   GET /api/v1/agents   AgentsReply   each site's agent as its heartbeats show it

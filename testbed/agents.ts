@@ -13,6 +13,7 @@ import { startResponder } from '../responder/index.ts';
 import { freeTcpPort } from '../responder/iperf3-server.ts';
 import { createLogger, type Logger } from '../shared/log.ts';
 import type { Result } from '../shared/result.ts';
+import { testAccess } from './topologies.ts';
 
 export const quietLog: Logger = createLogger({}, () => {});
 
@@ -29,7 +30,8 @@ export function freeUdpPort(address: string): Promise<number> {
 
 /**
  * The `sites:` and `clusters:` of a topology for two real agents on loopback: a at 127.0.0.1 and b at
- * 127.0.0.2, each with free reflector and iperf3 ports, one subcluster across them. Tests add their
+ * 127.0.0.2, each with free reflector and iperf3 ports, one subcluster across them, and the test
+ * credentials' `collector:` section (testbed/topologies.ts testAccess: reads open). Tests add their
  * own `probes:`, `thresholds:` and the rest.
  */
 export async function twoLoopbackAgentSites(): Promise<string> {
@@ -42,7 +44,7 @@ clusters:
   east:
     subclusters:
       sc1: {nodes: {n1: a, n2: b}}
-`;
+${testAccess()}`;
 }
 
 /** A free UDP port for the reflector (which also listens on TCP) and a free TCP port for iperf3. */
@@ -79,7 +81,14 @@ export interface Fleet {
 
 export async function startFleet(
   sites: { site: string; token: string }[],
-  opts: { collector: string; dir: string; log?: Logger; agent?: Partial<AgentOptions> },
+  opts: {
+    collector: string;
+    dir: string;
+    log?: Logger;
+    agent?: Partial<AgentOptions>;
+    /** The agents' clock (default Date.now): a test sets one that is off. */
+    now?: () => number;
+  },
 ): Promise<Fleet> {
   const produced: Result[] = [];
   const agents = new Map<string, Agent>();
@@ -96,6 +105,7 @@ export async function startFleet(
           startResponder({ ...config, log, pidFile: iperf3PidFile(dataDir), keepTrying: true }),
         log,
         onResult: (r) => produced.push(r),
+        ...(opts.now === undefined ? {} : { now: opts.now }),
       },
       {
         site,

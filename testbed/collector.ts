@@ -1,7 +1,11 @@
-// Starts a real collector in-process on 127.0.0.1 (an ephemeral port) with its own temp data dir.
+// Starts a real collector in-process on 127.0.0.1 (an ephemeral port) with its own temp data dir. The
+// API's rate limits are off unless a test passes `limits` (tests poll the read API faster than a person
+// would, and the fuzz test sends thousands of wrong tokens from one address); the access tests turn
+// them on.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { ApiLimits } from '../collector/api/limits.ts';
 import { type CollectorOptions, type RunningCollector, startCollector } from '../collector/collector.ts';
 import { createLogger } from '../shared/log.ts';
 
@@ -13,6 +17,9 @@ export interface TestCollector extends RunningCollector {
   /** Stops the collector and removes its temp dir. */
   dispose(): Promise<void>;
 }
+
+/** No read rate limit, no slowing down after failed authentications, any number of qualification starts. */
+export const NO_LIMITS: Partial<ApiLimits> = { readsPerSecond: 0, authFailures: 0, qualificationStarts: 0 };
 
 export function tempDir(prefix: string): string {
   return mkdtempSync(join(tmpdir(), `wanwatch-${prefix}-`));
@@ -33,6 +40,7 @@ export async function startTestCollector(
     dataDir,
     evaluateIntervalMs: 200,
     retry: { base_ms: 100, cap_ms: 1000, timeout_ms: 2000 },
+    limits: NO_LIMITS,
     log: createLogger({ component: 'collector' }, (l) => logs.push(l)),
     ...opts,
   });

@@ -17,6 +17,8 @@ import {
   type AgentPlan,
   agentPlanSchema,
   type Heartbeat,
+  type HeartbeatReply,
+  heartbeatReplySchema,
   type IngestReply,
   ingestReplySchema,
   type QualifyTask,
@@ -62,8 +64,9 @@ export class CollectorClient {
     return this.call('POST', '/results', batch, ingestReplySchema, signal);
   }
 
-  postHeartbeat(hb: Heartbeat, signal?: AbortSignal): Promise<Outcome<unknown>> {
-    return this.send('POST', '/heartbeat', hb, signal);
+  postHeartbeat(hb: Heartbeat, signal?: AbortSignal): Promise<Outcome<HeartbeatReply>> {
+    // Loose: fields a later collector adds must not make its heartbeats look unanswered.
+    return this.call('POST', '/heartbeat', hb, heartbeatReplySchema.loose(), signal);
   }
 
   /** Mesh-qualification tasks the collector wants this site to run now. */

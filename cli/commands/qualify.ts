@@ -23,13 +23,16 @@ import {
 import { DEFAULT_IPERF3_PORT, DEFAULT_REFLECTOR_PORT } from '../../shared/ports.ts';
 import { CliError } from '../errors.ts';
 import {
+  CREDENTIAL_ENV,
   choiceOption,
   clientFetch,
   intOption,
   msOption,
   portOption,
+  readCredential,
   secondsOption,
   withClientTls,
+  withCredential,
 } from '../options.ts';
 
 interface QualifyOpts {
@@ -56,6 +59,7 @@ interface QualifyOpts {
   markdown?: string;
   html?: string;
   quiet: boolean;
+  tokenFile?: string;
   ca?: string;
   tlsCert?: string;
   tlsKey?: string;
@@ -69,90 +73,97 @@ const decimal = (name: string) => (text: string) => {
 
 export function registerQualify(program: Command): void {
   withClientTls(
-    program
-      .command('qualify')
-      .summary('qualify WAN links before go-live: PASS / WARN / FAIL per link, with the evidence')
-      .description(
-        [
-          'Measures a link for --duration and judges it against what the deployment needs: RTT rounds for',
-          'the whole run (median, p95, max, loss, jitter), TCP goodput and UDP at the required rate in both',
-          'directions, and RTT under load. Each link gets PASS, WARN (within 10 % of a limit) or FAIL, with',
-          'the reason and the margin.',
-          '',
-          'Direct mode: wanwatch qualify --to HOST --subclusters N, against `wanwatch reflector` on HOST.',
-          'Mesh mode:   wanwatch qualify -c FILE --collector URL [--links A-B,…], through the collector and',
-          '             its agents (every link of the topology, one throughput test per site at a time).',
-          '',
-          'Reports: a table on the terminal, --json on stdout, --markdown FILE and --html FILE (a',
-          'self-contained page with charts). Progress goes to stderr. Ctrl-C stops and reports what was',
-          'measured. Exit code: 0 every link passes (WARN included), 1 a link fails, 2 error or incomplete.',
-        ].join('\n'),
-      )
-      .option('--to <host>', 'direct mode: the far end, running `wanwatch reflector`')
-      .option(
-        '--subclusters <n>',
-        'direct mode: subclusters whose traffic crosses the link',
-        intOption('--subclusters', 0, 100_000),
-      )
-      .option('-c, --config <file>', 'mesh mode: topology file (the links and their requirements)')
-      .option('--collector <url>', 'mesh mode: the collector whose agents measure the links')
-      .option('--links <list>', 'mesh mode: only these links, e.g. dallas-london,dallas-tokyo (default: all)')
-      .option(
-        '--mbps-per-subcluster <mbps>',
-        'direct mode: bandwidth per subcluster',
-        decimal('--mbps-per-subcluster'),
-        5,
-      )
-      .option(
-        '--extra-mbps <mbps>',
-        'direct mode: bandwidth for other traffic on the link',
-        decimal('--extra-mbps'),
-        0,
-      )
-      .option(
-        '--required-mbps <mbps>',
-        'direct mode: the required bandwidth, instead of subclusters × per-subcluster',
-        decimal('--required-mbps'),
-      )
-      .option('--max-rtt-ms <ms>', 'direct mode: round-trip limit', decimal('--max-rtt-ms'), 80)
-      .option('--max-loss-percent <pct>', 'direct mode: loss limit', decimal('--max-loss-percent'), 1)
-      .option(
-        '--rtt-statistic <stat>',
-        `RTT statistic judged (${RTT_STATISTICS.join(', ')})`,
-        choiceOption('--rtt-statistic', RTT_STATISTICS),
-        'p95',
-      )
-      .option(
-        '--duration <time>',
-        'how long to measure each link (e.g. 10s, 5m)',
-        secondsOption('--duration', 2000),
-        300_000,
-      )
-      .option(
-        '--test-duration <time>',
-        'length of each of the 4 throughput tests (default: 15 % of --duration, 1–30 s)',
-        secondsOption('--test-duration', 1000),
-      )
-      .addOption(new Option('--method <method>', 'RTT probe method').choices(PROBE_METHODS).default('udp'))
-      .option(
-        '--port <port>',
-        'direct mode: the reflector port (UDP echo, and TCP for --method tcp)',
-        portOption('--port'),
-        DEFAULT_REFLECTOR_PORT,
-      )
-      .option(
-        '--iperf3-port <port>',
-        'direct mode: the iperf3 server port',
-        portOption('--iperf3-port'),
-        DEFAULT_IPERF3_PORT,
-      )
-      .option('--count <n>', 'probes per RTT round', intOption('--count', 1, 1000), 10)
-      .option('--spacing <ms>', 'gap between probes in a round', msOption('--spacing', 1), 100)
-      .option('--no-throughput', 'RTT and loss only: no iperf3 tests')
-      .option('--json', 'print the report as JSON on stdout', false)
-      .option('--markdown <file>', 'also write the report as Markdown')
-      .option('--html <file>', 'also write a self-contained HTML report with charts')
-      .option('-q, --quiet', 'no progress on stderr', false),
+    withCredential(
+      program
+        .command('qualify')
+        .summary('qualify WAN links before go-live: PASS / WARN / FAIL per link, with the evidence')
+        .description(
+          [
+            'Measures a link for --duration and judges it against what the deployment needs: RTT rounds for',
+            'the whole run (median, p95, max, loss, jitter), TCP goodput and UDP at the required rate in both',
+            'directions, and RTT under load. Each link gets PASS, WARN (within 10 % of a limit) or FAIL, with',
+            'the reason and the margin.',
+            '',
+            'Direct mode: wanwatch qualify --to HOST --subclusters N, against `wanwatch reflector` on HOST.',
+            'Mesh mode:   wanwatch qualify -c FILE --collector URL [--links A-B,…], through the collector and',
+            '             its agents (every link of the topology, one throughput test per site at a time);',
+            `             it takes an operator credential (--token-file FILE or $${CREDENTIAL_ENV}).`,
+            '',
+            'Reports: a table on the terminal, --json on stdout, --markdown FILE and --html FILE (a',
+            'self-contained page with charts). Progress goes to stderr. Ctrl-C stops and reports what was',
+            'measured. Exit code: 0 every link passes (WARN included), 1 a link fails, 2 error or incomplete.',
+          ].join('\n'),
+        )
+        .option('--to <host>', 'direct mode: the far end, running `wanwatch reflector`')
+        .option(
+          '--subclusters <n>',
+          'direct mode: subclusters whose traffic crosses the link',
+          intOption('--subclusters', 0, 100_000),
+        )
+        .option('-c, --config <file>', 'mesh mode: topology file (the links and their requirements)')
+        .option('--collector <url>', 'mesh mode: the collector whose agents measure the links')
+        .option(
+          '--links <list>',
+          'mesh mode: only these links, e.g. dallas-london,dallas-tokyo (default: all)',
+        )
+        .option(
+          '--mbps-per-subcluster <mbps>',
+          'direct mode: bandwidth per subcluster',
+          decimal('--mbps-per-subcluster'),
+          5,
+        )
+        .option(
+          '--extra-mbps <mbps>',
+          'direct mode: bandwidth for other traffic on the link',
+          decimal('--extra-mbps'),
+          0,
+        )
+        .option(
+          '--required-mbps <mbps>',
+          'direct mode: the required bandwidth, instead of subclusters × per-subcluster',
+          decimal('--required-mbps'),
+        )
+        .option('--max-rtt-ms <ms>', 'direct mode: round-trip limit', decimal('--max-rtt-ms'), 80)
+        .option('--max-loss-percent <pct>', 'direct mode: loss limit', decimal('--max-loss-percent'), 1)
+        .option(
+          '--rtt-statistic <stat>',
+          `RTT statistic judged (${RTT_STATISTICS.join(', ')})`,
+          choiceOption('--rtt-statistic', RTT_STATISTICS),
+          'p95',
+        )
+        .option(
+          '--duration <time>',
+          'how long to measure each link (e.g. 10s, 5m)',
+          secondsOption('--duration', 2000),
+          300_000,
+        )
+        .option(
+          '--test-duration <time>',
+          'length of each of the 4 throughput tests (default: 15 % of --duration, 1–30 s)',
+          secondsOption('--test-duration', 1000),
+        )
+        .addOption(new Option('--method <method>', 'RTT probe method').choices(PROBE_METHODS).default('udp'))
+        .option(
+          '--port <port>',
+          'direct mode: the reflector port (UDP echo, and TCP for --method tcp)',
+          portOption('--port'),
+          DEFAULT_REFLECTOR_PORT,
+        )
+        .option(
+          '--iperf3-port <port>',
+          'direct mode: the iperf3 server port',
+          portOption('--iperf3-port'),
+          DEFAULT_IPERF3_PORT,
+        )
+        .option('--count <n>', 'probes per RTT round', intOption('--count', 1, 1000), 10)
+        .option('--spacing <ms>', 'gap between probes in a round', msOption('--spacing', 1), 100)
+        .option('--no-throughput', 'RTT and loss only: no iperf3 tests')
+        .option('--json', 'print the report as JSON on stdout', false)
+        .option('--markdown <file>', 'also write the report as Markdown')
+        .option('--html <file>', 'also write a self-contained HTML report with charts')
+        .option('-q, --quiet', 'no progress on stderr', false),
+      'operator',
+    ),
   ).action(async (opts: QualifyOpts) => {
     try {
       await qualify(opts, (program.version() as string | undefined) ?? '0.0.0');
@@ -207,11 +218,25 @@ function directRun(opts: QualifyOpts, settings: RunSettings): Run {
 function meshRun(opts: QualifyOpts, settings: RunSettings): Run {
   if (!opts.config || !opts.collector) throw new CliError('mesh mode needs both -c FILE and --collector URL');
   const { collector } = opts;
+  const token = readCredential(opts);
+  if (token === undefined)
+    throw new CliError(
+      `mesh mode needs an operator credential of the collector (collector.credentials): --token-file FILE or $${CREDENTIAL_ENV}`,
+    );
   const topology = loadTopology(opts.config);
   const links = opts.links ? parseLinks(opts.links) : null;
   const fetch = clientFetch(opts);
   return (signal, progress) =>
-    qualifyMesh({ ...settings, collector, topology, links, signal, progress, ...(fetch ? { fetch } : {}) });
+    qualifyMesh({
+      ...settings,
+      collector,
+      topology,
+      links,
+      signal,
+      progress,
+      token,
+      ...(fetch ? { fetch } : {}),
+    });
 }
 
 function parseLinks(text: string): [string, string][] {

@@ -1,27 +1,39 @@
 import type { Command } from 'commander';
 import { renderTable } from '../../shared/table.ts';
-import { type LinksReply, linksReplySchema } from '../../shared/wire.ts';
+import { errorReplySchema, type LinksReply, linksReplySchema } from '../../shared/wire.ts';
 import { CliError, EXIT } from '../errors.ts';
-import { clientFetch, withClientTls } from '../options.ts';
+import { CREDENTIAL_ENV, clientFetch, readCredential, withClientTls, withCredential } from '../options.ts';
 
 export function registerStatus(program: Command): void {
   withClientTls(
-    program
-      .command('status')
-      .summary("print every link's measured state from a running collector")
-      .description(
-        [
-          'Asks a collector (GET /api/v1/links) for every link and direction and prints the RTT statistic',
-          'against its limit, loss over the alert window, the latest goodput against the required rate, and',
-          'the alert state, then what keeps a direction from being measured, stale goodput and failing',
-          'throughput tests. Exit code 1 when any direction is firing or cannot be measured, 0 otherwise,',
-          '2 when the collector cannot be reached or its reply is not what this wanwatch reads.',
-        ].join(' '),
-      )
-      .requiredOption('--collector <url>', 'the collector, e.g. http://127.0.0.1:8080')
-      .option('--json', "print the collector's /api/v1/links reply as it is", false),
+    withCredential(
+      program
+        .command('status')
+        .summary("print every link's measured state from a running collector")
+        .description(
+          [
+            'Asks a collector (GET /api/v1/links) for every link and direction and prints the RTT statistic',
+            'against its limit, loss over the alert window, the latest goodput against the required rate, and',
+            'the alert state, then what keeps a direction from being measured, stale goodput and failing',
+            'throughput tests. Exit code 1 when any direction is firing or cannot be measured, 0 otherwise,',
+            '2 when the collector cannot be reached, refuses the credential, or its reply is not what this',
+            'wanwatch reads. Reading needs a viewer or operator credential (--token-file or',
+            `$${CREDENTIAL_ENV}) unless the collector's reads are public.`,
+          ].join(' '),
+        )
+        .requiredOption('--collector <url>', 'the collector, e.g. http://127.0.0.1:8080')
+        .option('--json', "print the collector's /api/v1/links reply as it is", false),
+      'viewer',
+    ),
   ).action(
-    async (opts: { collector: string; json: boolean; ca?: string; tlsCert?: string; tlsKey?: string }) => {
+    async (opts: {
+      collector: string;
+      json: boolean;
+      tokenFile?: string;
+      ca?: string;
+      tlsCert?: string;
+      tlsKey?: string;
+    }) => {
       let url: URL;
       try {
         url = new URL('/api/v1/links', opts.collector);
@@ -29,17 +41,23 @@ export function registerStatus(program: Command): void {
         throw new CliError(`--collector: "${opts.collector}" is not a URL such as http://127.0.0.1:8080`);
       }
       const fetchImpl = clientFetch(opts) ?? fetch;
+      const credential = readCredential(opts);
       let text: string;
+      let status: number;
       try {
-        const res = await fetchImpl(url, { signal: AbortSignal.timeout(10_000) });
+        const res = await fetchImpl(url, {
+          signal: AbortSignal.timeout(10_000),
+          ...(credential === undefined ? {} : { headers: { authorization: `Bearer ${credential}` } }),
+        });
         text = await res.text();
-        if (!res.ok) throw new Error(`HTTP ${res.status}: ${text.slice(0, 200)}`);
+        status = res.status;
       } catch (err) {
         const cause = (err as { cause?: { code?: string } }).cause?.code;
         throw new CliError(
           `cannot read ${url.href}: ${cause ?? (err as Error).message}; is the collector running there?`,
         );
       }
+      if (status < 200 || status > 299) throw refusal(url, status, text, credential !== undefined);
       const reply = readLinksReply(url, text);
       if (opts.json) process.stdout.write(`${JSON.stringify(JSON.parse(text))}\n`);
       else process.stdout.write(renderStatus(reply));
@@ -52,6 +70,24 @@ export function registerStatus(program: Command): void {
       process.exitCode = bad ? EXIT.failed : EXIT.ok;
     },
   );
+}
+
+/** A non-2xx answer as one line, with what to do about a refused or missing credential. */
+function refusal(url: URL, status: number, text: string, sent: boolean): CliError {
+  let message = text.trim().slice(0, 200);
+  try {
+    const parsed = errorReplySchema.safeParse(JSON.parse(text));
+    if (parsed.success) message = parsed.data.error;
+  } catch {
+    // not JSON: its start is shown as it is
+  }
+  const what =
+    status === 401 && !sent
+      ? `; give a viewer or operator credential with --token-file FILE or $${CREDENTIAL_ENV}`
+      : status === 401 || status === 403
+        ? `; check the credential in --token-file or $${CREDENTIAL_ENV} against the collector's collector.credentials`
+        : '';
+  return new CliError(`${url.href} answered ${status}: ${message}${what}`);
 }
 
 /** The reply, checked against the wire schema; a CliError saying what is wrong with it otherwise. */

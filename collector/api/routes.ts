@@ -1,6 +1,8 @@
-// The collector's HTTP API (shared/wire.ts is the contract). Agents authenticate with their site's
-// bearer token; the read API (links, alerts, agents) and /healthz need no token. Every bad request
-// gets a 4xx with a JSON body {error, details?}; nothing a client sends can stop the server.
+// The collector's HTTP API (shared/wire.ts is the contract). Who may call which endpoint is access.ts:
+// agents use their site's bearer token; reads need a viewer or operator credential (unless
+// `collector.public_read`); starting and stopping qualifications an operator credential; /healthz
+// nothing. Every bad request gets a 4xx with a JSON body {error, details?}; nothing a client sends can
+// stop the server. What the collector takes from agents beyond the schema's shapes is ingest-checks.ts.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { z } from 'zod';
 import type { OutputsReply } from '../../shared/outputs-wire.ts';
@@ -26,13 +28,16 @@ import {
   taskProgressSchema,
   taskResultSchema,
 } from '../../shared/wire.ts';
-import { authenticate, type SiteTokens } from './auth.ts';
+import { checkSite, type Gate, type Requester } from './access.ts';
 import { HttpError, parseJson, readBody, sendError, sendJson, zodDetails } from './http.ts';
+import { badText } from './ingest-checks.ts';
 
 export interface ApiContext {
-  tokens(): SiteTokens;
+  /** Who may call what, and how often. */
+  gate: Gate;
   knownSites(): string[];
   plan(site: string): AgentPlan | undefined;
+  /** Throws HttpError when the collector does not take the batch (ingest-checks.ts, two agents). */
   ingest(batch: ResultBatch): IngestReply;
   /** `from` is the agent's remote address. */
   heartbeat(hb: Heartbeat, from: string | null): HeartbeatReply;
@@ -40,18 +45,18 @@ export interface ApiContext {
   alerts(): AlertsReply;
   agents(): AgentsReply;
   outputs(): OutputsReply;
-  /** Mesh qualifications; methods throw HttpError for bad requests. */
+  /** Mesh qualifications; methods throw HttpError for bad requests. `by` is the operator asking. */
   qualifications: {
-    create(req: QualificationRequest): Qualification;
+    create(req: QualificationRequest, by: Requester): Qualification;
     get(id: string): Qualification | undefined;
-    cancel(id: string): Qualification | undefined;
+    cancel(id: string, by: Requester): Qualification | undefined;
     take(site: string): QualifyTask[];
     progress(taskId: string, site: string, p: TaskProgress): { cancelled: boolean };
     complete(taskId: string, site: string, r: TaskResult): void;
   };
   onError(err: unknown, req: IncomingMessage): void;
-  /** A request refused for its token (401, 403), from `from`. */
-  onRefused(err: HttpError, req: IncomingMessage, from: string | null): void;
+  /** A request refused for its token or credential (401, 403), from `from`. */
+  onRefused(err: HttpError, req: IncomingMessage, from: string): void;
 }
 
 export function createHandler(ctx: ApiContext) {
@@ -72,6 +77,8 @@ async function route(ctx: ApiContext, req: IncomingMessage, res: ServerResponse)
   const url = new URL(req.url ?? '/', 'http://collector');
   const path = url.pathname.replace(/\/+$/, '') || '/';
   const method = req.method ?? 'GET';
+  const from = remoteAddress(req);
+  ctx.gate.checkAddress(req, from);
   const only = (m: string) => {
     if (method !== m) {
       res.setHeader('allow', m);
@@ -84,15 +91,18 @@ async function route(ctx: ApiContext, req: IncomingMessage, res: ServerResponse)
     const id = qualification[1];
     if (id === undefined) {
       only('POST');
+      const by = ctx.gate.operator(req, from, 'starting a qualification');
       const body = await readValid(req, qualificationRequestSchema, 'qualification request');
-      return sendJson(res, 201, ctx.qualifications.create(body));
+      return sendJson(res, 201, ctx.qualifications.create(body, by));
     }
     if (method === 'DELETE') {
-      const q = ctx.qualifications.cancel(id);
+      const by = ctx.gate.operator(req, from, 'stopping a qualification');
+      const q = ctx.qualifications.cancel(id, by);
       if (!q) throw new HttpError(404, `no qualification ${id} (the collector may have restarted)`);
       return sendJson(res, 200, q);
     }
     only('GET');
+    ctx.gate.reader(req, from);
     const q = ctx.qualifications.get(id);
     if (!q) throw new HttpError(404, `no qualification ${id} (the collector may have restarted)`);
     return sendJson(res, 200, q);
@@ -100,7 +110,7 @@ async function route(ctx: ApiContext, req: IncomingMessage, res: ServerResponse)
   const task = new RegExp(`^${API_PREFIX}/tasks/([^/]+)/(progress|result)$`).exec(path);
   if (task) {
     only('POST');
-    const who = agentSite(ctx, req);
+    const who = ctx.gate.agent(req, from);
     const id = task[1] as string;
     if (task[2] === 'progress') {
       const p = await readValid(req, taskProgressSchema, 'task progress');
@@ -114,7 +124,7 @@ async function route(ctx: ApiContext, req: IncomingMessage, res: ServerResponse)
   switch (path) {
     case `${API_PREFIX}/tasks`: {
       only('GET');
-      const who = querySite(ctx, req, url, path);
+      const who = querySite(ctx, req, from, url, path);
       return sendJson(res, 200, { tasks: ctx.qualifications.take(who) });
     }
     case '/healthz':
@@ -122,16 +132,16 @@ async function route(ctx: ApiContext, req: IncomingMessage, res: ServerResponse)
       return sendJson(res, 200, { ok: true });
     case `${API_PREFIX}/plan`: {
       only('GET');
-      const who = querySite(ctx, req, url, path);
+      const who = querySite(ctx, req, from, url, path);
       const plan = ctx.plan(who);
       if (!plan) throw new HttpError(404, `no plan for site "${who}"`);
       return sendJson(res, 200, plan);
     }
     case `${API_PREFIX}/results`: {
       only('POST');
-      const who = agentSite(ctx, req);
+      const who = ctx.gate.agent(req, from);
       const batch = await readValid(req, resultBatchSchema, 'result batch');
-      checkSite(ctx, who, batch.site, 'batch');
+      checkSite(ctx.knownSites(), who, batch.site, 'batch');
       for (const [i, r] of batch.results.entries()) {
         if (r.src !== who) {
           throw new HttpError(
@@ -145,22 +155,26 @@ async function route(ctx: ApiContext, req: IncomingMessage, res: ServerResponse)
     }
     case `${API_PREFIX}/heartbeat`: {
       only('POST');
-      const who = agentSite(ctx, req);
+      const who = ctx.gate.agent(req, from);
       const hb = await readValid(req, heartbeatSchema, 'heartbeat');
-      checkSite(ctx, who, hb.site, 'heartbeat');
-      return sendJson(res, 200, ctx.heartbeat(hb, remoteAddress(req)));
+      checkSite(ctx.knownSites(), who, hb.site, 'heartbeat');
+      return sendJson(res, 200, ctx.heartbeat(hb, from));
     }
     case `${API_PREFIX}/links`:
       only('GET');
+      ctx.gate.reader(req, from);
       return sendJson(res, 200, ctx.links());
     case `${API_PREFIX}/alerts`:
       only('GET');
+      ctx.gate.reader(req, from);
       return sendJson(res, 200, ctx.alerts());
     case `${API_PREFIX}/agents`:
       only('GET');
+      ctx.gate.reader(req, from);
       return sendJson(res, 200, ctx.agents());
     case `${API_PREFIX}/outputs`:
       only('GET');
+      ctx.gate.reader(req, from);
       return sendJson(res, 200, ctx.outputs());
     default:
       throw new HttpError(
@@ -171,36 +185,15 @@ async function route(ctx: ApiContext, req: IncomingMessage, res: ServerResponse)
 }
 
 /** The client's address, an IPv4 one without its IPv6-mapped prefix. */
-function remoteAddress(req: IncomingMessage): string | null {
-  return req.socket.remoteAddress?.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/, '') ?? null;
+function remoteAddress(req: IncomingMessage): string {
+  return req.socket.remoteAddress?.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/, '') ?? 'an unknown address';
 }
 
 /** An agent's GET names its site in the query; it must be the token's site. */
-function querySite(ctx: ApiContext, req: IncomingMessage, url: URL, path: string): string {
+function querySite(ctx: ApiContext, req: IncomingMessage, from: string, url: URL, path: string): string {
   const site = url.searchParams.get('site');
   if (!site) throw new HttpError(400, `missing query parameter "site": GET ${path}?site=<site name>`);
-  return agentSite(ctx, req, site);
-}
-
-/** The site the request's token belongs to (401 otherwise); with `claimed`, it must be that site (403). */
-function agentSite(ctx: ApiContext, req: IncomingMessage, claimed?: string): string {
-  const auth = authenticate(req.headers.authorization, ctx.tokens());
-  if (!auth.ok) {
-    req.resume();
-    const tokenless = claimed !== undefined ? ctx.tokens().tokenless.get(claimed) : undefined;
-    throw new HttpError(401, tokenless ? `${tokenless}: it has no token and cannot be served` : auth.message);
-  }
-  if (claimed !== undefined) checkSite(ctx, auth.site, claimed, 'request');
-  return auth.site;
-}
-
-function checkSite(ctx: ApiContext, tokenSite: string, claimed: string, what: string): void {
-  if (claimed === tokenSite) return;
-  const known = ctx.knownSites().includes(claimed);
-  throw new HttpError(
-    403,
-    `this ${what} is for site "${claimed}"${known ? '' : ' (not a site in the topology)'}, but the token belongs to site "${tokenSite}"`,
-  );
+  return ctx.gate.agent(req, from, site);
 }
 
 async function readValid<S extends z.ZodType>(
@@ -214,5 +207,12 @@ async function readValid<S extends z.ZodType>(
   if (!parsed.success) {
     throw new HttpError(400, `the ${what} does not match the wire schema`, zodDetails(parsed.error.issues));
   }
+  const bad = badText(parsed.data);
+  if (bad.length > 0)
+    throw new HttpError(
+      400,
+      `the ${what} holds text that is not valid Unicode or holds NUL; send UTF-8 text`,
+      bad,
+    );
   return parsed.data;
 }

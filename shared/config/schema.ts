@@ -5,6 +5,7 @@ import { DEFAULT_IPERF3_PORT, DEFAULT_REFLECTOR_PORT } from '../ports.ts';
 import {
   type AlertsConfig,
   type CollectorConfig,
+  type CredentialConfig,
   type InfluxOutputConfig,
   type LinkOverride,
   type NotifierConfig,
@@ -17,13 +18,15 @@ import {
   type Thresholds,
 } from '../topology/settings.ts';
 import { address } from './address.ts';
-import { parseDuration } from './duration.ts';
+import { collectorSchema, type credentialSchema } from './collector.ts';
+import { durationMs, envVarName, tokenSha256 } from './fields.ts';
 
 // The settings' types belong to the model; they are exported here as well because code across
 // wanwatch imports them from this file.
 export type {
   AlertsConfig,
   CollectorConfig,
+  CredentialConfig,
   InfluxOutputConfig,
   LinkOverride,
   NotifierConfig,
@@ -31,26 +34,20 @@ export type {
   PagerDutySeverity,
   ProbeMethod,
   ProbesConfig,
+  Role,
   RttStatistic,
   SiteConfig,
   Thresholds,
 } from '../topology/settings.ts';
-export { address, PAGERDUTY_SEVERITIES, PROBE_METHODS, RTT_STATISTICS };
-
-/** A duration such as "10s" or "1h30m", parsed to milliseconds. */
-export const durationMs = z
-  .string({ error: 'expected a duration such as "10s", "5m" or "1h"' })
-  .transform((text, ctx) => {
-    const ms = parseDuration(text);
-    if (ms === undefined) {
-      ctx.addIssue({
-        code: 'custom',
-        message: `"${text}" is not a duration; write it as "500ms", "10s", "5m" or "1h"`,
-      });
-      return z.NEVER;
-    }
-    return ms;
-  });
+export { ROLES } from '../topology/settings.ts';
+export {
+  collectorSchema,
+  credentialSchema,
+  DEFAULT_MAX_CLOCK_SKEW_MS,
+  DEFAULT_MAX_QUALIFICATION_MS,
+  DEFAULT_MAX_TEST_MS,
+} from './collector.ts';
+export { address, durationMs, PAGERDUTY_SEVERITIES, PROBE_METHODS, RTT_STATISTICS };
 
 const positive = (what: string) =>
   z.number({ error: `expected a number (${what})` }).positive({ error: `must be greater than 0 (${what})` });
@@ -71,15 +68,9 @@ export const thresholdsSchema = z.strictObject({
 export const siteSchema = z.strictObject({
   address,
   /** Name of an environment variable that holds this site's agent token. */
-  token_env: z
-    .string()
-    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'must be an environment variable name' })
-    .optional(),
+  token_env: envVarName.optional(),
   /** Hex SHA-256 of this site's agent token, for files that must not hold secrets. */
-  token_sha256: z
-    .string()
-    .regex(/^[0-9a-fA-F]{64}$/, { error: 'must be 64 hex digits (a SHA-256)' })
-    .optional(),
+  token_sha256: tokenSha256.optional(),
   reflector_port: port.default(DEFAULT_REFLECTOR_PORT),
   iperf3_port: port.default(DEFAULT_IPERF3_PORT),
 });
@@ -154,9 +145,7 @@ export const alertsSchema = z.strictObject({
   throughput_failures: z.number().int().min(1).max(100).default(3),
 });
 
-const secretEnv = z
-  .string()
-  .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'must be an environment variable name' });
+const secretEnv = envVarName;
 const url = z.url({ error: 'expected an http(s) URL' });
 const pagerdutySeverity = z.enum(PAGERDUTY_SEVERITIES, {
   error: `expected a PagerDuty severity: ${PAGERDUTY_SEVERITIES.join(', ')}`,
@@ -304,13 +293,6 @@ export function outputName(o: InfluxOutputConfig): string {
   return `influxdb:${o.url.replace(/\/+$/, '')}?${where}`;
 }
 
-export const collectorSchema = z.strictObject({
-  listen: z.string().default('127.0.0.1:8080'),
-  data_dir: z.string().default('./data'),
-  tls: z.strictObject({ cert: z.string(), key: z.string() }).optional(),
-  retention: durationMs.default(30 * 86_400_000),
-});
-
 /** Top-level sections, validated one at a time so that one broken section does not hide the others. */
 export const sectionSchemas = {
   thresholds: thresholdsSchema.prefault({}),
@@ -346,6 +328,7 @@ export type SchemaMatchesModel = [
   Check<Same<z.output<typeof alertsSchema>, AlertsConfig>>,
   Check<Same<z.output<typeof notifierSchema>, NotifierConfig>>,
   Check<Same<z.output<typeof collectorSchema>, CollectorConfig>>,
+  Check<Same<z.output<typeof credentialSchema>, CredentialConfig>>,
   Check<Same<z.output<typeof influxOutputSchema>, InfluxOutputConfig>>,
   Check<Same<z.output<typeof outputSchema>, OutputConfig>>,
 ];

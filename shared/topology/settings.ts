@@ -101,11 +101,34 @@ export type NotifierConfig =
       resend_interval?: number | undefined;
     };
 
+export const ROLES = ['viewer', 'operator'] as const;
+/** viewer: the read API; operator: reads too, and whatever sends traffic or changes state. */
+export type Role = (typeof ROLES)[number];
+
+/** A person's or a tool's credential for the collector's API (agents use their site's token). */
+export interface CredentialConfig {
+  /** Names the holder in the collector's logs (who started or stopped a qualification). */
+  name: string;
+  role: Role;
+  /** Name of an environment variable of the collector that holds the token. */
+  token_env?: string | undefined;
+  /** Hex SHA-256 of the token, for files that must not hold secrets. */
+  token_sha256?: string | undefined;
+}
+
 export interface CollectorConfig {
   listen: string;
   data_dir: string;
-  tls?: { cert: string; key: string } | undefined;
+  /** `client_ca`: agents must present a certificate it signed, named after their site (mTLS). */
+  tls?: { cert: string; key: string; client_ca?: string | undefined } | undefined;
   retention: number;
+  /** Reads (links, alerts, agents, outputs, a qualification's progress) without a credential. */
+  public_read: boolean;
+  credentials: CredentialConfig[];
+  /** How far a result's or heartbeat's time_ms may be ahead of the collector's clock (heartbeats: either way). */
+  max_clock_skew: number;
+  /** Caps on what a mesh qualification may ask for: each link's duration and each throughput test's. */
+  qualifications: { max_duration: number; max_test_duration: number };
 }
 
 /**

@@ -27,6 +27,9 @@ import { type Receiver, startReceiver } from '../support/receivers.ts';
 
 const SITES = ['A', 'B', 'C'] as const;
 const token = (site: string) => `e2e-token-${site}`;
+/** Reads need a viewer's credential. */
+const VIEWER = 'e2e-viewer-credential';
+const asViewer = { headers: { authorization: `Bearer ${VIEWER}` } };
 
 function topology(lab: Lab, hookUrl: string): string {
   const sites = SITES.map(
@@ -48,6 +51,8 @@ probes:
 alerts: {for: 4s, clear_for: 4s, window: 20s}
 notify:
   - {type: webhook, url: "${hookUrl}/hook"}
+collector:
+  credentials: [{name: e2e, role: viewer, token_env: WW_E2E_VIEWER}]
 `;
 }
 
@@ -65,7 +70,10 @@ describeLab('end to end: three agents on an emulated WAN find the slow link and 
       name: `e2e${process.pid.toString(36)}`,
     });
     hook = await startReceiver();
-    const env = Object.fromEntries(SITES.map((s) => [`WW_E2E_TOKEN_${s}`, token(s)]));
+    const env = {
+      ...Object.fromEntries(SITES.map((s) => [`WW_E2E_TOKEN_${s}`, token(s)])),
+      WW_E2E_VIEWER: VIEWER,
+    };
     collector = await startTestCollector(topology(lab, hook.url), {
       listen: '0.0.0.0:0',
       evaluateIntervalMs: 1000,
@@ -104,7 +112,7 @@ describeLab('end to end: three agents on an emulated WAN find the slow link and 
           .map((e) => e.dedup_key),
       ),
     ].sort();
-  const links = async () => (await (await fetch(`${readUrl}/api/v1/links`)).json()) as LinksReply;
+  const links = async () => (await (await fetch(`${readUrl}/api/v1/links`, asViewer)).json()) as LinksReply;
   const agentLogs = () =>
     agents.map((a) => `--- agent ${a.site}\n${a.output.join('').slice(-3000)}`).join('\n');
 
@@ -168,7 +176,7 @@ describeLab('end to end: three agents on an emulated WAN find the slow link and 
       expect(keys('firing')).toEqual(['wanwatch/goodput_low/B--C', 'wanwatch/rtt_high/A--C']);
       expect(keys('resolved')).toEqual(['wanwatch/rtt_high/A--C']);
       expect(events()).toHaveLength(3);
-      const active = (await (await fetch(`${readUrl}/api/v1/alerts`)).json()) as {
+      const active = (await (await fetch(`${readUrl}/api/v1/alerts`, asViewer)).json()) as {
         active: { dedup_key: string; status: string }[];
       };
       expect(active.active.map((a) => `${a.status} ${a.dedup_key}`)).toEqual([

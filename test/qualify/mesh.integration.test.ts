@@ -13,9 +13,12 @@ import { type Qualification, qualificationSchema } from '../../shared/wire.ts';
 import { type Fleet, freeSitePorts, startFleet } from '../../testbed/agents.ts';
 import { eventually, startTestCollector, type TestCollector } from '../../testbed/collector.ts';
 import { freePort } from '../../testbed/ports.ts';
+import { CREDENTIAL_ENV, OPERATOR_TOKEN, testAccess } from '../../testbed/topologies.ts';
 import { wanwatch } from '../support/cli.ts';
 
 const TOKENS = { WW_TOKEN_A: 'mesh-token-a', WW_TOKEN_B: 'mesh-token-b', WW_TOKEN_C: 'mesh-token-c' };
+/** Starting a qualification takes an operator's credential (testAccess's, from CREDENTIAL_ENV). */
+const AS_OPERATOR = { WANWATCH_CREDENTIAL: OPERATOR_TOKEN };
 
 /** Sites A, B and C on 127.0.0.1–3 with free responder ports, one cluster, and these `probes:` lines. */
 async function meshTopology(probes: string): Promise<string> {
@@ -29,7 +32,7 @@ ${site('C', 2)}
 clusters:
   one: {subclusters: {sc1: {nodes: {a1: A, b1: B}}, sc2: {nodes: {c1: C, c2: C}}}}
 probes:
-${probes}`;
+${probes}${testAccess()}`;
 }
 
 /** The agents of A, B and C, real probes and iperf3, pushing to the collector. */
@@ -64,7 +67,7 @@ describe('wanwatch qualify, mesh mode, through a collector and its agents', () =
       await meshTopology(`  rtt: {method: udp, interval: 5s, count: 3, tcp_port: ${tcpPort}}
   throughput: {enabled: false}
 `),
-      { env: TOKENS },
+      { env: { ...TOKENS, ...CREDENTIAL_ENV } },
     );
     fleet = await startMeshFleet(collector);
   }, 60_000);
@@ -89,7 +92,7 @@ describe('wanwatch qualify, mesh mode, through a collector and its agents', () =
         '1s',
         '--json',
       ],
-      { env: TOKENS, timeout: 120_000 },
+      { env: { ...TOKENS, ...AS_OPERATOR }, timeout: 120_000 },
     );
     const report = JSON.parse(r.stdout) as QualifyReport;
     expect(
@@ -129,22 +132,17 @@ describe('wanwatch qualify, mesh mode, through a collector and its agents', () =
         '--no-throughput',
         '--json',
       ],
-      { timeout: 60_000 },
+      { env: AS_OPERATOR, timeout: 60_000 },
     );
     expect(one.exitCode, one.stderr).toBe(0);
     expect((JSON.parse(one.stdout) as QualifyReport).links.map((l) => [l.link.from, l.link.to])).toEqual([
       ['B', 'C'],
     ]);
 
-    const bad = await wanwatch([
-      'qualify',
-      '-c',
-      collector.configPath,
-      '--collector',
-      collector.url,
-      '--links',
-      'A-Z',
-    ]);
+    const bad = await wanwatch(
+      ['qualify', '-c', collector.configPath, '--collector', collector.url, '--links', 'A-Z'],
+      { env: AS_OPERATOR },
+    );
     expect(bad.exitCode).toBe(2);
     expect(bad.stderr).toContain('not a link of the topology: A-Z');
   });
@@ -169,7 +167,7 @@ describe('wanwatch qualify, mesh mode, through a collector and its agents', () =
         '--no-throughput',
         '--json',
       ],
-      { timeout: 60_000 },
+      { env: AS_OPERATOR, timeout: 60_000 },
     );
     expect(r.exitCode, r.stderr).toBe(0);
     const [link] = (JSON.parse(r.stdout) as QualifyReport).links;
@@ -179,15 +177,10 @@ describe('wanwatch qualify, mesh mode, through a collector and its agents', () =
   });
 
   it('says clearly when the collector cannot be reached (exit 2)', async () => {
-    const r = await wanwatch([
-      'qualify',
-      '-c',
-      collector.configPath,
-      '--collector',
-      'http://127.0.0.1:9',
-      '--duration',
-      '3s',
-    ]);
+    const r = await wanwatch(
+      ['qualify', '-c', collector.configPath, '--collector', 'http://127.0.0.1:9', '--duration', '3s'],
+      { env: AS_OPERATOR },
+    );
     expect(r.exitCode).toBe(2);
     expect(r.stderr).toContain('cannot reach the collector at http://127.0.0.1:9');
   });
@@ -203,7 +196,10 @@ describe('a mesh qualification while monitoring runs throughput tests on the sam
     yaml = await meshTopology(`  rtt: {method: udp, interval: 5s, count: 3}
   throughput: {enabled: true, interval: 1s, duration: 1s, omit: 0s, reverse: true, protocol: tcp}
 `);
-    collector = await startTestCollector(yaml, { env: TOKENS, planRefreshMs: 1000 });
+    collector = await startTestCollector(yaml, {
+      env: { ...TOKENS, ...CREDENTIAL_ENV },
+      planRefreshMs: 1000,
+    });
     fleet = await startMeshFleet(collector);
   }, 60_000);
 
@@ -245,6 +241,7 @@ describe('a mesh qualification while monitoring runs throughput tests on the sam
       signal: new AbortController().signal,
       pollMs: 200,
       fetch: recording,
+      token: OPERATOR_TOKEN,
     });
     const q = last as Qualification;
     expect(q.state).toBe('done');
