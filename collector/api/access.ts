@@ -5,14 +5,14 @@
 //   operate starting and stopping qualifications (traffic between sites): an operator credential, always
 //   agent   plan, results, heartbeat, tasks: the site's token (and with `collector.tls.client_ca`, a
 //           client certificate that CA signed, naming that site)
-// A token that matches nothing counts as a failed authentication of its remote address; past the bound
-// (limits.ts) that address's requests carrying a token get 429 for a while, before any token is looked
-// at, so guessing is slow. A refusal says what is wrong with this request, never anything about others.
+// A token that matches nothing counts as a failed authentication of its remote address (each different
+// token once); past the bound (limits.ts) that address's requests carrying a token get 429 for a while,
+// before any token is looked at, so guessing is slow. A refusal says what is wrong with this request, never anything about others.
 import type { IncomingMessage } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import { formatDuration } from '../../shared/config/duration.ts';
 import type { Logger } from '../../shared/log.ts';
-import { authenticate, type Credentials, type Principal } from './auth.ts';
+import { authenticate, type Credentials, type Principal, sha256 } from './auth.ts';
 import { HttpError } from './http.ts';
 import { type ApiLimits, FailureThrottle, TokenBuckets } from './limits.ts';
 
@@ -91,7 +91,7 @@ export class Gate {
     const auth = authenticate(req.headers.authorization, this.deps.credentials());
     if (!auth.ok) {
       req.resume();
-      this.failed(auth.reason, from);
+      this.failed(auth.reason, req, from);
       throw new HttpError(
         401,
         auth.reason === 'unknown'
@@ -115,16 +115,18 @@ export class Gate {
     const auth = authenticate(req.headers.authorization, this.deps.credentials());
     if (auth.ok) return auth.who;
     req.resume();
-    this.failed(auth.reason, from);
+    this.failed(auth.reason, req, from);
     throw new HttpError(401, `${need}: ${auth.message}; send "Authorization: Bearer <credential>"`);
   }
 
-  private failed(reason: 'missing' | 'malformed' | 'unknown', from: string): void {
-    // A request without a token guessed nothing; only tokens that match nothing count.
-    if (reason === 'missing' || !this.failures.failed(from, Date.now())) return;
+  private failed(reason: 'missing' | 'malformed' | 'unknown', req: IncomingMessage, from: string): void {
+    // A request without a token guessed nothing; only tokens that match nothing count, each once.
+    if (reason === 'missing') return;
+    const token = sha256(req.headers.authorization ?? '').toString('hex');
+    if (!this.failures.failed(from, token, Date.now())) return;
     const { authFailures, authFailureWindowMs, authBlockMs } = this.deps.limits;
     this.deps.log.warn(
-      `${authFailures} failed authentications from ${from} within ${formatDuration(authFailureWindowMs)}: its requests with a token are refused (429) for ${formatDuration(authBlockMs)}`,
+      `${authFailures} different wrong tokens from ${from} within ${formatDuration(authFailureWindowMs)}: its requests with a token are refused (429) for ${formatDuration(authBlockMs)}`,
       { remote_address: from },
     );
   }

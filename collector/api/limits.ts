@@ -1,13 +1,16 @@
 // How much one client may ask of the API, so that no reader, guesser or operator can crowd out the
 // agents: reads per remote address (a token bucket), failed authentications per remote address (past a
-// bound, that address's requests carrying a token wait), and qualification starts collector-wide.
+// bound of different wrong tokens, that address's requests carrying a token wait), and qualification
+// starts collector-wide. Different tokens, not attempts: an agent left with an old token repeats that one
+// token at every heartbeat and poll, and must not lock out the other agents on its host; a guesser
+// needs a new token at every try.
 // Every table is bounded: past MAX_KEYS addresses the idle ones are forgotten first, then the oldest.
 
 export interface ApiLimits {
   /** Reads per second per remote address, and the burst allowed above it; 0 turns the limit off. */
   readsPerSecond: number;
   readBurst: number;
-  /** This many failed authentications from one address within `authFailureWindowMs` (0: never)… */
+  /** This many different wrong tokens from one address within `authFailureWindowMs` (0: never)… */
   authFailures: number;
   authFailureWindowMs: number;
   /** … make its requests that carry a token wait this long (429). */
@@ -67,9 +70,9 @@ export class TokenBuckets {
   }
 }
 
-/** Failed authentications per address; past the bound the address waits. */
+/** Different wrong tokens per address; past the bound the address waits. */
 export class FailureThrottle {
-  private readonly failures = new Map<string, { times: number[]; blockedUntil: number }>();
+  private readonly failures = new Map<string, { tokens: Map<string, number>; blockedUntil: number }>();
 
   constructor(
     private readonly limits: Pick<ApiLimits, 'authFailures' | 'authFailureWindowMs' | 'authBlockMs'>,
@@ -81,24 +84,24 @@ export class FailureThrottle {
     return f === undefined ? 0 : Math.max(0, f.blockedUntil - now);
   }
 
-  /** Counts one failure; true when it is the one that blocks `key`. */
-  failed(key: string, now: number): boolean {
+  /** Counts a failure with `token` (a digest of what was presented); true when it blocks `key`. */
+  failed(key: string, token: string, now: number): boolean {
     const { authFailures, authFailureWindowMs, authBlockMs } = this.limits;
     if (authFailures <= 0) return false;
     let f = this.failures.get(key);
     if (f === undefined) {
       makeRoom(
         this.failures,
-        (v) => v.blockedUntil <= now && v.times.every((t) => now - t > authFailureWindowMs),
+        (v) => v.blockedUntil <= now && [...v.tokens.values()].every((t) => now - t > authFailureWindowMs),
       );
-      f = { times: [], blockedUntil: 0 };
+      f = { tokens: new Map(), blockedUntil: 0 };
       this.failures.set(key, f);
     }
-    f.times = f.times.filter((t) => now - t <= authFailureWindowMs);
-    f.times.push(now);
-    if (f.times.length < authFailures || f.blockedUntil > now) return false;
+    for (const [k, t] of f.tokens) if (now - t > authFailureWindowMs) f.tokens.delete(k);
+    f.tokens.set(token, now);
+    if (f.tokens.size < authFailures || f.blockedUntil > now) return false;
     f.blockedUntil = now + authBlockMs;
-    f.times = [];
+    f.tokens.clear();
     return true;
   }
 }

@@ -15,6 +15,9 @@ import { requireRoot } from '../support/privilege.ts';
 
 const root = requireRoot('running an agent as the unprivileged user nobody');
 const TOKEN_A = 'privilege-token-a';
+/** Reads need a viewer's credential. */
+const VIEWER = 'privilege-viewer';
+const asViewer = { headers: { authorization: `Bearer ${VIEWER}` } };
 let collector: TestCollector;
 let agent: CliAgent | undefined;
 let nobodyDir: string | undefined;
@@ -35,8 +38,9 @@ probes:
   rtt: {interval: 500ms, count: 2, spacing: 10ms, timeout: 200ms}
   throughput: {enabled: false}
   heartbeat: {interval: 500ms, timeout: 5s}
+collector: {credentials: [{name: test, role: viewer, token_env: WW_VIEWER}]}
 `,
-    { env: { WW_TOKEN_A: TOKEN_A, WW_TOKEN_B: 'privilege-token-b' }, planRefreshMs: 500 },
+    { env: { WW_TOKEN_A: TOKEN_A, WW_TOKEN_B: 'privilege-token-b', WW_VIEWER: VIEWER }, planRefreshMs: 500 },
   );
   // The collector's temp dir is private (0700): nobody's data dir goes beside it.
   nobodyDir = mkdtempSync(join(tmpdir(), 'wanwatch-nobody-'));
@@ -65,9 +69,9 @@ async function until<T>(what: string, check: () => T | undefined | Promise<T | u
 }
 
 const agentView = async (): Promise<AgentJson | undefined> =>
-  ((await (await fetch(`${collector.url}/api/v1/agents`)).json()) as { agents: AgentJson[] }).agents.find(
-    (x) => x.site === 'a',
-  );
+  (
+    (await (await fetch(`${collector.url}/api/v1/agents`, asViewer)).json()) as { agents: AgentJson[] }
+  ).agents.find((x) => x.site === 'a');
 
 describe.runIf(root)('an agent without the ICMP privilege', () => {
   it('says once, loudly and without a stack trace, what is wrong and what to run', async () => {
@@ -110,7 +114,7 @@ describe.runIf(root)('an agent without the ICMP privilege', () => {
     });
     expect(view.responder).toMatchObject({ reflector: { up: true } });
     expect(view.measurement_failing[0]).toMatchObject({ code: 'permission_denied' });
-    const alerts = (await (await fetch(`${collector.url}/api/v1/alerts`)).json()) as {
+    const alerts = (await (await fetch(`${collector.url}/api/v1/alerts`, asViewer)).json()) as {
       active: { rule: string }[];
     };
     expect(alerts.active.filter((a) => a.rule !== 'measurement_failing')).toEqual([]);

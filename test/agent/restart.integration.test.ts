@@ -21,6 +21,9 @@ const root = requireRoot('the agents probe with icmp, the default method, which 
 const SITES = ['a', 'b', 'c'] as const;
 type Site = (typeof SITES)[number];
 const TOKENS: Record<Site, string> = { a: 'restart-token-a', b: 'restart-token-b', c: 'restart-token-c' };
+/** Reads need a viewer's credential. */
+const VIEWER = 'restart-viewer';
+const asViewer = { headers: { authorization: `Bearer ${VIEWER}` } };
 const ADDRESS: Record<Site, string> = { a: '127.0.0.1', b: '127.0.0.2', c: '127.0.0.3' };
 const COUNT = 10;
 const RESTARTS = 5;
@@ -128,13 +131,14 @@ probes:
   rtt: {interval: 3s, count: ${COUNT}, spacing: 250ms, timeout: 500ms}
   throughput: {interval: 10s, duration: 1s, omit: 0s}
   heartbeat: {interval: 2s, timeout: 10s}
+collector: {credentials: [{name: test, role: viewer, token_env: WW_VIEWER}]}
 `,
-    { env: { WW_TOKEN_A: TOKENS.a, WW_TOKEN_B: TOKENS.b, WW_TOKEN_C: TOKENS.c } },
+    { env: { WW_TOKEN_A: TOKENS.a, WW_TOKEN_B: TOKENS.b, WW_TOKEN_C: TOKENS.c, WW_VIEWER: VIEWER } },
   );
   dir = collector.dir;
   watching = setInterval(async () => {
     try {
-      const body = (await (await fetch(`${collector.url}/api/v1/alerts`)).json()) as {
+      const body = (await (await fetch(`${collector.url}/api/v1/alerts`, asViewer)).json()) as {
         active: { dedup_key: string; status: string }[];
       };
       for (const a of body.active) activeAlertsSeen.push(`${a.status} ${a.dedup_key}`);
@@ -292,7 +296,7 @@ describe.runIf(root)('agent restarts, with the real collector and the default al
     );
     expect(tests.length).toBeGreaterThan(0);
     expect(tests.filter((t) => t.error?.code === 'cancelled')).toEqual([]);
-    const links = (await (await fetch(`${collector.url}/api/v1/links`)).json()) as {
+    const links = (await (await fetch(`${collector.url}/api/v1/links`, asViewer)).json()) as {
       links: { directions: { src: string; dst: string; loss_percent: number | null; state: string }[] }[];
     };
     for (const d of links.links.flatMap((l) => l.directions)) {

@@ -29,6 +29,7 @@ const TOKENS = {
   WW_TOKEN_A: 'runtime-token-a',
   WW_TOKEN_B: 'runtime-token-b',
   WW_TOKEN_C: 'runtime-token-c',
+  WW_VIEWER: 'runtime-viewer',
 };
 
 interface TopologyOpts {
@@ -52,6 +53,7 @@ ${withC ? '      sc2: {nodes: {n3: a, n4: c}}\n' : ''}probes:
   rtt: {method: udp, interval: ${o.rttInterval ?? '100ms'}, count: 3, spacing: 1ms, timeout: 50ms}
   throughput: ${o.throughput ?? '{enabled: false}'}
   heartbeat: {interval: 200ms, timeout: 1s}
+collector: {credentials: [{name: test, role: viewer, token_env: WW_VIEWER}]}
 `;
 }
 
@@ -489,7 +491,11 @@ describe('wanwatch agent runtime, with the real collector', () => {
     });
     expect(heartbeat()?.errors).toBeGreaterThan(0);
     // The agents view shows the latest heartbeat's counts (since the one before).
-    const view = (await (await fetch(`http://127.0.0.1:${port}/api/v1/agents`)).json()) as {
+    const view = (await (
+      await fetch(`http://127.0.0.1:${port}/api/v1/agents`, {
+        headers: { authorization: `Bearer ${TOKENS.WW_VIEWER}` },
+      })
+    ).json()) as {
       agents: { site: string; errors_by_code: Record<string, number> | null; responder: unknown }[];
     };
     const av = view.agents.find((x) => x.site === 'a');

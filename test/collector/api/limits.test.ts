@@ -41,10 +41,10 @@ describe('FailureThrottle', () => {
 
   it('blocks an address after the bound within the window, for the block time', () => {
     const f = new FailureThrottle(limits);
-    expect(f.failed('x', 0)).toBe(false);
-    expect(f.failed('x', 1000)).toBe(false);
+    expect(f.failed('x', 't1', 0)).toBe(false);
+    expect(f.failed('x', 't2', 1000)).toBe(false);
     expect(f.waitMs('x', 1000)).toBe(0);
-    expect(f.failed('x', 2000)).toBe(true);
+    expect(f.failed('x', 't3', 2000)).toBe(true);
     expect(f.waitMs('x', 2000)).toBe(30_000);
     expect(f.waitMs('x', 31_999)).toBe(1);
     expect(f.waitMs('x', 32_000)).toBe(0);
@@ -53,15 +53,23 @@ describe('FailureThrottle', () => {
 
   it('forgets failures older than the window', () => {
     const f = new FailureThrottle(limits);
-    f.failed('x', 0);
-    f.failed('x', 1000);
-    expect(f.failed('x', 70_000)).toBe(false);
+    f.failed('x', 't1', 0);
+    f.failed('x', 't2', 1000);
+    expect(f.failed('x', 't3', 70_000)).toBe(false);
     expect(f.waitMs('x', 70_000)).toBe(0);
+  });
+
+  it('counts one wrong token once, however often it comes (an agent left with an old token)', () => {
+    const f = new FailureThrottle(limits);
+    for (let i = 0; i < 100; i++) expect(f.failed('x', 'old', i * 100)).toBe(false);
+    expect(f.waitMs('x', 10_000)).toBe(0);
+    f.failed('x', 'guess1', 10_000);
+    expect(f.failed('x', 'guess2', 10_000)).toBe(true);
   });
 
   it('is off with a bound of 0', () => {
     const f = new FailureThrottle({ ...limits, authFailures: 0 });
-    for (let i = 0; i < 100; i++) expect(f.failed('x', i)).toBe(false);
+    for (let i = 0; i < 100; i++) expect(f.failed('x', `t${i}`, i)).toBe(false);
     expect(f.waitMs('x', 100)).toBe(0);
   });
 });
