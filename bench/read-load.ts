@@ -16,7 +16,7 @@ import { percentileSorted } from '../shared/stats.ts';
 import { eventually, tempDir } from '../testbed/collector.ts';
 import { rttResult } from '../testbed/results.ts';
 
-// The readers' credential, for a collector whose reads need one.
+// The readers' viewer credential (collector.credentials below): reads need one.
 const VIEWER = 'bench-viewer-token';
 
 /** `readers` clients reading GET /api/v1/links at `url` as fast as they can for `seconds`. */
@@ -30,7 +30,7 @@ async function readersFor(
   let refused = 0;
   await Promise.all(
     Array.from({ length: readers }, async (_, i) => {
-      const dispatcher = new Agent({ connect: { localAddress: `127.0.0.${2 + i}` } });
+      const dispatcher = new Agent({ localAddress: `127.0.0.${2 + i}` });
       while (Date.now() < until) {
         const res = await fetchFrom(`${url}/api/v1/links`, {
           headers: { authorization: `Bearer ${VIEWER}` },
