@@ -2,7 +2,8 @@
 // and other tools. The replies' schemas are in shared/wire.ts; docs/deploying.md ("The collector")
 // describes the endpoints for operators. No read may cost ingest much, however many clients loop on
 // it: links are shown as the latest evaluation observed them (evaluate/evaluator.ts), and the links and
-// alerts replies are built once per evaluation (ReadReplies); the agents view reads one row per site.
+// alerts replies are built and serialized once per evaluation (ReadReplies); the agents view reads
+// one row per site.
 import type { Topology } from '../shared/topology/model.ts';
 import type { LinkRequirement } from '../shared/topology/requirements.ts';
 import {
@@ -17,6 +18,7 @@ import {
   type LinksReply,
 } from '../shared/wire.ts';
 import { linkContext, type StoredAlertState } from './alerts/rules.ts';
+import { JsonText } from './api/http.ts';
 import { type Evaluator, type Observed, stateRank } from './evaluate/evaluator.ts';
 import type { Store } from './store/store.ts';
 
@@ -24,31 +26,33 @@ import type { Store } from './store/store.ts';
 export type { LinksReply };
 
 /**
- * The read API's replies, each built once per evaluation and shared by every reader until the next:
- * the same object while its inputs are the same objects (the evaluator replaces them at each
- * evaluation, a reload replaces the topology).
+ * The read API's replies, each built and serialized once per evaluation and sent as they are to every
+ * reader until the next: the same text while its inputs are the same objects (the evaluator replaces
+ * them at each evaluation, a reload replaces the topology). Serializing the links reply for every
+ * request (about 1 MB at 40 sites) cost the agents' push p99 1.8× under 4 readers, against 1.05×.
  */
 export class ReadReplies {
-  private links: { observed: Observed; reply: LinksReply } | null = null;
-  private alerts: { states: ReadonlyMap<string, StoredAlertState>; reply: AlertsReply } | null = null;
+  private links: { observed: Observed; reply: JsonText<LinksReply> } | null = null;
+  private alerts: { states: ReadonlyMap<string, StoredAlertState>; reply: JsonText<AlertsReply> } | null =
+    null;
 
   constructor(
     private readonly evaluator: Evaluator,
     private readonly store: Store,
   ) {}
 
-  linksReply(topology: Topology, links: readonly LinkRequirement[], now: number): LinksReply {
+  linksReply(topology: Topology, links: readonly LinkRequirement[], now: number): JsonText<LinksReply> {
     const observed = this.evaluator.observedForReaders({ topology, links }, now);
     if (this.links?.observed !== observed)
-      this.links = { observed, reply: linksFrom(observed, this.evaluator) };
+      this.links = { observed, reply: new JsonText(JSON.stringify(linksFrom(observed, this.evaluator))) };
     return this.links.reply;
   }
 
   /** Alert states and events change only at an evaluation, which replaces the states' map. */
-  alertsReply(): AlertsReply {
+  alertsReply(): JsonText<AlertsReply> {
     const states = this.evaluator.alertStates();
     if (this.alerts?.states !== states)
-      this.alerts = { states, reply: alertsView(this.evaluator, this.store) };
+      this.alerts = { states, reply: new JsonText(JSON.stringify(alertsView(this.evaluator, this.store))) };
     return this.alerts.reply;
   }
 }

@@ -63,8 +63,15 @@ export function parseJson(body: Buffer): unknown {
   }
 }
 
+/** A reply serialized once and sent as it is to every client that asks (the read API's replies). */
+export class JsonText<T> {
+  /** Only a type: what the text is the JSON of. */
+  declare readonly of: T;
+  constructor(readonly text: string) {}
+}
+
 export function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
+  const text = body instanceof JsonText ? body.text : JSON.stringify(body);
   res.writeHead(status, {
     'content-type': 'application/json; charset=utf-8',
     'content-length': Buffer.byteLength(text),

@@ -29,7 +29,7 @@ import {
   taskResultSchema,
 } from '../../shared/wire.ts';
 import { checkSite, type Gate, type Requester } from './access.ts';
-import { HttpError, parseJson, readBody, sendError, sendJson, zodDetails } from './http.ts';
+import { HttpError, type JsonText, parseJson, readBody, sendError, sendJson, zodDetails } from './http.ts';
 import { badText } from './ingest-checks.ts';
 
 export interface ApiContext {
@@ -41,8 +41,9 @@ export interface ApiContext {
   ingest(batch: ResultBatch): IngestReply;
   /** `from` is the agent's remote address. */
   heartbeat(hb: Heartbeat, from: string | null): HeartbeatReply;
-  links(): LinksReply;
-  alerts(): AlertsReply;
+  /** Built once per evaluation, serialized once (read.ts). */
+  links(): JsonText<LinksReply>;
+  alerts(): JsonText<AlertsReply>;
   agents(): AgentsReply;
   outputs(): OutputsReply;
   /** Mesh qualifications; methods throw HttpError for bad requests. `by` is the operator asking. */

@@ -164,9 +164,27 @@ describeLab('end to end: three agents on an emulated WAN find the slow link and 
       );
       const state = Object.fromEntries(reply.links.map((l) => [l.sites.join('–'), l.alerts]));
       expect(state).toEqual({
-        'A–B': { rtt_high: 'ok', loss_high: 'ok', goodput_low: 'ok', link_down: 'ok' },
-        'A–C': { rtt_high: 'resolved', loss_high: 'ok', goodput_low: 'ok', link_down: 'ok' },
-        'B–C': { rtt_high: 'ok', loss_high: 'ok', goodput_low: 'firing', link_down: 'ok' },
+        'A–B': {
+          rtt_high: 'ok',
+          loss_high: 'ok',
+          goodput_low: 'ok',
+          link_down: 'ok',
+          throughput_failing: 'ok',
+        },
+        'A–C': {
+          rtt_high: 'resolved',
+          loss_high: 'ok',
+          goodput_low: 'ok',
+          link_down: 'ok',
+          throughput_failing: 'ok',
+        },
+        'B–C': {
+          rtt_high: 'ok',
+          loss_high: 'ok',
+          goodput_low: 'firing',
+          link_down: 'ok',
+          throughput_failing: 'ok',
+        },
       });
       const ab = reply.links.find((l) => l.sites.join() === 'A,B');
       expect(ab?.directions.map((d) => d.state)).toEqual(['ok', 'ok']);

@@ -171,7 +171,7 @@ describe('wanwatch qualify, direct mode, on loopback', () => {
     expect(badDuration.stderr).toContain('--duration must be seconds');
   });
 
-  it('reports an unreachable far end as an error, not a crash', async () => {
+  it('reports a far end with no reflector as an error (exit 2), not a crash or a FAIL', async () => {
     const r = await wanwatch(
       [
         'qualify',
@@ -192,8 +192,11 @@ describe('wanwatch qualify, direct mode, on loopback', () => {
         timeout: 60_000,
       },
     );
-    expect(r.exitCode).toBe(1);
-    expect(r.stdout).toContain('no reply to any of');
+    // Nothing listens on port 9: every probe is refused, which says the far end runs no reflector, not
+    // that the link loses packets; the run is incomplete (ERROR, exit 2), not a FAIL.
+    expect(r.exitCode).toBe(2);
+    expect(r.stdout).toContain('ERROR RTT not measured: round not measured: all');
+    expect(r.stdout).toContain('no reflector listens there');
     expect(r.stdout).toMatch(/TCP goodput .* not measured: .*refused/);
   });
 });
