@@ -7,7 +7,7 @@ import type { ErrorCode, Result, RttResult, ThroughputResult } from '../../share
 import type { Topology } from '../../shared/topology/model.ts';
 import type { LinkRequirement } from '../../shared/topology/requirements.ts';
 import type { AlertCause, LinkRule } from '../../shared/wire.ts';
-import { MEASUREMENT_CAUSES, notMeasured } from './measured.ts';
+import { isMeasured, MEASUREMENT_CAUSES, notMeasured, refusedByReflector } from './measured.ts';
 import {
   goodputObservation,
   linkDownObservation,
@@ -54,6 +54,12 @@ export interface DirectionView {
    * failed the same way: one crashed test is not a site that cannot measure).
    */
   latest: Result[];
+  /**
+   * For measurement_failing/refused at dst: the latest round in the window that dst's reflector answered
+   * (measured, with figures) or refused (every probe refused); rounds not measured for another reason
+   * are skipped. Null when there is none.
+   */
+  reflector_round: RttResult | null;
   observations: Record<LinkRule, Observation>;
 }
 
@@ -127,6 +133,7 @@ export function observeLinks(
         goodput_stale: goodput !== undefined && goodput.time_ms < freshFrom,
         throughput_failure: failure,
         latest: latestDone(newest, tests, src, dst),
+        reflector_round: inWindow.findLast((r) => isMeasured(r) || refusedByReflector(r)) ?? null,
         observations: {
           rtt_high: rttObservation(rounds, statistic, link.max_rtt_ms),
           loss_high: lossObservation(rounds, link.max_loss_percent),

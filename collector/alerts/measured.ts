@@ -36,13 +36,18 @@ const NOT_MEASURED: ReadonlySet<ErrorCode> = new Set(NOT_MEASURED_CODES);
 /**
  * An RTT round every probe of which a wanwatch reflector refused (probes/round.ts): a `refused` Result
  * without figures. The refusals came back over the path, so it works; the far end's reflector was not
- * running (its agent restarting; one that stays away raises agent_down). `refused` stays evidence
- * everywhere else: a round with figures (probes against a tcp_port that is not a reflector count a
- * refusal as a lost probe; so did agents before this rule) and a throughput test iperf3 was refused.
- * measurement_failing does not alert on it: the cause is at the far end, not at the measuring site.
+ * running. Not evidence about the link; `refused` stays evidence everywhere else: a round with figures
+ * (probes against a tcp_port that is not a reflector count a refusal as a lost probe; so did agents
+ * before this rule) and a throughput test iperf3 was refused. The cause is at the far end, so it is
+ * not among the measuring site's causes: measurement_failing raises it for the far end's site instead
+ * (reflectorObservation), and only once it lasts `alerts.for`, so a peer's agent restarting (its
+ * reflector gone for a second or two) pages nobody.
  */
-const refusedByReflector = (r: Result): boolean =>
+export const refusedByReflector = (r: Result): boolean =>
   r.kind === 'rtt' && r.rtt === null && r.error?.code === 'refused';
+
+/** The code measurement_failing raises for the site whose reflector refuses its peers' probes. */
+export const REFLECTOR_CAUSE = 'refused' as const satisfies ErrorCode;
 
 /** The Result's error when it says the measurement could not be made; null for evidence. */
 export function notMeasured(r: Result): AlertCause | null {
@@ -68,6 +73,25 @@ export function measurementObservation(
 ): MeasurementObservation {
   if (latest.length === 0) return { breach: null, observed: null, threshold: 0, cause: undefined };
   const hits = latest.filter((r) => r.error?.code === cause).sort((x, y) => y.time_ms - x.time_ms);
+  const observed = Math.round((hits.length / latest.length) * 1000) / 10;
+  const newest = hits[0]?.error ?? undefined;
+  return {
+    breach: hits.length > 0,
+    observed,
+    threshold: 0,
+    cause: newest ? { code: newest.code, message: newest.message } : undefined,
+  };
+}
+
+/**
+ * measurement_failing/refused for one site, from its peers' latest rounds towards it that its reflector
+ * answered or refused (each peer's, in the window; rounds not measured for another reason are skipped):
+ * a breach when any of them was refused, `observed` the share refused, in percent; within limits when
+ * all were answered (or lost: link_down's business); no data when there are none.
+ */
+export function reflectorObservation(latest: readonly Result[]): MeasurementObservation {
+  if (latest.length === 0) return { breach: null, observed: null, threshold: 0, cause: undefined };
+  const hits = latest.filter(refusedByReflector).sort((x, y) => y.time_ms - x.time_ms);
   const observed = Math.round((hits.length / latest.length) * 1000) / 10;
   const newest = hits[0]?.error ?? undefined;
   return {

@@ -5,7 +5,8 @@
 // Rules are observed per direction (each side's agent measures its own view), but alerted per link:
 // one state machine per rule and link, fed with the worse of the two directions. Both agents of a slow
 // link measure the same round trip; two alerts for it would page twice for one problem. Per site:
-// agent_down, and measurement_failing once per cause (measured.ts). Per output: output_rows_refused.
+// agent_down, and measurement_failing once per cause (measured.ts): the site's own causes, and `refused`
+// when its reflector refuses its peers' probes. Per output: output_rows_refused.
 import { outputName, type RttStatistic } from '../../shared/config/schema.ts';
 import type { Topology } from '../../shared/topology/model.ts';
 import type { LinkRequirement } from '../../shared/topology/requirements.ts';
@@ -19,7 +20,12 @@ import {
   type AlertSubject,
   subjectName,
 } from './event.ts';
-import { MEASUREMENT_CAUSES, measurementObservation } from './measured.ts';
+import {
+  MEASUREMENT_CAUSES,
+  measurementObservation,
+  REFLECTOR_CAUSE,
+  reflectorObservation,
+} from './measured.ts';
 import { agentObservation, outputObservation } from './observe.ts';
 import { type HysteresisSettings, INITIAL_STATE, type Observation, step } from './state.ts';
 import { alertEvent, type StoredAlertState } from './summary.ts';
@@ -171,6 +177,18 @@ export function subjectsOf(
         cause,
       });
     }
+    // The site's reflector refusing its peers: judged on their rounds towards it, not on its own.
+    const towards = views.filter((v) => v.dst === site).flatMap((v) => v.reflector_round ?? []);
+    const { cause, ...observation } = reflectorObservation(towards);
+    subjects.push({
+      dedup_key: measurementDedupKey(site, REFLECTOR_CAUSE),
+      rule: 'measurement_failing',
+      subject,
+      link: null,
+      observation,
+      directions: [],
+      cause,
+    });
   }
   for (const output of topology.outputs) {
     const subject: AlertSubject = { kind: 'output', output: outputName(output) };

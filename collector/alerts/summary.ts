@@ -10,6 +10,7 @@ import {
   type AlertSubject,
   subjectText,
 } from './event.ts';
+import { REFLECTOR_CAUSE } from './measured.ts';
 import type { AlertState, Transition } from './state.ts';
 
 export interface StoredAlertState extends AlertState {
@@ -149,6 +150,10 @@ export function summarize(
         ? `throughput tests keep failing on ${on}${dirs}${causeText(cause)}`
         : `throughput tests succeed again on ${on}`;
     case 'measurement_failing':
+      if (cause?.code === REFLECTOR_CAUSE)
+        return firing
+          ? `the reflector at ${on} refuses its peers' probes (${num(observed, 0)} % of their latest rounds towards it)${causeText(cause)}`
+          : `the reflector at ${on} answers its peers again (no more ${REFLECTOR_CAUSE})`;
       return firing
         ? `the agent at ${on} cannot measure (${num(observed, 0)} % of its latest measurements)${causeText(cause)}`
         : `the agent at ${on} measures again${cause ? ` (no more ${cause.code})` : ''}`;

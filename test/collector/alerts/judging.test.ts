@@ -1,6 +1,7 @@
 // What the rules judge, through the real store and evaluator: Results that could not be measured are
 // never evidence (a shutdown-cancelled round, rounds without the ICMP privilege), a site that cannot
-// measure raises measurement_failing once per cause, failing throughput tests raise throughput_failing
+// measure raises measurement_failing once per cause (and a reflector that keeps refusing raises it for its
+// own site, after alerts.for), failing throughput tests raise throughput_failing
 // and leave the goodput stale, and a result dated in the future never hides a present failure.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -118,10 +119,11 @@ describe("a round a peer's reflector refused (the peer's agent restarting)", () 
       'round not measured: all 5 probes were refused: 127.0.0.2:4789 answered "port unreachable": no reflector listens there',
     );
 
-  it('is not evidence: no loss_high, no link_down, no measurement_failing; the direction shows it as not measured', () => {
+  it('is not evidence: no loss_high, no link_down, nothing for a; the direction shows it as not measured', () => {
     ingest(...goodRounds('a', 'b', NOW - 20_000), refusedRound('a', 'b', NOW - 15_000));
     ingest(refusedRound('a', 'b', NOW - 5000));
-    expect(evaluate()).toEqual([]);
+    // With for: 0s only b's reflector is alerted on (what lasting refusals raise: see below).
+    expect(evaluate().map((e) => e.dedup_key)).toEqual(['wanwatch/measurement_failing/b/refused']);
     expect(direction('a', 'b')).toMatchObject({
       loss_percent: 0,
       rounds_in_window: 10,
@@ -147,6 +149,85 @@ describe("a round a peer's reflector refused (the peer's agent restarting)", () 
         .map((e) => e.dedup_key)
         .sort(),
     ).toEqual(['wanwatch/link_down/a--b', 'wanwatch/loss_high/a--b']);
+  });
+});
+
+describe('a reflector that stays away (its port taken, a firewall rejecting, a crashed reflector)', () => {
+  // The default hysteresis (for: 1m, clear_for: 2m): what keeps a peer's restart from paging.
+  const defaults = () =>
+    parseTopology(yaml().replace('alerts: {for: 0s, clear_for: 0s, window: 5m}', 'alerts: {window: 5m}'));
+  const REFUSED =
+    'round not measured: all 5 probes were refused: 127.0.0.2:4789 answered "port unreachable": no reflector listens ' +
+    'there (its agent is restarting or stopped, or `wanwatch reflector` is not running on that host); a refusal is not loss';
+  const refusedRound = (time_ms: number): RttResult =>
+    failedRtt(
+      'udp',
+      { src: 'a', dst: 'b', target: '127.0.0.2:4789', time_ms, duration_ms: 600 },
+      'refused',
+      REFUSED,
+    );
+  const answered = (time_ms: number): RttResult => rttResult('a', 'b', time_ms, [1, 1, 1, 1, 1]);
+
+  /**
+   * a's rounds towards b every 10 s from `from` (ms after NOW) until `to`, refused while `refused(t)`,
+   * each evaluated as it arrives and every 5 s between (the loop's interval): every event, in order.
+   */
+  const run = (from: number, to: number, refused: (t: number) => boolean) => {
+    const events = [];
+    for (let t = from; t < to; t += 5000) {
+      if (t % 10_000 === 0) ingest(refused(t) ? refusedRound(NOW + t) : answered(NOW + t));
+      events.push(...evaluate(NOW + t));
+    }
+    return events;
+  };
+
+  beforeEach(() => {
+    topology = defaults();
+    ingest(...goodRounds('a', 'b'));
+  });
+
+  it('raises measurement_failing for b, the site whose reflector refuses, once refusals last alerts.for', () => {
+    const events = run(10_000, 100_000, (t) => t >= 10_000);
+    expect(events.map((e) => [e.dedup_key, e.status, e.severity, e.time_ms - NOW])).toEqual([
+      ['wanwatch/measurement_failing/b/refused', 'firing', 'critical', 70_000],
+    ]);
+    expect(events[0]).toMatchObject({
+      rule: 'measurement_failing',
+      subject: { kind: 'agent', site: 'b' },
+      started_at_ms: NOW + 10_000,
+      observed: 100,
+      threshold: 0,
+      unit: 'percent',
+      cause: { code: 'refused', message: REFUSED },
+      summary: `the reflector at b refuses its peers' probes (100 % of their latest rounds towards it): refused: ${REFUSED}`,
+    });
+    // a measures as ever: none of its own causes, no link alert.
+    expect([...evaluator.alertStates()].filter(([, s]) => s.status !== 'ok').map(([k]) => k)).toEqual([
+      'wanwatch/measurement_failing/b/refused',
+    ]);
+    expect(direction('a', 'b', NOW + 95_000)).toMatchObject({ not_measured: { code: 'refused' } });
+  });
+
+  it('pages nobody for a restart: refusals shorter than alerts.for return to ok silently', () => {
+    // Two rounds refused (a restart of up to 20 s), answered again from then on: pending, never firing.
+    const restart = (t: number) => t === 10_000 || t === 20_000;
+    expect(run(10_000, 30_000, restart)).toEqual([]);
+    expect(status('wanwatch/measurement_failing/b/refused')).toBe('pending');
+    expect(run(30_000, 200_000, restart)).toEqual([]);
+    expect(status('wanwatch/measurement_failing/b/refused')).toBe('ok');
+  });
+
+  it('resolves once the rounds towards b are answered again (after clear_for)', () => {
+    expect(run(10_000, 80_000, () => true).map((e) => e.status)).toEqual(['firing']);
+    const events = run(80_000, 220_000, () => false);
+    expect(events.map((e) => [e.dedup_key, e.status, e.summary, e.time_ms - NOW])).toEqual([
+      [
+        'wanwatch/measurement_failing/b/refused',
+        'resolved',
+        'the reflector at b answers its peers again (no more refused)',
+        200_000,
+      ],
+    ]);
   });
 });
 

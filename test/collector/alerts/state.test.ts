@@ -296,6 +296,7 @@ describe('one alert per rule and link, observed in both directions', () => {
     goodput_stale: false,
     throughput_failure: null,
     latest: [],
+    reflector_round: null,
     observations: {
       rtt_high: { breach: rtt === null ? null : rtt > 80, observed: rtt, threshold: 80 },
       loss_high: { breach: false, observed: 0, threshold: 50 },
