@@ -71,8 +71,13 @@ export function measurementObservation(
   latest: readonly Result[],
   cause: MeasurementCause,
 ): MeasurementObservation {
+  return failingShare(latest, (r) => r.error?.code === cause);
+}
+
+/** The share of `latest` that `failed` picks, in percent, and the newest of those as the cause. */
+function failingShare(latest: readonly Result[], failed: (r: Result) => boolean): MeasurementObservation {
   if (latest.length === 0) return { breach: null, observed: null, threshold: 0, cause: undefined };
-  const hits = latest.filter((r) => r.error?.code === cause).sort((x, y) => y.time_ms - x.time_ms);
+  const hits = latest.filter(failed).sort((x, y) => y.time_ms - x.time_ms);
   const observed = Math.round((hits.length / latest.length) * 1000) / 10;
   const newest = hits[0]?.error ?? undefined;
   return {
@@ -90,14 +95,5 @@ export function measurementObservation(
  * all were answered (or lost: link_down's business); no data when there are none.
  */
 export function reflectorObservation(latest: readonly Result[]): MeasurementObservation {
-  if (latest.length === 0) return { breach: null, observed: null, threshold: 0, cause: undefined };
-  const hits = latest.filter(refusedByReflector).sort((x, y) => y.time_ms - x.time_ms);
-  const observed = Math.round((hits.length / latest.length) * 1000) / 10;
-  const newest = hits[0]?.error ?? undefined;
-  return {
-    breach: hits.length > 0,
-    observed,
-    threshold: 0,
-    cause: newest ? { code: newest.code, message: newest.message } : undefined,
-  };
+  return failingShare(latest, refusedByReflector);
 }

@@ -22,6 +22,7 @@ import {
 } from './event.ts';
 import {
   MEASUREMENT_CAUSES,
+  type MeasurementObservation,
   measurementObservation,
   REFLECTOR_CAUSE,
   reflectorObservation,
@@ -165,8 +166,16 @@ export function subjectsOf(
       directions: [],
     });
     const latest = views.filter((v) => v.src === site).flatMap((v) => v.latest);
-    for (const code of MEASUREMENT_CAUSES) {
-      const { cause, ...observation } = measurementObservation(latest, code);
+    // The site's reflector refusing its peers: judged on their rounds towards it, not on its own.
+    const towards = views.filter((v) => v.dst === site).flatMap((v) => v.reflector_round ?? []);
+    const failing: [string, MeasurementObservation][] = [
+      ...MEASUREMENT_CAUSES.map((code): [string, MeasurementObservation] => [
+        code,
+        measurementObservation(latest, code),
+      ]),
+      [REFLECTOR_CAUSE, reflectorObservation(towards)],
+    ];
+    for (const [code, { cause, ...observation }] of failing) {
       subjects.push({
         dedup_key: measurementDedupKey(site, code),
         rule: 'measurement_failing',
@@ -177,18 +186,6 @@ export function subjectsOf(
         cause,
       });
     }
-    // The site's reflector refusing its peers: judged on their rounds towards it, not on its own.
-    const towards = views.filter((v) => v.dst === site).flatMap((v) => v.reflector_round ?? []);
-    const { cause, ...observation } = reflectorObservation(towards);
-    subjects.push({
-      dedup_key: measurementDedupKey(site, REFLECTOR_CAUSE),
-      rule: 'measurement_failing',
-      subject,
-      link: null,
-      observation,
-      directions: [],
-      cause,
-    });
   }
   for (const output of topology.outputs) {
     const subject: AlertSubject = { kind: 'output', output: outputName(output) };
