@@ -18,6 +18,14 @@ const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url),
   version: string;
 };
 
+// Output piped into a reader that stops early (`wanwatch … | head`): end quietly, as Unix tools do.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? EXIT.ok);
+    throw err;
+  });
+}
+
 const program = new Command('wanwatch')
   .description(
     'Measures the WAN links between the sites of a clustered deployment and says whether each link ' +

@@ -1,5 +1,6 @@
+import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { wanwatch } from '../support/cli.ts';
+import { WANWATCH, wanwatch } from '../support/cli.ts';
 
 describe('wanwatch plan', () => {
   it('--json prints exactly the shape other tools read, for every worked example', async () => {
@@ -64,5 +65,19 @@ describe('wanwatch plan', () => {
     expect(help.stdout).toContain('--json');
     const version = await wanwatch(['--version']);
     expect(version.stdout).toMatch(/^\d+\.\d+\.\d+$/);
+  });
+
+  it('ends quietly (exit 0, no stack trace) when its reader stops early, as `wanwatch plan … | head -1`', async () => {
+    const child = spawn('node', [WANWATCH, 'plan', '-c', 'examples/full.yaml', '--json'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    child.stdout.destroy(); // the reader is gone before the first line is written
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(stderr).not.toContain('EPIPE');
+    expect(code).toBe(0);
   });
 });
