@@ -49,7 +49,7 @@ registerDoctor(program);
 
 program.addHelpText(
   'after',
-  '\nExit codes: 0 success, 1 a check failed, 2 bad input (usage, topology file, arguments).\n' +
+  '\nExit codes: 0 success, 1 a check failed, 2 bad input (usage, topology file,\narguments).\n\n' +
     'Start with: wanwatch plan -c examples/remote-failover.yaml',
 );
 

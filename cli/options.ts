@@ -16,6 +16,16 @@ export function intOption(name: string, min: number, max: number): (text: string
   };
 }
 
+/** A whole number of at least `min`, with no upper bound. */
+export function countOption(name: string, min = 1): (text: string) => number {
+  return (text) => {
+    const n = Number(text);
+    if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(n) || n < min)
+      throw new InvalidArgumentError(`${name} must be a whole number ≥ ${min} (got "${text}")`);
+    return n;
+  };
+}
+
 export const portOption = (name: string, min = 1) => intOption(name, min, 65_535);
 
 /** Milliseconds: a plain number, or a duration such as "200ms", "2s". */

@@ -8,7 +8,7 @@ import { runThroughput } from '../../probes/throughput.ts';
 import { startResponder } from '../../responder/index.ts';
 import { createLogger } from '../../shared/log.ts';
 import { CliError } from '../errors.ts';
-import { clientFetch, withClientTls } from '../options.ts';
+import { clientFetch, countOption, msOption, withClientTls } from '../options.ts';
 
 interface AgentCliOptions {
   site: string;
@@ -16,9 +16,9 @@ interface AgentCliOptions {
   token?: string;
   tokenFile?: string;
   dataDir?: string;
-  spoolMaxResults: string;
-  batchMaxResults: string;
-  batchMaxDelay: string;
+  spoolMaxResults: number;
+  batchMaxResults: number;
+  batchMaxDelay: number;
   ca?: string;
   tlsCert?: string;
   tlsKey?: string;
@@ -54,13 +54,20 @@ export function registerAgent(program: Command): void {
       .option(
         '--spool-max-results <n>',
         'most results kept on disk while the collector is away; past it the oldest are dropped (and counted)',
-        String(DEFAULT_SPOOL_MAX_RESULTS),
+        countOption('--spool-max-results'),
+        DEFAULT_SPOOL_MAX_RESULTS,
       )
-      .option('--batch-max-results <n>', 'send a batch when it holds this many results', '500')
+      .option(
+        '--batch-max-results <n>',
+        'send a batch when it holds this many results',
+        countOption('--batch-max-results'),
+        500,
+      )
       .option(
         '--batch-max-delay <ms>',
-        '… or when its first result has waited this many milliseconds',
-        '2000',
+        '… or when its first result has waited this many milliseconds (or 2s)',
+        msOption('--batch-max-delay', 1),
+        2000,
       ),
   ).action(async (opts: AgentCliOptions) => {
     const token = resolveToken(opts);
@@ -73,9 +80,6 @@ export function registerAgent(program: Command): void {
         `--collector: "${opts.collector}" is not an http(s) URL (e.g. http://10.0.0.5:8080)`,
       );
     }
-    const spoolMaxResults = positiveInt('--spool-max-results', opts.spoolMaxResults);
-    const batchMaxResults = positiveInt('--batch-max-results', opts.batchMaxResults);
-    const batchMaxDelayMs = positiveInt('--batch-max-delay', opts.batchMaxDelay);
     const fetch = clientFetch(opts);
     const log = createLogger({ component: 'agent' });
     const dataDir = opts.dataDir ?? `./data/agent-${opts.site}`;
@@ -95,9 +99,9 @@ export function registerAgent(program: Command): void {
         collector: url.toString(),
         token,
         dataDir,
-        spoolMaxResults,
-        batchMaxResults,
-        batchMaxDelayMs,
+        spoolMaxResults: opts.spoolMaxResults,
+        batchMaxResults: opts.batchMaxResults,
+        batchMaxDelayMs: opts.batchMaxDelay,
         version: packageVersion(),
       },
     );
@@ -153,12 +157,6 @@ function resolveToken(opts: AgentCliOptions): string {
     );
   }
   return token.trim();
-}
-
-function positiveInt(name: string, value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new CliError(`${name}: "${value}" is not a whole number ≥ 1`);
-  return n;
 }
 
 function packageVersion(): string {

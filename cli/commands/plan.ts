@@ -14,7 +14,7 @@ export function registerPlan(program: Command): void {
         'requirement: the subclusters whose traffic crosses it, the bandwidth they need (mbps_per_subcluster',
         'for each, plus any extra_mbps) and the maximum round-trip time. Problems in the file are all',
         'reported at once, each with its path and line; the exit code is then 2.',
-      ].join('\n'),
+      ].join(' '),
     )
     .requiredOption('-c, --config <file>', 'topology file (YAML)')
     .option(

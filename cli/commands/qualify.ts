@@ -79,20 +79,18 @@ export function registerQualify(program: Command): void {
         .summary('qualify WAN links before go-live: PASS / WARN / FAIL per link, with the evidence')
         .description(
           [
-            'Measures a link for --duration and judges it against what the deployment needs: RTT rounds for',
-            'the whole run (median, p95, max, loss, jitter), TCP goodput and UDP at the required rate in both',
-            'directions, and RTT under load. Each link gets PASS, WARN (within 10 % of a limit) or FAIL, with',
-            'the reason and the margin.',
-            '',
+            'Measures a link for --duration and judges it against what the deployment needs: RTT rounds for ' +
+              'the whole run (median, p95, max, loss, jitter), TCP goodput and UDP at the required rate in both ' +
+              'directions, and RTT under load. Each link gets PASS, WARN (within 10 % of a limit) or FAIL, with ' +
+              'the reason and the margin.',
             'Direct mode: wanwatch qualify --to HOST --subclusters N, against `wanwatch reflector` on HOST.',
-            'Mesh mode:   wanwatch qualify -c FILE --collector URL [--links A-B,…], through the collector and',
-            '             its agents (every link of the topology, one throughput test per site at a time);',
-            `             it takes an operator credential (--token-file FILE or $${CREDENTIAL_ENV}).`,
-            '',
-            'Reports: a table on the terminal, --json on stdout, --markdown FILE and --html FILE (a',
-            'self-contained page with charts). Progress goes to stderr. Ctrl-C stops and reports what was',
-            'measured. Exit code: 0 every link passes (WARN included), 1 a link fails, 2 error or incomplete.',
-          ].join('\n'),
+            'Mesh mode: wanwatch qualify -c FILE --collector URL [--links A-B,…], through the collector and ' +
+              'its agents (every link of the topology, one throughput test per site at a time); it takes an ' +
+              `operator credential (--token-file FILE or $${CREDENTIAL_ENV}).`,
+            'Reports: a table on the terminal, --json on stdout, --markdown FILE and --html FILE (a ' +
+              'self-contained page with charts). Progress goes to stderr. Ctrl-C stops and reports what was ' +
+              'measured. Exit code: 0 every link passes (WARN included), 1 a link fails, 2 error or incomplete.',
+          ].join('\n\n'),
         )
         .option('--to <host>', 'direct mode: the far end, running `wanwatch reflector`')
         .option(
@@ -131,11 +129,10 @@ export function registerQualify(program: Command): void {
           choiceOption('--rtt-statistic', RTT_STATISTICS),
           'p95',
         )
-        .option(
-          '--duration <time>',
-          'how long to measure each link (e.g. 10s, 5m)',
-          secondsOption('--duration', 2000),
-          300_000,
+        .addOption(
+          new Option('--duration <time>', 'how long to measure each link (e.g. 10s, 5m)')
+            .argParser(secondsOption('--duration', 2000))
+            .default(300_000, '5m'),
         )
         .option(
           '--test-duration <time>',

@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import { closeIcmpSessions } from '../../probes/icmp.ts';
 import { runThroughput } from '../../probes/throughput.ts';
 import { DEFAULT_IPERF3_PORT, DEFAULT_REFLECTOR_PORT } from '../../shared/ports.ts';
@@ -24,23 +24,26 @@ export function registerThroughput(program: Command): void {
     .argument('<host>', 'IP address or host name of the iperf3 server')
     .option('-p, --port <port>', 'iperf3 server port', portOption('--port'), DEFAULT_IPERF3_PORT)
     .option('-u, --udp', 'UDP at --rate instead of TCP', false)
-    .option(
-      '-b, --rate <rate>',
-      'UDP rate: 5M, 500k, 1G or bits per second (default 5M)',
-      rateOption('--rate'),
+    .addOption(
+      new Option('-b, --rate <rate>', 'UDP rate: 5M, 500k, 1G or bits per second')
+        .argParser(rateOption('--rate'))
+        .default(5_000_000, '5M'),
     )
     .option('-R, --reverse', 'measure HOST → here instead of here → HOST', false)
-    .option(
-      '-d, --duration <s>',
-      'test length in seconds (whole seconds)',
-      secondsOption('--duration', 1000),
-      10_000,
+    .addOption(
+      new Option('-d, --duration <s>', 'test length in whole seconds (or 1m)')
+        .argParser(secondsOption('--duration', 1000))
+        .default(10_000, '10s'),
     )
-    .option('-O, --omit <s>', 'warm-up seconds left out of the figures', secondsOption('--omit'), 1000)
+    .addOption(
+      new Option('-O, --omit <s>', 'warm-up seconds left out of the figures')
+        .argParser(secondsOption('--omit'))
+        .default(1000, '1s'),
+    )
     .option('-P, --streams <n>', 'parallel TCP streams (1–128)', intOption('--streams', 1, 128), 1)
     .option(
       '--timeout <s>',
-      'stop the test after this long (default duration + warm-up + 15 s)',
+      'stop the test after this many seconds (default: duration + warm-up + 15 s)',
       secondsOption('--timeout', 1000),
     )
     .option(
@@ -50,7 +53,7 @@ export function registerThroughput(program: Command): void {
     )
     .option(
       '--loaded-rtt-port <port>',
-      `port for --loaded-rtt tcp/udp (default ${DEFAULT_REFLECTOR_PORT})`,
+      `port for --loaded-rtt tcp/udp (default: ${DEFAULT_REFLECTOR_PORT})`,
       portOption('--loaded-rtt-port'),
     )
     .option('--json', 'print the Result as JSON (throughput.goodput_bps, …)', false)
@@ -60,7 +63,7 @@ export function registerThroughput(program: Command): void {
         opts: {
           port: number;
           udp: boolean;
-          rate?: number;
+          rate: number;
           reverse: boolean;
           duration: number;
           omit: number;
@@ -84,7 +87,7 @@ export function registerThroughput(program: Command): void {
             streams: opts.streams,
             reverse: opts.reverse,
             signal: ac.signal,
-            ...(opts.udp ? { rate_bps: opts.rate ?? 5_000_000 } : {}),
+            ...(opts.udp ? { rate_bps: opts.rate } : {}),
             ...(opts.timeout !== undefined ? { timeout: opts.timeout } : {}),
             ...(opts.loadedRtt
               ? {

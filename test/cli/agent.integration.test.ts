@@ -135,7 +135,7 @@ describe('wanwatch agent', () => {
       '0',
     ]);
     expect(badBound.exitCode).toBe(2);
-    expect(badBound.stderr).toContain('--spool-max-results: "0"');
+    expect(badBound.stderr).toContain('--spool-max-results must be a whole number ≥ 1 (got "0")');
     const missingFile = await wanwatch([
       'agent',
       '--site',
