@@ -1,7 +1,7 @@
 // Argument parsers shared by the measuring commands. Each throws commander's InvalidArgumentError with
 // a message naming the bad input; the CLI then exits with code 2.
 import { readFileSync } from 'node:fs';
-import { type Command, InvalidArgumentError } from 'commander';
+import { type Command, InvalidArgumentError, Option } from 'commander';
 import { parseDuration } from '../shared/config/duration.ts';
 import { parseRate } from '../shared/rate.ts';
 import { clientTlsFiles, tlsFetch } from '../shared/tls-client.ts';
@@ -71,15 +71,27 @@ export function choiceOption<T extends string>(name: string, choices: readonly T
   };
 }
 
-/** `--ca`, `--tls-cert`, `--tls-key`: how a command reaches a collector whose certificate is private. */
+/**
+ * `--ca`, `--tls-cert`, `--tls-key`: how a command reaches a collector whose certificate is private. Each
+ * can come from the environment (WANWATCH_CA, WANWATCH_CLIENT_CERT, WANWATCH_CLIENT_KEY): commander reads
+ * them, so an empty variable counts as not set and the command line wins over the environment.
+ */
 export function withClientTls<T extends Command>(cmd: T): T {
   return cmd
-    .option(
-      '--ca <file>',
-      "PEM CA (or self-signed certificate) that signed the collector's (default: $WANWATCH_CA)",
+    .addOption(
+      new Option('--ca <file>', "PEM CA (or self-signed certificate) that signed the collector's").env(
+        'WANWATCH_CA',
+      ),
     )
-    .option('--tls-cert <file>', 'PEM client certificate, for a collector that checks agents’ certificates')
-    .option('--tls-key <file>', 'PEM private key for --tls-cert') as T;
+    .addOption(
+      new Option(
+        '--tls-cert <file>',
+        'PEM client certificate, for a collector that checks agents’ certificates',
+      ).env('WANWATCH_CLIENT_CERT'),
+    )
+    .addOption(
+      new Option('--tls-key <file>', 'PEM private key for --tls-cert').env('WANWATCH_CLIENT_KEY'),
+    ) as T;
 }
 
 /** The fetch those options ask for (undefined: Node's own), or a CliError naming the bad file. */
@@ -88,8 +100,15 @@ export function clientFetch(opts: {
   tlsCert?: string;
   tlsKey?: string;
 }): typeof fetch | undefined {
+  // An empty variable (WANWATCH_CA=) counts as not set.
+  const files = {
+    ...(opts.ca ? { ca: opts.ca } : {}),
+    ...(opts.tlsCert ? { tlsCert: opts.tlsCert } : {}),
+    ...(opts.tlsKey ? { tlsKey: opts.tlsKey } : {}),
+  };
   try {
-    return tlsFetch(clientTlsFiles(opts, process.env));
+    // withClientTls read the environment into the options already: no second place reads it.
+    return tlsFetch(clientTlsFiles(files, {}));
   } catch (err) {
     throw new CliError((err as Error).message);
   }

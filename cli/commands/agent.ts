@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import { AgentDeniedError, createAgent, DataDirError, iperf3PidFile } from '../../agent/runtime.ts';
 import { DEFAULT_SPOOL_MAX_RESULTS } from '../../agent/spool/spool.ts';
 import { closeIcmpSessions } from '../../probes/icmp.ts';
@@ -43,34 +43,54 @@ export function registerAgent(program: Command): void {
             'directory it cannot write, or the collector refused the site or its token (its message is printed).',
         ].join('\n\n'),
       )
-      .requiredOption('--site <name>', 'this agent’s site, as named under `sites` in the topology file')
-      .requiredOption('--collector <url>', 'the collector’s base URL, e.g. http://10.0.0.5:8080')
-      .option('--token <token>', 'the site’s bearer token (default: $WANWATCH_TOKEN)')
-      .option('--token-file <file>', 'read the token from this file (first line) instead')
-      .option(
-        '--data-dir <dir>',
-        'where the spool and the iperf3 pid file live (default: ./data/agent-<site>)',
+      .addOption(
+        new Option('--site <name>', 'this agent’s site, as named under `sites` in the topology file')
+          .env('WANWATCH_SITE')
+          .makeOptionMandatory(),
       )
-      .option(
-        '--spool-max-results <n>',
-        'most results kept on disk while the collector is away; past it the oldest are dropped (and counted)',
-        countOption('--spool-max-results'),
-        DEFAULT_SPOOL_MAX_RESULTS,
+      .addOption(
+        new Option('--collector <url>', 'the collector’s base URL, e.g. http://10.0.0.5:8080')
+          .env('WANWATCH_COLLECTOR')
+          .makeOptionMandatory(),
       )
-      .option(
-        '--batch-max-results <n>',
-        'send a batch when it holds this many results',
-        countOption('--batch-max-results'),
-        500,
+      .addOption(new Option('--token <token>', 'the site’s bearer token').env('WANWATCH_TOKEN'))
+      .addOption(
+        new Option('--token-file <file>', 'read the token from this file (first line) instead').env(
+          'WANWATCH_TOKEN_FILE',
+        ),
       )
-      .option(
-        '--batch-max-delay <ms>',
-        '… or when its first result has waited this many milliseconds (or 2s)',
-        msOption('--batch-max-delay', 1),
-        2000,
+      .addOption(
+        new Option(
+          '--data-dir <dir>',
+          'where the spool and the iperf3 pid file live (default: ./data/agent-<site>)',
+        ).env('WANWATCH_DATA_DIR'),
+      )
+      .addOption(
+        new Option(
+          '--spool-max-results <n>',
+          'most results kept on disk while the collector is away; past it the oldest are dropped (and counted)',
+        )
+          .argParser(countOption('--spool-max-results'))
+          .default(DEFAULT_SPOOL_MAX_RESULTS)
+          .env('WANWATCH_SPOOL_MAX_RESULTS'),
+      )
+      .addOption(
+        new Option('--batch-max-results <n>', 'send a batch when it holds this many results')
+          .argParser(countOption('--batch-max-results'))
+          .default(500)
+          .env('WANWATCH_BATCH_MAX_RESULTS'),
+      )
+      .addOption(
+        new Option(
+          '--batch-max-delay <ms>',
+          '… or when its first result has waited this many milliseconds (or 2s)',
+        )
+          .argParser(msOption('--batch-max-delay', 1))
+          .default(2000)
+          .env('WANWATCH_BATCH_MAX_DELAY'),
       ),
-  ).action(async (opts: AgentCliOptions) => {
-    const token = resolveToken(opts);
+  ).action(async (opts: AgentCliOptions, cmd: Command) => {
+    const token = resolveToken(opts, cmd);
     let url: URL;
     try {
       url = new URL(opts.collector);
@@ -135,8 +155,14 @@ export function registerAgent(program: Command): void {
   });
 }
 
-function resolveToken(opts: AgentCliOptions): string {
-  if (opts.tokenFile !== undefined) {
+/**
+ * The token from --token-file or --token (each also from the environment: WANWATCH_TOKEN_FILE,
+ * WANWATCH_TOKEN). The file wins, unless only --token was given on the command line.
+ */
+function resolveToken(opts: AgentCliOptions, cmd: Command): string {
+  const onCommandLine = (key: string) => cmd.getOptionValueSource(key) === 'cli';
+  const tokenOverridesFile = onCommandLine('token') && !onCommandLine('tokenFile');
+  if (opts.tokenFile !== undefined && !tokenOverridesFile) {
     let text: string;
     try {
       text = readFileSync(opts.tokenFile, 'utf8');
@@ -150,7 +176,7 @@ function resolveToken(opts: AgentCliOptions): string {
       );
     return token;
   }
-  const token = opts.token ?? process.env.WANWATCH_TOKEN;
+  const token = opts.token;
   if (token === undefined || token.trim() === '') {
     throw new CliError(
       'no token: set WANWATCH_TOKEN, or pass --token-file FILE (or --token T, visible in the process list)',

@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import { parseListen, startCollector } from '../../collector/collector.ts';
 import { parseDuration } from '../../shared/config/duration.ts';
 import { loadTopology } from '../../shared/config/load.ts';
@@ -26,15 +26,34 @@ export function registerCollector(program: Command): void {
         "Options given here override the file's `collector:` section.",
       ].join(' '),
     )
-    .requiredOption('-c, --config <file>', 'topology file (YAML)')
-    .option('--listen <host:port>', 'address to listen on (default: collector.listen, 127.0.0.1:8080)')
-    .option('--data-dir <dir>', 'where the SQLite store lives (default: collector.data_dir, ./data)')
-    .option(
-      '--tls-cert <file>',
-      'serve HTTPS with this PEM certificate (with --tls-key; default: collector.tls)',
+    .addOption(
+      new Option('-c, --config <file>', 'topology file (YAML)').env('WANWATCH_CONFIG').makeOptionMandatory(),
     )
-    .option('--tls-key <file>', 'PEM private key for --tls-cert')
-    .option('--evaluate-interval <duration>', 'how often alerts are evaluated, e.g. 5s (default: 5s)')
+    .addOption(
+      new Option(
+        '--listen <host:port>',
+        'address to listen on (default: collector.listen, 127.0.0.1:8080)',
+      ).env('WANWATCH_LISTEN'),
+    )
+    .addOption(
+      new Option(
+        '--data-dir <dir>',
+        'where the SQLite store lives (default: collector.data_dir, ./data)',
+      ).env('WANWATCH_DATA_DIR'),
+    )
+    .addOption(
+      new Option(
+        '--tls-cert <file>',
+        'serve HTTPS with this PEM certificate (with --tls-key; default: collector.tls)',
+      ).env('WANWATCH_TLS_CERT'),
+    )
+    .addOption(new Option('--tls-key <file>', 'PEM private key for --tls-cert').env('WANWATCH_TLS_KEY'))
+    .addOption(
+      new Option(
+        '--evaluate-interval <duration>',
+        'how often alerts are evaluated, e.g. 5s (default: 5s)',
+      ).env('WANWATCH_EVALUATE_INTERVAL'),
+    )
     .action(async (opts: Options) => {
       if ((opts.tlsCert === undefined) !== (opts.tlsKey === undefined)) {
         throw new CliError('--tls-cert and --tls-key go together: give both to serve HTTPS, or neither');

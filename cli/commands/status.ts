@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import { renderTable } from '../../shared/table.ts';
 import { errorReplySchema, type LinksReply, linksReplySchema } from '../../shared/wire.ts';
 import { CliError, EXIT } from '../errors.ts';
@@ -21,7 +21,11 @@ export function registerStatus(program: Command): void {
             `$${CREDENTIAL_ENV}) unless the collector's reads are public.`,
           ].join(' '),
         )
-        .requiredOption('--collector <url>', 'the collector, e.g. http://127.0.0.1:8080')
+        .addOption(
+          new Option('--collector <url>', 'the collector, e.g. http://127.0.0.1:8080')
+            .env('WANWATCH_COLLECTOR')
+            .makeOptionMandatory(),
+        )
         .option('--json', "print the collector's /api/v1/links reply as it is", false),
       'viewer',
     ),

@@ -114,6 +114,32 @@ describe('wanwatch agent', () => {
     expect(r.stderr).toContain('"nowhere" (not a site in the topology)');
   });
 
+  it('takes every option from the environment: started with none on its command line', async () => {
+    const r = await wanwatch(['agent'], {
+      env: {
+        WANWATCH_SITE: 'nowhere',
+        WANWATCH_COLLECTOR: url,
+        WANWATCH_TOKEN: TOKENS.WW_TOKEN_A,
+        WANWATCH_DATA_DIR: dir,
+        WANWATCH_BATCH_MAX_DELAY: '1s',
+      },
+    });
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toContain('refused site "nowhere" (403)');
+    // A bad value from the environment is refused, naming the variable.
+    const bad = await wanwatch(['agent'], {
+      env: { WANWATCH_SITE: 'a', WANWATCH_COLLECTOR: url, WANWATCH_SPOOL_MAX_RESULTS: '0' },
+    });
+    expect(bad.exitCode).toBe(2);
+    expect(bad.stderr).toContain("from env 'WANWATCH_SPOOL_MAX_RESULTS' is invalid");
+    // --token on the command line wins over a WANWATCH_TOKEN_FILE of the environment.
+    const cli = await wanwatch(['agent', '--site', 'a', '--token', 'wrong'], {
+      env: { WANWATCH_COLLECTOR: url, WANWATCH_DATA_DIR: dir, WANWATCH_TOKEN_FILE: join(dir, 'none') },
+    });
+    expect(cli.exitCode).toBe(2);
+    expect(cli.stderr).toContain('refused site "a" (401)');
+  });
+
   it('exits 2 naming the input when the token, URL or spool bound is missing or wrong', async () => {
     const noToken = await wanwatch(['agent', '--site', 'a', '--collector', url], {
       env: { WANWATCH_TOKEN: '' },

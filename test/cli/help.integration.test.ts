@@ -64,7 +64,7 @@ describe('wanwatch --help', () => {
     const flat = (command: string) => (helps.get(command) ?? '').replace(/\s+/g, ' ');
     // The default in the option's own description: no other option's flags in between.
     const shown = (flags: string, value: string) =>
-      new RegExp(`${flags} (?:(?!--).)*\\(default: ${value}\\)`);
+      new RegExp(`${flags} (?:(?!--).)*\\(default: ${value}[,)]`);
     expect(flat('throughput')).toMatch(shown('--duration <s>', '10s'));
     expect(flat('throughput')).toMatch(shown('--omit <s>', '1s'));
     expect(flat('throughput')).toMatch(shown('--rate <rate>', '5M'));
@@ -72,5 +72,34 @@ describe('wanwatch --help', () => {
     expect(flat('qualify')).toMatch(shown('--duration <time>', '5m'));
     expect(flat('qualify')).not.toContain('300000');
     expect(flat('agent')).toMatch(shown('--batch-max-results <n>', '500'));
+  });
+
+  it('names the environment variable of every agent and collector option', async () => {
+    const env = async (command: string) =>
+      [...(await wanwatch([command, '--help'])).stdout.replace(/\s+/g, ' ').matchAll(/env: (\w+)\)/g)].map(
+        (m) => m[1],
+      );
+    expect(await env('agent')).toEqual([
+      'WANWATCH_SITE',
+      'WANWATCH_COLLECTOR',
+      'WANWATCH_TOKEN',
+      'WANWATCH_TOKEN_FILE',
+      'WANWATCH_DATA_DIR',
+      'WANWATCH_SPOOL_MAX_RESULTS',
+      'WANWATCH_BATCH_MAX_RESULTS',
+      'WANWATCH_BATCH_MAX_DELAY',
+      'WANWATCH_CA',
+      'WANWATCH_CLIENT_CERT',
+      'WANWATCH_CLIENT_KEY',
+    ]);
+    expect(await env('collector')).toEqual([
+      'WANWATCH_CONFIG',
+      'WANWATCH_LISTEN',
+      'WANWATCH_DATA_DIR',
+      'WANWATCH_TLS_CERT',
+      'WANWATCH_TLS_KEY',
+      'WANWATCH_EVALUATE_INTERVAL',
+    ]);
+    expect(await env('status')).toContain('WANWATCH_COLLECTOR');
   });
 });

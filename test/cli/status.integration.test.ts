@@ -40,6 +40,13 @@ describe('wanwatch status with a malformed reply', () => {
     );
   });
 
+  it('finds its collector through WANWATCH_COLLECTOR', async () => {
+    const url = await answering('{}');
+    const s = await wanwatch(['status'], { env: { WANWATCH_COLLECTOR: url } });
+    expect(s.exitCode).toBe(2);
+    expect(s.stderr).toContain(`${url}/api/v1/links answered, but not with the links reply`);
+  });
+
   it('points into the reply: the link and direction whose field is wrong', async () => {
     const alerts = {
       rtt_high: 'ok',
