@@ -136,6 +136,7 @@ export class Heartbeats {
     const out = await client.postHeartbeat(hb, this.deps.signal);
     if (out.kind === 'ok') {
       errors.reported(reported);
+      delivery.spoolErrorReported();
       this.checkClock(out.value, sentAt, this.deps.now());
     } else if (out.kind === 'denied' || out.kind === 'rejected') {
       log.error(`collector refused the heartbeat of site "${site}" (${out.status}): ${out.message}`);

@@ -100,9 +100,17 @@ export class Delivery {
     return this.spool.stats();
   }
 
-  /** Why the spool cannot be written now (results wait in memory meanwhile); null when it can. */
+  /**
+   * Why the spool cannot be written now (results wait in memory meanwhile), or could not for a while
+   * since the last heartbeat; null when it could all along.
+   */
   spoolError(): string | null {
-    return this.spool.writeError;
+    return this.spool.reportedWriteError;
+  }
+
+  /** A heartbeat carried spoolError(). */
+  spoolErrorReported(): void {
+    this.spool.writeErrorReported();
   }
 
   /** Writes what waits in memory to the spool and has the sender try at once. */

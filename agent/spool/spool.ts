@@ -1,3 +1,5 @@
+// Long: one queue whose disk files, memory fallback, bound and failure episodes change together under
+// one lock; splitting it would spread that lock over files. File operations are in files.ts.
 // The agent's disk spool: every batch of results is written here before it is sent, and deleted only
 // when the collector has acknowledged it (2xx). A crash between send and acknowledgement therefore
 // resends the same batch_id, which the collector stores once. The spool is bounded by a number of
@@ -69,6 +71,7 @@ export class Spool {
   private inMemory = 0;
   /** What is wrong with the disk, from the first failed write of an episode until writes work again. */
   private failure: string | undefined;
+  private endedFailure: string | undefined;
   private failures = 0;
   /** `dropped` changed but state.json could not be written. */
   private stateDirty = false;
@@ -152,6 +155,14 @@ export class Spool {
       `cannot write the spool ${this.dir}: ${this.failure}; ${this.inMemory} results kept in memory ` +
       `(at most ${this.memoryMaxResults}) and sent directly`
     );
+  }
+
+  /** For heartbeats: the error now, else one of an episode that ended since the last heartbeat. */
+  get reportedWriteError(): string | null {
+    return this.writeError ?? this.endedFailure ?? null;
+  }
+  writeErrorReported(): void {
+    this.endedFailure = undefined;
   }
 
   /** Writes `results` as new batches of at most `batchMax` results each (oldest last in the queue). */
@@ -340,6 +351,7 @@ export class Spool {
     this.log?.info('spool: the disk takes writes again; results are spooled on disk again', {
       spool: this.dir,
     });
+    this.endedFailure = `${this.writeError} (until ${new Date().toISOString()}; it writes again now)`;
     this.failure = undefined;
     this.staleRetryAt = 0;
     await this.cleanStale();

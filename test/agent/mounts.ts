@@ -19,14 +19,18 @@ export function remount(dir: string, mode: 'ro' | 'rw'): void {
   execFileSync('mount', ['-o', `remount,${mode}`, dir]);
 }
 
-/** Fills the tmpfs at `dir` until it has no space left; returns the filler file (delete it to free the space). */
-export function fill(dir: string): string {
+/**
+ * Fills the tmpfs at `dir` until it has no space left; returns the filler file (delete it to free the
+ * space). `more`: add to the filler already there, taking up what was freed since (the spool deletes
+ * the batches the collector acknowledged, which would otherwise make room for the next ones).
+ */
+export function fill(dir: string, more = false): string {
   const filler = join(dir, 'filler');
   const chunk = Buffer.alloc(4096);
   let size = 0;
   for (;;) {
     try {
-      writeFileSync(filler, chunk, { flag: size === 0 ? 'w' : 'a' });
+      writeFileSync(filler, chunk, { flag: size === 0 && !more ? 'w' : 'a' });
       size += chunk.length;
     } catch {
       return filler;
