@@ -113,7 +113,6 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
     {
       notifiers: () => topology.current.topology.notify,
       collectorUrl: () => collectorUrl,
-      repeatIntervalMs: () => topology.current.topology.alerts.repeat_interval,
       env,
     },
     { ...DEFAULT_RETRY, ...opts.retry },

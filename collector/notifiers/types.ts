@@ -20,11 +20,6 @@ export interface RenderContext {
   now_ms: number;
   /** The collector's own URL, for links back (generatorURL, …); null when not known. */
   collector_url: string | null;
-  /**
-   * alerts.repeat_interval. No renderer reads it since Alertmanager alerts are re-sent at their own
-   * resend_interval; still accepted so that callers written before need no change.
-   */
-  repeat_interval_ms?: number;
   /** Secrets read from the environment variables the notifier names (secret_env, routing_key_env). */
   secret: string | null;
 }

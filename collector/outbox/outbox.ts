@@ -24,11 +24,6 @@ export interface OutboxContext {
   /** The `notify:` list in force; a reload replaces the array. */
   notifiers(): readonly NotifierConfig[];
   collectorUrl(): string | null;
-  /**
-   * alerts.repeat_interval. Not read since Alertmanager alerts carry their own resend_interval;
-   * collector.ts still passes it.
-   */
-  repeatIntervalMs?: () => number;
   /** Where secret_env and routing_key_env are read. */
   env: NodeJS.ProcessEnv;
 }

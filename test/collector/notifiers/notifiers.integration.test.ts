@@ -66,7 +66,6 @@ const resolved: AlertEvent = {
 const ctx: RenderContext = {
   now_ms: T0 + 61_000,
   collector_url: 'http://127.0.0.1:9',
-  repeat_interval_ms: 4 * 3_600_000,
   secret: null,
 };
 

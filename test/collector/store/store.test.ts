@@ -275,7 +275,6 @@ describe('a store written when alerts were per direction', () => {
       const out = renderNotification(n, row!.event, {
         now_ms: 62_000,
         collector_url: null,
-        repeat_interval_ms: 1,
       });
       expect(out.ok).toBe(true);
     }
