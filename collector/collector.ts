@@ -9,11 +9,13 @@ import { createLogger, type Logger } from '../shared/log.ts';
 import type { Topology } from '../shared/topology/model.ts';
 import type { AlertEvent } from './alerts/event.ts';
 import type { ApiLimits } from './api/limits.ts';
-import { createHandler } from './api/routes.ts';
+import { type ApiContext, createHandler } from './api/routes.ts';
 import { DataDirLock } from './data-dir-lock.ts';
 import { Evaluator } from './evaluate/evaluator.ts';
 import { DEFAULT_EVALUATE_INTERVAL_MS, EvaluationLoop } from './evaluate/loop.ts';
 import { apiHandlers } from './handlers.ts';
+import { CollectorMetrics } from './metrics/collector-metrics.ts';
+import { packageVersion } from './metrics/version.ts';
 import { Outbox } from './outbox/outbox.ts';
 import { DEFAULT_RETRY, type RetryPolicy } from './outbox/retry.ts';
 import { Outputs } from './outputs.ts';
@@ -124,10 +126,28 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
     log.child({ part: 'sinks' }),
     shutdown.signal,
   );
+  // /metrics reads the API's links and agents replies (set once the handlers exist, below).
+  let api: ApiContext | null = null;
+  const metrics = new CollectorMetrics({
+    links: () => (api as ApiContext).links(),
+    agents: () => (api as ApiContext).agents(),
+    outputs: () => outputs.sinks.sinks,
+    store,
+    version: packageVersion(),
+  });
   const evaluation = new EvaluationLoop(evaluator, {
     intervalMs: evaluateIntervalMs,
-    context: () => topology.current,
-    outputs,
+    // A step reads its context first and pokes the outputs last: /metrics times it between the two.
+    context: () => {
+      metrics.evaluationStarted();
+      return topology.current;
+    },
+    outputs: {
+      poke: () => {
+        metrics.evaluationEnded();
+        outputs.poke();
+      },
+    },
     outbox,
     log,
     shutdown: shutdown.signal,
@@ -147,22 +167,22 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
     return true;
   };
 
-  const handler = createHandler(
-    apiHandlers({
-      topology: () => topology.current,
-      store,
-      evaluator,
-      queueEvaluation: () => evaluation.queue(),
-      pokeOutputs: () => outputs.poke(),
-      outputs: () => outputs.sinks,
-      startedAtMs: startedAt,
-      log,
-      shutdown: shutdown.signal,
-      ...(opts.refusalLogIntervalMs !== undefined ? { refusalLogIntervalMs: opts.refusalLogIntervalMs } : {}),
-      ...(opts.limits !== undefined ? { limits: opts.limits } : {}),
-      clientCertificates: tls?.client_ca !== undefined,
-    }),
-  );
+  api = apiHandlers({
+    topology: () => topology.current,
+    store,
+    evaluator,
+    queueEvaluation: () => evaluation.queue(),
+    pokeOutputs: () => outputs.poke(),
+    outputs: () => outputs.sinks,
+    startedAtMs: startedAt,
+    log,
+    shutdown: shutdown.signal,
+    ...(opts.refusalLogIntervalMs !== undefined ? { refusalLogIntervalMs: opts.refusalLogIntervalMs } : {}),
+    ...(opts.limits !== undefined ? { limits: opts.limits } : {}),
+    clientCertificates: tls?.client_ca !== undefined,
+    metrics,
+  });
+  const handler = createHandler(api);
   const closeStore = () => {
     store.close();
     lock.release();

@@ -16,13 +16,16 @@ import { checkBatch, checkHeartbeat, type Refusal } from './api/ingest-checks.ts
 import { AgentInstances } from './api/instances.ts';
 import { type ApiLimits, DEFAULT_API_LIMITS, TokenBuckets } from './api/limits.ts';
 import { RefusalLog } from './api/refusals.ts';
+import { seriesReply } from './api/series.ts';
 import type { ApiContext } from './api/routes.ts';
 import type { Evaluator } from './evaluate/evaluator.ts';
+import type { CollectorMetrics } from './metrics/collector-metrics.ts';
 import { ServedPlans, withHold } from './plan/hold.ts';
 import { admitQualification } from './qualify/admission.ts';
 import { QualificationError, Qualifications } from './qualify/jobs.ts';
 import { agentsView, ReadReplies } from './read.ts';
 import type { RunningSinks } from './sinks/index.ts';
+import { SeriesCache } from './store/series.ts';
 import type { Store } from './store/store.ts';
 import { type LoadedTopology, peersOf } from './topology.ts';
 
@@ -46,6 +49,8 @@ export interface HandlerParts {
   limits?: Partial<ApiLimits>;
   /** Agents must present a client certificate naming their site (collector.tls.client_ca). */
   clientCertificates?: boolean;
+  /** GET /metrics; told of every batch, heartbeat and refused request. */
+  metrics: CollectorMetrics;
 }
 
 const refused = (r: Refusal | null) => {
@@ -65,6 +70,7 @@ export function apiHandlers(parts: HandlerParts): ApiContext {
     return base === undefined ? undefined : withHold(base, qualifications.heldSites());
   };
   const replies = new ReadReplies(evaluator, store);
+  const seriesCache = new SeriesCache(store.db);
   const instances = new AgentInstances(log);
   const limits = { ...DEFAULT_API_LIMITS, ...parts.limits };
   const gate = new Gate({
@@ -168,6 +174,7 @@ export function apiHandlers(parts: HandlerParts): ApiContext {
           { 'retry-after': String(retryAfterS) },
         );
       const out = store.ingestBatch(batch, now);
+      parts.metrics.ingested(batch, out);
       if (out.stored > 0) {
         parts.queueEvaluation();
         parts.pokeOutputs();
@@ -180,6 +187,7 @@ export function apiHandlers(parts: HandlerParts): ApiContext {
       refused(checkHeartbeat(hb, maxSkewMs, now));
       instances.heard(hb, from, now, aliveMs());
       store.recordHeartbeat(hb, now);
+      parts.metrics.heard(hb);
       parts.queueEvaluation();
       parts.pokeOutputs();
       // The collector's clock, so the agent can tell its operator when its own is off.
@@ -203,7 +211,10 @@ export function apiHandlers(parts: HandlerParts): ApiContext {
       const alive = aliveMs();
       return { agents: view.agents.map((a) => ({ ...a, double: instances.double(a.site, now, alive) })) };
     },
+    series: (q) => seriesReply(seriesCache, parts.topology().links, q),
     outputs: () => ({ outputs: parts.outputs().sinks.map((s) => s.status()) }),
+    metrics: (accept) => parts.metrics.scrape(accept),
+    onHttpError: (status) => parts.metrics.refusedRequest(status),
     onError: (err, req) => log.error('request failed', { method: req.method, url: req.url, error: err }),
     onRefused: (err, req, from) => {
       const path = req.url?.split('?')[0] ?? '';

@@ -1,11 +1,12 @@
 // The collector's HTTP API (shared/wire.ts is the contract). Who may call which endpoint is access.ts:
-// agents use their site's bearer token; reads need a viewer or operator credential (unless
-// `collector.public_read`); starting and stopping qualifications an operator credential; /healthz
+// agents use their site's bearer token; reads (/metrics too) need a viewer or operator credential
+// (unless `collector.public_read`); starting and stopping qualifications an operator credential; /healthz
 // nothing. Every bad request gets a 4xx with a JSON body {error, details?}; nothing a client sends can
 // stop the server. What the collector takes from agents beyond the schema's shapes is ingest-checks.ts.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { z } from 'zod';
 import type { OutputsReply } from '../../shared/outputs-wire.ts';
+import type { SeriesQuery, SeriesReply } from '../../shared/series-wire.ts';
 import {
   type AgentPlan,
   type AgentsReply,
@@ -28,9 +29,11 @@ import {
   taskProgressSchema,
   taskResultSchema,
 } from '../../shared/wire.ts';
+import { ConsoleFiles, isConsolePath } from '../console/static.ts';
 import { checkSite, type Gate, type Requester } from './access.ts';
 import { HttpError, type JsonText, parseJson, readBody, sendError, sendJson, zodDetails } from './http.ts';
 import { badText } from './ingest-checks.ts';
+import { parseSeriesQuery } from './series.ts';
 
 export interface ApiContext {
   /** Who may call what, and how often. */
@@ -46,6 +49,12 @@ export interface ApiContext {
   alerts(): JsonText<AlertsReply>;
   agents(): AgentsReply;
   outputs(): OutputsReply;
+  /** GET /api/v1/series: one link direction's history, downsampled (api/series.ts). */
+  series(q: SeriesQuery): Promise<SeriesReply>;
+  /** GET /metrics (collector/metrics/): Prometheus text, or OpenMetrics when `accept` asks for it. */
+  metrics(accept: string | undefined): Promise<{ contentType: string; text: string }>;
+  /** Any request answered with an HTTP error, by its status (counted for /metrics). */
+  onHttpError(status: number): void;
   /** Mesh qualifications; methods throw HttpError for bad requests. `by` is the operator asking. */
   qualifications: {
     create(req: QualificationRequest, by: Requester): Qualification;
@@ -61,9 +70,11 @@ export interface ApiContext {
 }
 
 export function createHandler(ctx: ApiContext) {
+  const files = new ConsoleFiles();
   return (req: IncomingMessage, res: ServerResponse): void => {
-    route(ctx, req, res).catch((err: unknown) => {
+    route(ctx, req, res, files).catch((err: unknown) => {
       if (err instanceof HttpError) {
+        ctx.onHttpError(err.status);
         if (err.status === 401 || err.status === 403) ctx.onRefused(err, req, remoteAddress(req));
         if (!res.headersSent) sendError(res, err);
         return;
@@ -74,10 +85,17 @@ export function createHandler(ctx: ApiContext) {
   };
 }
 
-async function route(ctx: ApiContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function route(
+  ctx: ApiContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+  files: ConsoleFiles,
+): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://collector');
   const path = url.pathname.replace(/\/+$/, '') || '/';
   const method = req.method ?? 'GET';
+  // The web console's files (collector/console/): public; the reads the page makes are not.
+  if ((method === 'GET' || method === 'HEAD') && isConsolePath(path)) return files.serve(req, res, path);
   const from = remoteAddress(req);
   ctx.gate.checkAddress(req, from);
   const only = (m: string) => {
@@ -177,10 +195,25 @@ async function route(ctx: ApiContext, req: IncomingMessage, res: ServerResponse)
       only('GET');
       ctx.gate.reader(req, from);
       return sendJson(res, 200, ctx.outputs());
+    case `${API_PREFIX}/series`:
+      only('GET');
+      ctx.gate.reader(req, from);
+      return sendJson(res, 200, await ctx.series(parseSeriesQuery(url.searchParams)));
+    case '/metrics': {
+      only('GET');
+      ctx.gate.reader(req, from);
+      const m = await ctx.metrics(req.headers.accept);
+      res.writeHead(200, {
+        'content-type': m.contentType,
+        'content-length': Buffer.byteLength(m.text),
+        'cache-control': 'no-store',
+      });
+      return void res.end(m.text);
+    }
     default:
       throw new HttpError(
         404,
-        `no such endpoint: ${method} ${path}; see ${API_PREFIX}/plan, /results, /heartbeat, /links, /alerts, /agents, /outputs`,
+        `no such endpoint: ${method} ${path}; see ${API_PREFIX}/plan, /results, /heartbeat, /links, /alerts, /agents, /outputs, and /metrics`,
       );
   }
 }

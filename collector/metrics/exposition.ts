@@ -1,0 +1,63 @@
+// Rendering a prom-client registry as the client asked: the Prometheus text format (0.0.4), or
+// OpenMetrics 1.0 when the Accept header names it (Prometheus itself asks for it first). prom-client
+// renders either from one registry by switching its content type; rendering OpenMetrics strips `_total`
+// from the counters' names (OpenMetrics adds it back to each sample), so the names are put back after,
+// and renders never overlap.
+import { Registry } from 'prom-client';
+
+export const PROMETHEUS_TEXT = Registry.PROMETHEUS_CONTENT_TYPE;
+export const OPENMETRICS_TEXT = Registry.OPENMETRICS_CONTENT_TYPE;
+
+export interface Exposition {
+  contentType: string;
+  text: string;
+}
+
+/** The Accept header lists application/openmetrics-text with a non-zero quality. */
+export function wantsOpenMetrics(accept: string | undefined): boolean {
+  if (!accept) return false;
+  return accept.split(',').some((part) => {
+    const [type, ...params] = part.split(';').map((s) => s.trim().toLowerCase());
+    if (type !== 'application/openmetrics-text') return false;
+    const q = params.find((p) => p.startsWith('q='));
+    return q === undefined || Number(q.slice(2)) > 0;
+  });
+}
+
+/** Renders registries one at a time (the content type and counter names are the registry's state). */
+export class Renderer {
+  private queue: Promise<unknown> = Promise.resolve();
+
+  render(registry: Registry, openMetrics: boolean): Promise<string> {
+    const next = this.queue.then(() => renderNow(registry, openMetrics));
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+}
+
+async function renderNow(registry: Registry, openMetrics: boolean): Promise<string> {
+  if (!openMetrics) return registry.metrics();
+  const names = registry.getMetricsAsArray().map((m) => [m, m.name] as const);
+  // The registry's type fixes its content type at compile time; this one switches it for one render.
+  (registry as unknown as Registry<typeof OPENMETRICS_TEXT>).setContentType(OPENMETRICS_TEXT);
+  try {
+    return await registry.metrics();
+  } finally {
+    registry.setContentType(PROMETHEUS_TEXT);
+    for (const [m, name] of names) (m as { name: string }).name = name;
+  }
+}
+
+/** Joins the texts of several registries into one exposition (one `# EOF`, at the end, in OpenMetrics). */
+export function joinTexts(texts: string[], openMetrics: boolean): string {
+  if (!openMetrics)
+    return `${texts
+      .map((t) => t.trimEnd())
+      .filter((t) => t !== '')
+      .join('\n\n')}\n`;
+  const body = texts
+    .map((t) => t.replace(/# EOF\n?$/, '').trimEnd())
+    .filter((t) => t !== '')
+    .join('\n');
+  return `${body}\n# EOF\n`;
+}
