@@ -1,5 +1,7 @@
 // The `wanwatch` command line. Each command lives in cli/commands/<name>.ts and registers itself here.
 import { readFileSync } from 'node:fs';
+import { isAbsolute, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../shared/config/load.ts';
 import { registerAgent } from './commands/agent.ts';
@@ -47,10 +49,14 @@ registerThroughput(program);
 registerReflector(program);
 registerDoctor(program);
 
+// The worked examples come with the package: name one by a path that works from where the user is
+// (examples/… in a checkout, the installed package's own folder elsewhere).
+const example = fileURLToPath(new URL('../examples/remote-failover.yaml', import.meta.url));
+const exampleFromHere = relative(process.cwd(), example);
 program.addHelpText(
   'after',
   '\nExit codes: 0 success, 1 a check failed, 2 bad input (usage, topology file,\narguments).\n\n' +
-    'Start with: wanwatch plan -c examples/remote-failover.yaml',
+    `Start with: wanwatch plan -c ${exampleFromHere.startsWith('..') || isAbsolute(exampleFromHere) ? example : exampleFromHere}`,
 );
 
 try {
