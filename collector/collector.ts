@@ -131,6 +131,7 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
   const metrics = new CollectorMetrics({
     links: () => (api as ApiContext).links(),
     agents: () => (api as ApiContext).agents(),
+    notifiers: () => topology.current.notifiers,
     outputs: () => outputs.sinks.sinks,
     store,
     version: packageVersion(),

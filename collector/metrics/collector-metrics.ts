@@ -25,6 +25,8 @@ export interface MetricsSources {
   links(): { text: string };
   /** The read API's agents view. */
   agents(): AgentsReply;
+  /** The names of the `notify:` entries in force (each shows in the outbox families, 0 when idle). */
+  notifiers(): readonly string[];
   /** The outputs running now: their names and whether their writes fail. */
   outputs(): { name: string; failing: boolean }[];
   store: Store;
@@ -254,9 +256,11 @@ export class CollectorMetrics {
           "SELECT notifier, status, COUNT(*) AS n FROM outbox WHERE status != 'delivered' GROUP BY notifier, status",
         )
         .all() as { notifier: string; status: 'pending' | 'failed'; n: number }[];
+    const { sources } = this;
     const byStatus = (status: 'pending' | 'failed') =>
       function (this: Gauge<'notifier'>) {
         this.reset();
+        for (const notifier of sources.notifiers()) this.set({ notifier }, 0);
         for (const r of counts()) if (r.status === status) this.set({ notifier: r.notifier }, r.n);
       };
     new Gauge({
@@ -273,7 +277,6 @@ export class CollectorMetrics {
       registers,
       collect: byStatus('failed'),
     });
-    const { sources } = this;
     new Gauge({
       name: 'wanwatch_output_failing',
       help: "1 while an output's writes fail (nothing is lost: it catches up from where it stopped), else 0.",
