@@ -16,8 +16,8 @@ import { checkBatch, checkHeartbeat, type Refusal } from './api/ingest-checks.ts
 import { AgentInstances } from './api/instances.ts';
 import { type ApiLimits, DEFAULT_API_LIMITS, TokenBuckets } from './api/limits.ts';
 import { RefusalLog } from './api/refusals.ts';
-import { seriesReply } from './api/series.ts';
 import type { ApiContext } from './api/routes.ts';
+import { seriesReply } from './api/series.ts';
 import type { Evaluator } from './evaluate/evaluator.ts';
 import type { CollectorMetrics } from './metrics/collector-metrics.ts';
 import { ServedPlans, withHold } from './plan/hold.ts';

@@ -1,0 +1,147 @@
+// The series behind the console's charts: a month of rounds arrives as at most 1,000 buckets that keep
+// the spread (a single spike stays the bucket's max), percentiles are the rounds' medians' nearest rank,
+// and results stored after a first request (an agent's spool emptying late) change the next reply.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { BUCKET_WIDTHS_MS, bucketWidth, SeriesCache } from '../../../collector/store/series.ts';
+import { Store } from '../../../collector/store/store.ts';
+import type { Result } from '../../../shared/result.ts';
+import { batch, rttResult, throughputResult } from '../../../testbed/results.ts';
+
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+// A round hour, so that buckets of every width start at `T0`.
+const T0 = Date.UTC(2026, 9, 1);
+
+let dir: string;
+let store: Store;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'wanwatch-series-'));
+  store = Store.open(dir);
+});
+afterEach(() => {
+  store.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function ingest(results: Result[]): void {
+  for (let i = 0; i < results.length; i += 5000)
+    store.ingestBatch(batch('a', results.slice(i, i + 5000)), T0);
+}
+
+describe('link series', () => {
+  it('cuts 30 days of rounds into at most 1,000 buckets and keeps a single spike as the max', async () => {
+    store.db.pragma('synchronous = OFF'); // seeding only
+    const rounds: Result[] = [];
+    for (let t = T0; t < T0 + 30 * DAY; t += 60_000) rounds.push(rttResult('a', 'b', t, [20, 21, 22]));
+    const spikeAt = T0 + 17 * DAY + 5 * HOUR + 120_000;
+    rounds.push(rttResult('a', 'b', spikeAt + 1, [20, 480, 22]));
+    ingest(rounds);
+    const s = await new SeriesCache(store.db).series({
+      src: 'a',
+      dst: 'b',
+      fromMs: T0,
+      toMs: T0 + 30 * DAY,
+      points: 1000,
+    });
+    expect(s.rtt.time_ms.length).toBeLessThanOrEqual(1000);
+    expect(s.rtt.time_ms.length).toBeGreaterThan(500);
+    expect(s.bucket_ms).toBe(HOUR);
+    const i = s.rtt.time_ms.indexOf(T0 + 17 * DAY + 5 * HOUR);
+    expect(s.rtt.max_ms[i]).toBe(480);
+    expect(s.rtt.median_ms[i]).toBe(21);
+    expect(Math.max(...s.rtt.max_ms.filter((_v, j) => j !== i).map((v) => v ?? 0))).toBe(22);
+    expect(s.rtt.rounds[i]).toBe(61);
+    expect(JSON.stringify(s).length).toBeLessThan(100_000);
+  });
+
+  it('gives nearest-rank p5, median and p95 of the rounds’ medians, loss over probes sent, and not-measured rounds apart', async () => {
+    const rounds: Result[] = [];
+    // 100 rounds in one 5-minute bucket, medians 1..100, shuffled in time.
+    const medians = Array.from({ length: 100 }, (_, i) => i + 1).sort(
+      (x, y) => ((x * 37) % 101) - ((y * 37) % 101),
+    );
+    for (const [i, m] of medians.entries()) rounds.push(rttResult('a', 'b', T0 + i * 1000, [m]));
+    rounds.push(rttResult('a', 'b', T0 + 200_000, [null])); // one probe lost: loss counts it
+    const noPrivilege = rttResult('a', 'b', T0 + 201_000, [5]);
+    rounds.push({
+      ...noPrivilege,
+      rtt: null,
+      error: { code: 'permission_denied', message: 'no raw socket' },
+    });
+    ingest(rounds);
+    const s = await new SeriesCache(store.db).series({
+      src: 'a',
+      dst: 'b',
+      fromMs: T0,
+      toMs: T0 + 6 * HOUR,
+      points: 100,
+    });
+    expect(s.bucket_ms).toBe(300_000);
+    expect(s.rtt.time_ms).toEqual([T0]);
+    expect([s.rtt.p5_ms[0], s.rtt.median_ms[0], s.rtt.p95_ms[0]]).toEqual([5, 50, 95]);
+    expect([s.rtt.min_ms[0], s.rtt.max_ms[0]]).toEqual([1, 100]);
+    expect(s.rtt.rounds[0]).toBe(102);
+    expect(s.rtt.not_measured[0]).toBe(1);
+    expect(s.rtt.loss_percent[0]).toBe(1); // 1 of 101 probes, rounded to 0.1
+  });
+
+  it('counts a reverse test from the far end as goodput in this direction, and only that', async () => {
+    ingest([
+      throughputResult('a', 'b', T0 + 1000, 9e6, 'forward'),
+      throughputResult('b', 'a', T0 + 2000, 7e6, 'reverse'),
+      throughputResult('b', 'a', T0 + 3000, 3e6, 'forward'), // b → a: not this direction
+    ]);
+    const s = await new SeriesCache(store.db).series({
+      src: 'a',
+      dst: 'b',
+      fromMs: T0,
+      toMs: T0 + HOUR,
+      points: 10,
+    });
+    expect(s.throughput.tests).toEqual([2]);
+    expect([s.throughput.min_bps[0], s.throughput.max_bps[0], s.throughput.mean_bps[0]]).toEqual([
+      7e6, 9e6, 8e6,
+    ]);
+  });
+
+  it('answers the next request with results stored since, even in buckets it had already computed', async () => {
+    ingest([rttResult('a', 'b', T0 + 1000, [10])]);
+    const cache = new SeriesCache(store.db);
+    const q = { src: 'a', dst: 'b', fromMs: T0, toMs: T0 + DAY, points: 500 };
+    expect((await cache.series(q)).rtt.max_ms).toEqual([10]);
+    ingest([rttResult('a', 'b', T0 + 2000, [90]), rttResult('a', 'b', T0 + 20 * HOUR, [30])]);
+    const again = await cache.series(q);
+    expect(again.rtt.max_ms).toEqual([90, 30]);
+    expect(again.rtt.rounds).toEqual([2, 1]);
+  });
+
+  it('lists the link’s alert events in the range, whichever direction the request names', async () => {
+    const ev = (key: string, t: number, status: string) =>
+      store.db
+        .prepare('INSERT INTO alert_events (dedup_key, time_ms, json) VALUES (?, ?, ?)')
+        .run(key, t, JSON.stringify({ rule: 'rtt_high', status, summary: `${key} ${status}` }));
+    ev('wanwatch/rtt_high/a--b', T0 + 1000, 'firing');
+    ev('wanwatch/rtt_high/a--bb', T0 + 1000, 'firing');
+    ev('wanwatch/rtt_high/a--b', T0 + 2 * HOUR, 'resolved');
+    const s = await new SeriesCache(store.db).series({
+      src: 'b',
+      dst: 'a',
+      fromMs: T0,
+      toMs: T0 + HOUR,
+      points: 60,
+    });
+    expect(s.alerts).toEqual([
+      { time_ms: T0 + 1000, rule: 'rtt_high', status: 'firing', summary: 'wanwatch/rtt_high/a--b firing' },
+    ]);
+  });
+
+  it('picks the narrowest round bucket width that fits the points asked for', () => {
+    expect(bucketWidth(T0, T0 + HOUR, 1000)).toBe(10_000);
+    expect(bucketWidth(T0, T0 + 7 * DAY, 1000)).toBe(900_000);
+    expect(bucketWidth(T0, T0 + 30 * DAY, 1000)).toBe(HOUR);
+    expect(BUCKET_WIDTHS_MS).toContain(bucketWidth(T0 + 123, T0 + 6 * HOUR + 77, 600));
+  });
+});
