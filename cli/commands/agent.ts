@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { type Command, Option } from 'commander';
+import { defaultDataDir, defaultDataDirHelp } from '../../agent/data-dir.ts';
 import { AgentDeniedError, createAgent, DataDirError, iperf3PidFile } from '../../agent/runtime.ts';
 import { DEFAULT_SPOOL_MAX_RESULTS } from '../../agent/spool/spool.ts';
 import { closeIcmpSessions } from '../../probes/icmp.ts';
@@ -62,7 +63,7 @@ export function registerAgent(program: Command): void {
       .addOption(
         new Option(
           '--data-dir <dir>',
-          'where the spool and the iperf3 pid file live (default: ./data/agent-<site>)',
+          `where the spool and the iperf3 pid file live (default: ${defaultDataDirHelp()})`,
         ).env('WANWATCH_DATA_DIR'),
       )
       .addOption(
@@ -102,7 +103,7 @@ export function registerAgent(program: Command): void {
     }
     const fetch = clientFetch(opts);
     const log = createLogger({ component: 'agent' });
-    const dataDir = opts.dataDir ?? `./data/agent-${opts.site}`;
+    const dataDir = opts.dataDir ?? defaultDataDir(opts.site);
     const agent = createAgent(
       {
         ...(fetch === undefined ? {} : { fetch }),

@@ -86,7 +86,7 @@ describe('wanwatch agent', () => {
       'WANWATCH_TOKEN',
       '--token-file',
       '--data-dir',
-      './data/agent-<site>',
+      '$STATE_DIRECTORY under systemd',
       '--spool-max-results',
       '100000',
       '--batch-max-results',
