@@ -24,6 +24,7 @@ export const LAYERS: Record<string, string[]> = {
   testbed: ['agent', 'collector', 'responder', 'probes', 'shared'],
   bench: ['lab', 'testbed', 'cli', 'agent', 'collector', 'qualify', 'responder', 'probes', 'shared'],
   scripts: ['shared'],
+  console: ['shared'],
 };
 
 const SOURCE_EXT = /\.(ts|js|mjs)$/;
@@ -31,7 +32,17 @@ const IMPORT =
   /(?:^|\n)\s*(?:import|export)\b[^'"`;]*?from\s*['"](\.{1,2}\/[^'"]+)['"]|\bimport\(\s*['"](\.{1,2}\/[^'"]+)['"]\s*\)/g;
 
 /** Product code: what users run. Tests, benchmarks, the lab and the testbed may be longer. */
-const PRODUCT = ['shared', 'probes', 'responder', 'qualify', 'agent', 'collector', 'dashboards', 'cli'];
+const PRODUCT = [
+  'shared',
+  'probes',
+  'responder',
+  'qualify',
+  'agent',
+  'collector',
+  'dashboards',
+  'cli',
+  'console',
+];
 export const MAX_LINES = 400;
 
 export interface Violation {
