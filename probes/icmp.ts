@@ -1,163 +1,31 @@
-// ICMP echo through net-ping (raw sockets: root or CAP_NET_RAW). net-ping reports send and receive
-// times as millisecond `Date`s; wanwatch times each echo itself with the monotonic hrtime clock instead:
-// the send time is taken in the hook raw-socket calls just before the send system call, the receive time
-// when net-ping hands the reply over.
-//
-// Sessions are shared per (address family, timeout) and kept open: every raw ICMP socket sees every
-// echo reply on the host, and net-ping matches replies by (identifier, sequence), so each session gets
-// its own identifier and a round reuses it instead of opening a socket per round.
-import netPing, { type PingRequest, type Session } from 'net-ping';
-import { log } from '../shared/log.ts';
+// ICMP echo (raw sockets: root or CAP_NET_RAW). With the kernel timestamps addon (probes/timestamps.ts)
+// the probe is probes/icmp-native.ts, timed by the kernel; without it, net-ping (probes/icmp-netping.ts),
+// timed in JavaScript and loaded only then.
 import type { RttResult } from '../shared/result.ts';
-import {
-  checkRoundOptions,
-  errorMessage,
-  failedRound,
-  nowMs,
-  type ProbeOutcome,
-  resolveHost,
-  roundResult,
-  sendSpaced,
-} from './round.ts';
+import { checkNativeIcmpPrivilege, closeNativeIcmp, nativeIcmpProbe } from './icmp-native.ts';
+import { checkNetPingPrivilege, closeNetPingSessions, netPingProbe } from './icmp-netping.ts';
+import { kernelTimestamps } from './timestamps.ts';
 import type { RttProbe } from './types.ts';
 
-export const ICMP_PRIVILEGE_HINT =
-  'ICMP probes need raw sockets: run wanwatch as root, or allow node to open them with ' +
-  '`setcap cap_net_raw+ep $(readlink -f $(which node))` (or use --method tcp / udp)';
+export { ICMP_PRIVILEGE_HINT } from './icmp-packet.ts';
 
-interface IcmpSession {
-  session: Session;
-  /** Send times (ms, monotonic) keyed by the callback net-ping will call for that request. */
-  sentAt: Map<PingRequest['callback'], number>;
-}
+let native: RttProbe | undefined;
 
-const sessions = new Map<string, IcmpSession>();
-const usedIds = new Set<number>();
-
-function isPermissionError(err: unknown): boolean {
-  return /not permitted|permission denied|EPERM|EACCES/i.test(errorMessage(err));
-}
-
-function openSession(family: 4 | 6, timeout_ms: number): IcmpSession {
-  const key = `${family}/${timeout_ms}`;
-  const existing = sessions.get(key);
-  if (existing) return existing;
-  let id = 0;
-  while (id === 0 || usedIds.has(id)) id = 1 + Math.floor(Math.random() * 65_000);
-  const session = netPing.createSession({
-    networkProtocol: family === 6 ? netPing.NetworkProtocol.IPv6 : netPing.NetworkProtocol.IPv4,
-    retries: 0,
-    timeout: Math.max(1, Math.round(timeout_ms)),
-    sessionId: id,
-    packetSize: 16,
-  });
-  usedIds.add(id);
-  const s: IcmpSession = { session, sentAt: new Map() };
-  const before = session.onBeforeSocketSend.bind(session);
-  session.onBeforeSocketSend = (req: PingRequest) => {
-    before(req);
-    s.sentAt.set(req.callback, nowMs());
-  };
-  const drop = (err?: Error) => {
-    if (sessions.get(key) === s) sessions.delete(key);
-    usedIds.delete(id);
-    if (err) log.warn('icmp socket failed; the next round opens a new one', { error: err.message });
-  };
-  session.on('error', drop);
-  session.on('close', () => drop());
-  sessions.set(key, s);
-  return s;
-}
+export const icmpProbe: RttProbe = (target, opts): Promise<RttResult> => {
+  const addon = kernelTimestamps().native;
+  if (!addon) return netPingProbe(target, opts);
+  native ??= nativeIcmpProbe(addon);
+  return native(target, opts);
+};
 
 /** Closes every ICMP socket (at shutdown; rounds in flight end with their replies lost). */
 export function closeIcmpSessions(): void {
-  for (const s of [...sessions.values()]) s.session.close();
-  sessions.clear();
-  usedIds.clear();
+  closeNativeIcmp();
+  closeNetPingSessions();
 }
 
 /** Whether this process may open raw ICMP sockets; the message says how to allow it when not. */
 export function checkIcmpPrivilege(): { ok: true } | { ok: false; message: string } {
-  try {
-    openSession(4, 2000);
-    return { ok: true };
-  } catch (err) {
-    return { ok: false, message: `${errorMessage(err)}: ${ICMP_PRIVILEGE_HINT}` };
-  }
+  const addon = kernelTimestamps().native;
+  return addon ? checkNativeIcmpPrivilege(addon) : checkNetPingPrivilege();
 }
-
-function echoOnce(s: IcmpSession, address: string, timeout_ms: number): Promise<ProbeOutcome> {
-  return new Promise((resolve) => {
-    const called = nowMs();
-    const callback = (error: Error | null) => {
-      const received = nowMs();
-      const sent = s.sentAt.get(callback) ?? called;
-      s.sentAt.delete(callback);
-      if (!error) return resolve({ ok: true, rtt_ms: received - sent });
-      if (error instanceof netPing.RequestTimedOutError)
-        return resolve({
-          ok: false,
-          code: 'timeout',
-          message: `no echo reply from ${address} within ${timeout_ms} ms`,
-        });
-      if (error instanceof netPing.DestinationUnreachableError || error instanceof netPing.TimeExceededError)
-        return resolve({
-          ok: false,
-          code: 'unreachable',
-          message: `${error.constructor.name} for ${address} (from ${error.message}): check the route to it`,
-        });
-      if (isPermissionError(error))
-        return resolve({ ok: false, code: 'permission_denied', message: ICMP_PRIVILEGE_HINT });
-      const code = /unreachable|no route to host/i.test(error.message) ? 'unreachable' : 'internal';
-      resolve({ ok: false, code, message: `echo to ${address} failed: ${error.message}` });
-    };
-    s.session.pingHost(address, callback);
-  });
-}
-
-export const icmpProbe: RttProbe = async (target, opts): Promise<RttResult> => {
-  const time_ms = Date.now();
-  const bad = checkRoundOptions(opts);
-  if (bad) return failedRound('icmp', target, target.host, time_ms, 'internal', `icmp probe: ${bad}`);
-  let resolved: { address: string; family: 4 | 6 };
-  try {
-    resolved = await resolveHost(target.host);
-  } catch (err) {
-    return failedRound(
-      'icmp',
-      target,
-      target.host,
-      time_ms,
-      'dns',
-      `cannot resolve "${target.host}": ${errorMessage(err)}`,
-    );
-  }
-  let s: IcmpSession;
-  try {
-    s = openSession(resolved.family, opts.timeout_ms);
-  } catch (err) {
-    const perm = isPermissionError(err);
-    return failedRound(
-      'icmp',
-      target,
-      resolved.address,
-      time_ms,
-      perm ? 'permission_denied' : 'internal',
-      perm
-        ? `cannot open a raw ICMP socket (${errorMessage(err)}). ${ICMP_PRIVILEGE_HINT}`
-        : `cannot open an ICMP socket: ${errorMessage(err)}`,
-    );
-  }
-  const t0 = nowMs();
-  const outcomes = await sendSpaced(opts.count, opts.spacing_ms, opts.signal, () =>
-    echoOnce(s, resolved.address, opts.timeout_ms),
-  );
-  return roundResult({
-    method: 'icmp',
-    target,
-    label: resolved.address,
-    time_ms,
-    duration_ms: nowMs() - t0,
-    outcomes,
-  });
-};

@@ -17,7 +17,13 @@
 // connection made then would time the retransmission timer, not the path. Counted as answered, such
 // probes hid the loss (0.2 % measured at 5 % configured, in bench/accuracy.ts) and put ~1 s outliers into
 // p95; counted as lost, TCP loss matches ICMP and UDP loss.
-import { connect } from 'node:net';
+//
+// The time of a probe is the kernel's: right after the handshake, TCP_INFO's RTT is the one sample the
+// kernel took, from the SYN's transmission to the SYN-ACK's arrival, in microseconds (read through the
+// timestamps addon, probes/timestamps.ts). Timed in JavaScript instead (the addon missing), the probe
+// also counted the socket's creation, Node's deferred connect and the process's wake-up on the SYN-ACK:
+// 0.2 to 0.6 ms more (docs/measuring.md, "Where the time goes").
+import { connect, type Socket } from 'node:net';
 import { DEFAULT_REFLECTOR_PORT } from '../shared/ports.ts';
 import type { RttResult } from '../shared/result.ts';
 import {
@@ -33,7 +39,22 @@ import {
   sendSpaced,
   targetLabel,
 } from './round.ts';
+import { kernelTimestamps } from './timestamps.ts';
 import type { RttProbe } from './types.ts';
+
+/** The kernel's handshake RTT of a just-connected socket, ms; undefined when it cannot be read. */
+function kernelHandshakeMs(socket: Socket): number | undefined {
+  const { native } = kernelTimestamps();
+  const fd = (socket as unknown as { _handle?: { fd?: number } })._handle?.fd;
+  if (!native || typeof fd !== 'number' || fd < 0) return undefined;
+  try {
+    const [rtt_us, retransmits] = native.tcpRtt(fd);
+    // A retransmitted SYN gives no sample (Karn); the 1 s cap makes that rare, but then time it here.
+    return rtt_us > 0 && retransmits === 0 ? rtt_us / 1000 : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 /** Linux's initial SYN retransmission timeout (TCP_TIMEOUT_INIT): the longest a probe waits for a SYN-ACK. */
 export const TCP_SYN_RETRANSMIT_MS = 1000;
@@ -62,7 +83,8 @@ function connectOnce(
       });
     }, wait_ms);
     socket.once('connect', () => {
-      const rtt_ms = nowMs() - t0;
+      const js_ms = nowMs() - t0;
+      const rtt_ms = kernelHandshakeMs(socket) ?? js_ms;
       clearTimeout(timer);
       socket.resetAndDestroy();
       resolve({ ok: true, rtt_ms });

@@ -9,7 +9,6 @@
 // probe without a reply is taken as refused when a refusal surfaced while it was awaited (from its send
 // to its timeout), and as lost otherwise.
 import { randomInt } from 'node:crypto';
-import { createSocket, type Socket } from 'node:dgram';
 import { DEFAULT_REFLECTOR_PORT } from '../shared/ports.ts';
 import type { RttResult } from '../shared/result.ts';
 import {
@@ -28,13 +27,8 @@ import {
 } from './round.ts';
 import type { RttProbe } from './types.ts';
 import { accountEchoRound } from './udp-accounting.ts';
-import {
-  arrivalFrom,
-  decodeEcho,
-  ECHO_REPLY,
-  type EchoArrival,
-  encodeEchoRequest,
-} from './udp-echo-payload.ts';
+import { arrivalFrom, decodeEcho, ECHO_REPLY, type EchoArrival } from './udp-echo-payload.ts';
+import { type EchoSocket, openEchoSocket } from './udp-socket.ts';
 
 /** After the last reply, how long a round still listens for duplicates. */
 const DUPLICATE_GRACE_MS = 5;
@@ -69,19 +63,12 @@ export const udpProbe: RttProbe = async (target, opts): Promise<RttResult> => {
     );
   }
   const where = targetLabel(resolved.address, port);
-  const socket = createSocket(resolved.family === 6 ? 'udp6' : 'udp4');
+  const round_id = randomInt(1, 0xffff_ffff);
+  const round = new EchoRound(round_id, opts.count, opts.timeout_ms);
+  let socket: EchoSocket;
   try {
-    await new Promise<void>((resolve, reject) => {
-      socket.once('error', reject);
-      // Node passes a failed connect's error to this callback (not to 'error').
-      socket.connect(port, resolved.address, (...args: unknown[]) => {
-        socket.off('error', reject);
-        if (args[0] instanceof Error) reject(args[0]);
-        else resolve();
-      });
-    });
+    socket = await openEchoSocket(resolved.family, resolved.address, port, round);
   } catch (err) {
-    socket.close();
     const code = errnoCode(err);
     if (code === 'ENETUNREACH' || code === 'EHOSTUNREACH')
       return failedRound(
@@ -101,9 +88,9 @@ export const udpProbe: RttProbe = async (target, opts): Promise<RttResult> => {
       `cannot open a UDP socket to ${where}: ${errorMessage(err)}`,
     );
   }
-  const outcome = await echoRound(socket, where, opts.count, opts.spacing_ms, opts.timeout_ms, opts.signal);
+  const outcome = await round.run(socket, where, opts.spacing_ms, opts.signal);
   socket.close();
-  const account = accountEchoRound(opts.count, outcome.arrivals, opts.timeout_ms);
+  const account = accountEchoRound(opts.count, round.arrivals, opts.timeout_ms);
   const lost: ProbeOutcome = {
     ok: false,
     code: 'timeout',
@@ -112,17 +99,15 @@ export const udpProbe: RttProbe = async (target, opts): Promise<RttResult> => {
   const refused = refusedByReflector(
     `${where} answered "port unreachable": no reflector listens there (its agent is restarting or stopped, or \`wanwatch reflector\` is not running on that host); a refusal is not loss`,
   );
-  const sentAt = (seq: number) => outcome.sentAt.get(seq) ?? 0;
+  const sentAt = (seq: number) => round.sentAt.get(seq) ?? 0;
   const refusedWhileAwaited = (seq: number) =>
-    outcome.refusedAt.some((t) => t >= sentAt(seq) && t <= sentAt(seq) + opts.timeout_ms);
+    round.refusedAt.some((t) => t >= sentAt(seq) && t <= sentAt(seq) + opts.timeout_ms);
   // A probe sent, but whose reply was still due when the signal ended the round, was not judged.
   const cutShort = (seq: number) =>
     outcome.stoppedAt !== undefined && sentAt(seq) + opts.timeout_ms > outcome.stoppedAt;
   const outcomes: ProbeOutcome[] = account.samples_ms.map((rtt_ms, seq) => {
     if (rtt_ms !== null) return { ok: true, rtt_ms };
-    return (
-      outcome.failures.get(seq) ?? (refusedWhileAwaited(seq) ? refused : cutShort(seq) ? CANCELLED : lost)
-    );
+    return round.failures.get(seq) ?? (refusedWhileAwaited(seq) ? refused : cutShort(seq) ? CANCELLED : lost);
   });
   return roundResult({
     method: 'udp',
@@ -136,81 +121,76 @@ export const udpProbe: RttProbe = async (target, opts): Promise<RttResult> => {
   });
 };
 
-async function echoRound(
-  socket: Socket,
-  where: string,
-  count: number,
-  spacing_ms: number,
-  timeout_ms: number,
-  signal: AbortSignal | undefined,
-): Promise<{
-  arrivals: EchoArrival[];
-  failures: Map<number, ProbeOutcome>;
+/** One round's bookkeeping: the socket's handlers, and the sending and waiting. */
+class EchoRound {
+  readonly arrivals: EchoArrival[] = [];
+  readonly failures = new Map<number, ProbeOutcome>();
+  private readonly answered = new Set<number>();
+  readonly sentAt = new Map<number, number>();
   /** When the socket reported a refusal (ICMP port unreachable), monotonic ms. */
-  refusedAt: number[];
-  duration_ms: number;
-  /** When each probe was sent (monotonic ms), and when the signal ended the round, if it did. */
-  sentAt: Map<number, number>;
-  stoppedAt: number | undefined;
-}> {
-  const round_id = randomInt(1, 0xffff_ffff);
-  const arrivals: EchoArrival[] = [];
-  const failures = new Map<number, ProbeOutcome>();
-  const answered = new Set<number>();
-  const sentAt = new Map<number, number>();
-  let stoppedAt: number | undefined;
-  const refusedAt: number[] = [];
-  let lingering = false;
-  let finish: () => void = () => {};
-  const done = new Promise<void>((resolve) => {
-    finish = resolve;
+  readonly refusedAt: number[] = [];
+  private lingering = false;
+  private finish: () => void = () => {};
+  private readonly done = new Promise<void>((resolve) => {
+    this.finish = resolve;
   });
-  socket.on('message', (msg) => {
-    const t4 = process.hrtime.bigint();
+
+  constructor(
+    private readonly round_id: number,
+    private readonly count: number,
+    private readonly timeout_ms: number,
+  ) {}
+
+  onMessage(msg: Buffer, t4_ns: bigint): void {
     const p = decodeEcho(msg);
-    if (!p || p.type !== ECHO_REPLY || p.round_id !== round_id) return;
-    arrivals.push(arrivalFrom(p, t4));
-    answered.add(p.seq);
+    if (!p || p.type !== ECHO_REPLY || p.round_id !== this.round_id) return;
+    this.arrivals.push(arrivalFrom(p, t4_ns));
+    this.answered.add(p.seq);
     // Every probe answered: linger a moment for duplicates of the last replies, then end the round.
-    if (answered.size >= count && !lingering) {
-      lingering = true;
-      setTimeout(finish, Math.min(timeout_ms, DUPLICATE_GRACE_MS));
+    if (this.answered.size >= this.count && !this.lingering) {
+      this.lingering = true;
+      setTimeout(this.finish, Math.min(this.timeout_ms, DUPLICATE_GRACE_MS));
     }
-  });
-  socket.on('error', (err) => {
+  }
+
+  onRefused(): void {
     // ICMP port unreachable on a connected socket: later replies cannot come from a reflector there.
-    if (errnoCode(err) === 'ECONNREFUSED') refusedAt.push(nowMs());
-  });
-  const t0 = nowMs();
-  const sent = await sendSpaced(count, spacing_ms, signal, (seq) => {
-    const packet = encodeEchoRequest(round_id, seq, process.hrtime.bigint(), UDP_PROBE_BYTES);
-    sentAt.set(seq, nowMs());
-    socket.send(packet, (err) => {
-      if (!err) return;
-      // The kernel handed back a refusal still pending from an earlier probe instead of sending this one.
-      if (errnoCode(err) === 'ECONNREFUSED') refusedAt.push(nowMs());
-      else
-        failures.set(seq, {
+    this.refusedAt.push(nowMs());
+  }
+
+  async run(
+    socket: EchoSocket,
+    where: string,
+    spacing_ms: number,
+    signal: AbortSignal | undefined,
+  ): Promise<{ duration_ms: number; stoppedAt: number | undefined }> {
+    let stoppedAt: number | undefined;
+    const t0 = nowMs();
+    const sent = await sendSpaced(this.count, spacing_ms, signal, (seq) => {
+      this.sentAt.set(seq, nowMs());
+      socket.send(this.round_id, seq, UDP_PROBE_BYTES, (_code, message) =>
+        this.failures.set(seq, {
           ok: false,
           code: 'internal',
-          message: `sending to ${where} failed: ${errorMessage(err)}`,
-        });
+          message: `sending to ${where} failed: ${message}`,
+        }),
+      );
+      return Promise.resolve({ ok: true, rtt_ms: 0 });
     });
-    return Promise.resolve({ ok: true, rtt_ms: 0 });
-  });
-  sent.forEach((o, seq) => {
-    if (!o.ok) failures.set(seq, o);
-  });
-  // The last probe gets its full timeout; earlier ones had theirs while later ones were being sent.
-  const timer = setTimeout(finish, timeout_ms);
-  const onAbort = () => {
-    stoppedAt ??= nowMs();
-    finish();
-  };
-  if (signal?.aborted) onAbort();
-  signal?.addEventListener('abort', onAbort, { once: true });
-  await done;
-  clearTimeout(timer);
-  signal?.removeEventListener('abort', onAbort);
-  return { arrivals, failures, refusedAt, duration_ms: nowMs() - t0, sentAt, stoppedAt };
+    sent.forEach((o, seq) => {
+      if (!o.ok) this.failures.set(seq, o);
+    });
+    // The last probe gets its full timeout; earlier ones had theirs while later ones were being sent.
+    const timer = setTimeout(this.finish, this.timeout_ms);
+    const onAbort = () => {
+      stoppedAt ??= nowMs();
+      this.finish();
+    };
+    if (signal?.aborted) onAbort();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    await this.done;
+    clearTimeout(timer);
+    signal?.removeEventListener('abort', onAbort);
+    return { duration_ms: nowMs() - t0, stoppedAt };
+  }
 }

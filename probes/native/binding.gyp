@@ -1,0 +1,9 @@
+{
+  "targets": [
+    {
+      "target_name": "wwsock",
+      "sources": ["wwsock.c"],
+      "cflags": ["-O2", "-Wall"]
+    }
+  ]
+}
