@@ -2,8 +2,10 @@
 // retried with backoff and a log line, while a wrong site or token ends the start (AgentDeniedError),
 // as no retry can fix it. Afterwards the plan is asked for again every plan_refresh_ms; a failed
 // refresh keeps the current plan, and a new plan_version re-plans without a restart.
+
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../shared/log.ts';
+import { isVersionRefusal } from '../shared/version.ts';
 import type { AgentPlan } from '../shared/wire.ts';
 import type { CollectorClient } from './push/client.ts';
 import { backoffMs } from './push/sender.ts';
@@ -57,9 +59,11 @@ export class PlanRefresh {
       if (out.kind === 'denied') {
         throw new AgentDeniedError(
           `collector ${client.url} refused site "${site}" (${out.status}): ${out.message}. ` +
-            (out.status === 401
-              ? `Check the token: it must match sites.${site}.token_env or token_sha256 in the collector’s topology file.`
-              : `Check --site against the sites in the collector’s topology file, and that the token is site "${site}"’s.`),
+            (isVersionRefusal(out.message)
+              ? 'The results in its spool are kept for the next start.'
+              : out.status === 401
+                ? `Check the token: it must match sites.${site}.token_env or token_sha256 in the collector’s topology file.`
+                : `Check --site against the sites in the collector’s topology file, and that the token is site "${site}"’s.`),
           out.status,
         );
       }

@@ -23,6 +23,7 @@ import type { ThroughputOptions, ThroughputRunner, ThroughputTarget } from '../p
 import type { RttProbe } from '../probes/types.ts';
 import { createLogger, type Logger } from '../shared/log.ts';
 import type { ProbeMethod, Result } from '../shared/result.ts';
+import { WANWATCH_VERSION } from '../shared/version.ts';
 import type { AgentPlan } from '../shared/wire.ts';
 import { ErrorTally, Heartbeats } from './heartbeat.ts';
 import { Jobs } from './jobs.ts';
@@ -125,6 +126,7 @@ export class Agent {
       url: opts.collector,
       site: opts.site,
       token: opts.token,
+      version: opts.version ?? WANWATCH_VERSION,
       ...(opts.requestTimeoutMs === undefined ? {} : { timeoutMs: opts.requestTimeoutMs }),
       ...(deps.fetch === undefined ? {} : { fetch: deps.fetch }),
     });
@@ -164,7 +166,7 @@ export class Agent {
     this.heartbeats = new Heartbeats({
       client,
       site: opts.site,
-      version: opts.version ?? '0.0.0',
+      version: opts.version ?? WANWATCH_VERSION,
       startedAt,
       now,
       log,

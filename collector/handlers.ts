@@ -9,6 +9,7 @@
 // throughput slots of that site (plan/hold.ts), and its tasks wait until no monitoring test can still
 // run there.
 import type { Logger } from '../shared/log.ts';
+import { WANWATCH_VERSION } from '../shared/version.ts';
 import type { AgentPlan, Heartbeat, IngestReply, ResultBatch } from '../shared/wire.ts';
 import { Gate } from './api/access.ts';
 import { HttpError } from './api/http.ts';
@@ -18,6 +19,7 @@ import { type ApiLimits, DEFAULT_API_LIMITS, TokenBuckets } from './api/limits.t
 import { RefusalLog } from './api/refusals.ts';
 import type { ApiContext } from './api/routes.ts';
 import { seriesReply } from './api/series.ts';
+import { AgentVersions } from './api/versions.ts';
 import type { Evaluator } from './evaluate/evaluator.ts';
 import type { CollectorMetrics } from './metrics/collector-metrics.ts';
 import { ServedPlans, withHold } from './plan/hold.ts';
@@ -72,12 +74,14 @@ export function apiHandlers(parts: HandlerParts): ApiContext {
   const replies = new ReadReplies(evaluator, store);
   const seriesCache = new SeriesCache(store.db);
   const instances = new AgentInstances(log);
+  const versions = new AgentVersions(WANWATCH_VERSION);
   const limits = { ...DEFAULT_API_LIMITS, ...parts.limits };
   const gate = new Gate({
     credentials: () => parts.topology().credentials,
     publicRead: () => parts.topology().topology.collector.public_read,
     knownSites: () => [...parts.topology().topology.sites.keys()],
     clientCertificates: parts.clientCertificates === true,
+    versions,
     limits,
     log,
   });
@@ -185,6 +189,7 @@ export function apiHandlers(parts: HandlerParts): ApiContext {
       const now = Date.now();
       const maxSkewMs = parts.topology().topology.collector.max_clock_skew;
       refused(checkHeartbeat(hb, maxSkewMs, now));
+      versions.check(hb.site, hb.version, now);
       instances.heard(hb, from, now, aliveMs());
       store.recordHeartbeat(hb, now);
       parts.metrics.heard(hb);
@@ -209,7 +214,13 @@ export function apiHandlers(parts: HandlerParts): ApiContext {
       const asServed = new Map([...plans.keys()].map((site) => [site, planOf(site) as AgentPlan]));
       const view = agentsView(topology, asServed, store, evaluator.alertStates(), parts.startedAtMs, now);
       const alive = aliveMs();
-      return { agents: view.agents.map((a) => ({ ...a, double: instances.double(a.site, now, alive) })) };
+      return {
+        agents: view.agents.map((a) => ({
+          ...a,
+          double: instances.double(a.site, now, alive),
+          version_refused: versions.refusal(a.site),
+        })),
+      };
     },
     series: (q) => seriesReply(seriesCache, parts.topology().links, q),
     outputs: () => ({ outputs: parts.outputs().sinks.map((s) => s.status()) }),

@@ -260,6 +260,18 @@ export type Qualification = z.infer<typeof qualificationSchema>;
 // The alert rules, the alert event and the links and alerts replies: shared/alerts-wire.ts.
 export * from './alerts-wire.ts';
 
+/** An agent refused for its version: which it is, why, and since when (collector/api/versions.ts). */
+export const versionRefusalSchema = z.strictObject({
+  version: z.string(),
+  verdict: z.enum(['too_old', 'too_new', 'unknown']),
+  collector_version: z.string(),
+  /** What the agent was told: both versions and what to upgrade. */
+  message: z.string(),
+  since_ms: z.number(),
+  last_ms: z.number(),
+});
+export type VersionRefusal = z.infer<typeof versionRefusalSchema>;
+
 export const agentJsonSchema = z.strictObject({
   site: z.string(),
   /** Heard within the heartbeat interval plus its timeout. */
@@ -301,6 +313,11 @@ export const agentJsonSchema = z.strictObject({
     })
     .nullable()
     .optional(),
+  /**
+   * The collector refuses this site's agent for its version (shared/version.ts): the latest refusal,
+   * null once it is taken again; absent from collectors before it.
+   */
+  version_refused: versionRefusalSchema.nullable().optional(),
 });
 export type AgentJson = z.infer<typeof agentJsonSchema>;
 

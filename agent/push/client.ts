@@ -13,6 +13,7 @@ import {
   type Outcome,
   outcomeOf,
 } from '../../shared/http.ts';
+import { VERSION_HEADER } from '../../shared/version.ts';
 import {
   type AgentPlan,
   agentPlanSchema,
@@ -38,6 +39,8 @@ export interface CollectorClientOptions {
   url: string;
   site: string;
   token: string;
+  /** This agent's version, sent on every request (shared/version.ts): the collector refuses versions it does not take. */
+  version: string;
   timeoutMs?: number;
   fetch?: typeof fetch;
 }
@@ -45,10 +48,18 @@ export interface CollectorClientOptions {
 export class CollectorClient {
   private readonly base: string;
   private readonly opts: CollectorClientOptions;
+  private readonly fetch: typeof fetch;
 
   constructor(opts: CollectorClientOptions) {
     this.opts = opts;
     this.base = collectorBase(opts.url);
+    // Every request says which wanwatch sends it (the collector's check: collector/api/versions.ts).
+    const send = opts.fetch ?? globalThis.fetch;
+    this.fetch = (input, init) => {
+      const headers = new Headers(init?.headers);
+      headers.set(VERSION_HEADER, opts.version);
+      return send(input, { ...init, headers });
+    };
   }
 
   get url(): string {
@@ -117,7 +128,7 @@ export class CollectorClient {
   }
 
   private request(method: 'GET' | 'POST', path: string, body: unknown, signal?: AbortSignal): ApiRequest {
-    const { token, timeoutMs, fetch } = this.opts;
-    return { base: this.base, method, path, body, token, timeoutMs, signal, fetch };
+    const { token, timeoutMs } = this.opts;
+    return { base: this.base, method, path, body, token, timeoutMs, signal, fetch: this.fetch };
   }
 }

@@ -1,7 +1,9 @@
 // Drains the disk spool to the collector, oldest batch first. A batch leaves the spool only when the
 // collector acknowledged it (2xx); while the collector is away the sender backs off exponentially
 // (honouring Retry-After) and logs once when it goes away and once when it is back, not every attempt.
+
 import type { Logger } from '../../shared/log.ts';
+import { isVersionRefusal } from '../../shared/version.ts';
 import type { Spool } from '../spool/spool.ts';
 import type { CollectorClient } from './client.ts';
 
@@ -100,10 +102,14 @@ export class Sender {
         case 'denied': {
           attempt += 1;
           away = `${out.status} ${out.message}`;
+          // A version refusal says itself what to upgrade; anything else here is the token's or site's.
+          const check = isVersionRefusal(out.message)
+            ? ''
+            : ` Check the agent's token: it must match sites.${site}.token_env or token_sha256 in the ` +
+              "collector's topology file.";
           log.error(
-            `collector refused the results of site "${site}" (${out.status}: ${out.message}). Check the ` +
-              `agent's token: it must match sites.${site}.token_env or token_sha256 in the collector's ` +
-              `topology file. Results stay in the spool; retrying in ${Math.round(this.opts.maxBackoffMs / 1000)} s.`,
+            `collector refused the results of site "${site}" (${out.status}: ${out.message}).${check} ` +
+              `Results stay in the spool; retrying in ${Math.round(this.opts.maxBackoffMs / 1000)} s.`,
           );
           await this.idle(this.opts.maxBackoffMs);
           break;

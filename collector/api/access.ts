@@ -4,7 +4,8 @@
 //           or nothing at all when the file says `collector.public_read: true`; rate-limited per address
 //   operate starting and stopping qualifications (traffic between sites): an operator credential, always
 //   agent   plan, results, heartbeat, tasks: the site's token (and with `collector.tls.client_ca`, a
-//           client certificate that CA signed, naming that site)
+//           client certificate that CA signed, naming that site), from an agent of a version the
+//           collector takes (versions.ts)
 // A token that matches nothing counts as a failed authentication of its remote address (each different
 // token once); past the bound (limits.ts) that address's requests carrying a token get 429 for a while,
 // before any token is looked at, so guessing is slow. A refusal says what is wrong with this request, never anything about others.
@@ -15,6 +16,7 @@ import type { Logger } from '../../shared/log.ts';
 import { authenticate, type Credentials, type Principal, sha256 } from './auth.ts';
 import { HttpError } from './http.ts';
 import { type ApiLimits, FailureThrottle, TokenBuckets } from './limits.ts';
+import { AgentVersions } from './versions.ts';
 
 export interface GateDeps {
   credentials(): Credentials;
@@ -23,6 +25,8 @@ export interface GateDeps {
   knownSites(): string[];
   /** Agents must present a client certificate naming their site (collector.tls.client_ca). */
   clientCertificates: boolean;
+  /** Which agent versions are taken (versions.ts); every version when absent. */
+  versions?: AgentVersions;
   limits: ApiLimits;
   log: Logger;
 }
@@ -107,6 +111,7 @@ export class Gate {
     const site = auth.who.site;
     if (claimed !== undefined) checkSite(this.deps.knownSites(), site, claimed, 'request');
     if (this.deps.clientCertificates) checkCertificate(req, site);
+    this.deps.versions?.check(site, AgentVersions.header(req), Date.now());
     return site;
   }
 
