@@ -73,33 +73,37 @@ export function linksView(
 
 function linksFrom(observed: Observed, evaluator: Evaluator): LinksReply {
   const { topology, links, views, time_ms } = observed;
+  const byLink = new Map<LinkRequirement, (typeof views)[number][]>();
+  for (const v of views) {
+    const list = byLink.get(v.link);
+    if (list) list.push(v);
+    else byLink.set(v.link, [v]);
+  }
   const out: LinkJson[] = links.map((l) => {
-    const directions = views
-      .filter((v) => v.link === l)
-      .map((v): DirectionJson => {
-        const alerts = {} as Record<LinkRule, AlertStatus>;
-        for (const rule of LINK_RULES) alerts[rule] = evaluator.directionAlertStatus(rule, v);
-        return {
-          src: v.src,
-          dst: v.dst,
-          state: evaluator.directionState(v),
-          rtt_ms: v.observations.rtt_high.observed,
-          rtt_statistic: v.rtt_statistic,
-          max_rtt_ms: l.max_rtt_ms,
-          loss_percent: v.observations.loss_high.observed,
-          max_loss_percent: l.max_loss_percent,
-          // The latest goodput however old (goodput_stale says when it is no longer judged).
-          goodput_bps: v.goodput_bps,
-          required_bps: l.required_mbps * 1e6,
-          rounds_in_window: v.rounds,
-          last_result_ms: v.last_result_ms,
-          last_throughput_ms: v.last_throughput_ms,
-          not_measured: v.not_measured,
-          goodput_stale: v.goodput_stale,
-          throughput_failure: v.throughput_failure,
-          alerts,
-        };
-      });
+    const directions = (byLink.get(l) ?? []).map((v): DirectionJson => {
+      const alerts = {} as Record<LinkRule, AlertStatus>;
+      for (const rule of LINK_RULES) alerts[rule] = evaluator.directionAlertStatus(rule, v);
+      return {
+        src: v.src,
+        dst: v.dst,
+        state: evaluator.directionState(v),
+        rtt_ms: v.observations.rtt_high.observed,
+        rtt_statistic: v.rtt_statistic,
+        max_rtt_ms: l.max_rtt_ms,
+        loss_percent: v.observations.loss_high.observed,
+        max_loss_percent: l.max_loss_percent,
+        // The latest goodput however old (goodput_stale says when it is no longer judged).
+        goodput_bps: v.goodput_bps,
+        required_bps: l.required_mbps * 1e6,
+        rounds_in_window: v.rounds,
+        last_result_ms: v.last_result_ms,
+        last_throughput_ms: v.last_throughput_ms,
+        not_measured: v.not_measured,
+        goodput_stale: v.goodput_stale,
+        throughput_failure: v.throughput_failure,
+        alerts,
+      };
+    });
     const state = directions.reduce<DirectionJson['state']>(
       (w, d) => (stateRank(d.state) > stateRank(w) ? d.state : w),
       'unknown',

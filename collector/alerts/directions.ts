@@ -28,6 +28,8 @@ export interface ResultSource {
   throughputResults(a: string, b: string, fromMs: number, toMs: number, limit: number): ThroughputResult[];
   /** The latest successful test whose data flowed src → dst, not after atMs, whatever its age. */
   latestGoodput(src: string, dst: string, atMs: number): ThroughputResult | undefined;
+  /** The earliest time_ms after atMs of any result between a and b (either way); null when none. */
+  earliestAfter(a: string, b: string, atMs: number): number | null;
 }
 
 /** Goodput from a test that started more than this many throughput cycles ago is stale. */
@@ -64,7 +66,7 @@ export interface DirectionView {
 }
 
 /** How far back throughput_failing looks: n + 1 cycles hold n tests of every client (at least the window). */
-function testsHorizonMs(topology: Topology, cycleMs: number): number {
+export function testsHorizonMs(topology: Topology, cycleMs: number): number {
   return Math.max(topology.alerts.window, (topology.alerts.throughput_failures + 1) * cycleMs);
 }
 
@@ -82,6 +84,16 @@ function latestDone(
   return out;
 }
 
+/** Both directions of one link as observed at `now`, and the first time after `now` they can change. */
+export interface LinkObservation {
+  views: [DirectionView, DirectionView];
+  /**
+   * Without a new result, the observation stays the same until this time: a round leaves the window,
+   * a goodput goes stale, a test leaves throughput_failing's horizon, or a result dated later comes due.
+   */
+  next_change_ms: number;
+}
+
 /**
  * Observes every rule on both directions of every link at `now`. `cycleMs` is the throughput
  * schedule's cycle (collector/plan/schedule.ts): how often each test comes round.
@@ -93,56 +105,68 @@ export function observeLinks(
   now: number,
   cycleMs: number,
 ): DirectionView[] {
+  return links.flatMap((link) => observeLink(topology, link, source, now, cycleMs).views);
+}
+
+/** Observes every rule on both directions of one link at `now` (see observeLinks). */
+export function observeLink(
+  topology: Topology,
+  link: LinkRequirement,
+  source: ResultSource,
+  now: number,
+  cycleMs: number,
+): LinkObservation {
   const windowStart = now - topology.alerts.window;
   const statistic = topology.thresholds.rtt_statistic;
   const n = topology.alerts.throughput_failures;
-  const freshFrom = now - GOODPUT_STALE_CYCLES * cycleMs;
+  const staleMs = GOODPUT_STALE_CYCLES * cycleMs;
+  const freshFrom = now - staleMs;
   const testsFrom = now - testsHorizonMs(topology, cycleMs);
-  const views: DirectionView[] = [];
-  for (const link of links) {
-    const [a, b] = link.sites;
-    const tests = source.throughputResults(a, b, testsFrom, now, 4 * n + 20);
-    for (const [src, dst] of [
-      [a, b],
-      [b, a],
-    ] as const) {
-      const inWindow = source.rttResults(src, dst, windowStart, now);
-      const rounds = inWindow.filter((r) => notMeasured(r) === null);
-      const newest = inWindow.at(-1);
-      const why = newest ? notMeasured(newest) : null;
-      const goodput = source.latestGoodput(src, dst, now);
-      const required = link.required_mbps * 1e6;
-      const { failure, ...failing } = throughputFailingObservation(
-        tests,
-        src,
-        dst,
-        topology.probes.throughput.reverse,
-        n,
-      );
-      views.push({
-        src,
-        dst,
-        link,
-        rtt_statistic: statistic,
-        rounds: rounds.length,
-        last_result_ms: source.latestRtt(src, dst, now)?.time_ms ?? null,
-        not_measured:
-          why && newest ? { code: why.code, message: why.message, time_ms: newest.time_ms } : null,
-        goodput_bps: goodput?.throughput?.goodput_bps ?? null,
-        last_throughput_ms: goodput?.time_ms ?? null,
-        goodput_stale: goodput !== undefined && goodput.time_ms < freshFrom,
-        throughput_failure: failure,
-        latest: latestDone(newest, tests, src, dst),
-        reflector_round: inWindow.findLast((r) => isMeasured(r) || refusedByReflector(r)) ?? null,
-        observations: {
-          rtt_high: rttObservation(rounds, statistic, link.max_rtt_ms),
-          loss_high: lossObservation(rounds, link.max_loss_percent),
-          goodput_low: goodputObservation(goodput ? [goodput] : [], src, dst, required, freshFrom),
-          link_down: linkDownObservation(rounds.at(-1), windowStart),
-          throughput_failing: failing,
-        },
-      });
-    }
-  }
-  return views;
+  const [a, b] = link.sites;
+  const tests = source.throughputResults(a, b, testsFrom, now, 4 * n + 20);
+  let next = source.earliestAfter(a, b, now) ?? Number.POSITIVE_INFINITY;
+  const oldestTest = tests.at(-1);
+  if (oldestTest) next = Math.min(next, oldestTest.time_ms + (now - testsFrom) + 1);
+  const observe = (src: string, dst: string): DirectionView => {
+    const inWindow = source.rttResults(src, dst, windowStart, now);
+    const oldest = inWindow[0];
+    if (oldest) next = Math.min(next, oldest.time_ms + topology.alerts.window + 1);
+    const rounds = inWindow.filter((r) => notMeasured(r) === null);
+    const newest = inWindow.at(-1);
+    const why = newest ? notMeasured(newest) : null;
+    const goodput = source.latestGoodput(src, dst, now);
+    if (goodput && goodput.time_ms >= freshFrom) next = Math.min(next, goodput.time_ms + staleMs + 1);
+    const required = link.required_mbps * 1e6;
+    const { failure, ...failing } = throughputFailingObservation(
+      tests,
+      src,
+      dst,
+      topology.probes.throughput.reverse,
+      n,
+    );
+    return {
+      src,
+      dst,
+      link,
+      rtt_statistic: statistic,
+      rounds: rounds.length,
+      last_result_ms: source.latestRtt(src, dst, now)?.time_ms ?? null,
+      not_measured: why && newest ? { code: why.code, message: why.message, time_ms: newest.time_ms } : null,
+      goodput_bps: goodput?.throughput?.goodput_bps ?? null,
+      last_throughput_ms: goodput?.time_ms ?? null,
+      goodput_stale: goodput !== undefined && goodput.time_ms < freshFrom,
+      throughput_failure: failure,
+      latest: latestDone(newest, tests, src, dst),
+      reflector_round: inWindow.findLast((r) => isMeasured(r) || refusedByReflector(r)) ?? null,
+      observations: {
+        rtt_high: rttObservation(rounds, statistic, link.max_rtt_ms),
+        loss_high: lossObservation(rounds, link.max_loss_percent),
+        goodput_low: goodputObservation(goodput ? [goodput] : [], src, dst, required, freshFrom),
+        link_down: linkDownObservation(rounds.at(-1), windowStart),
+        throughput_failing: failing,
+      },
+    };
+  };
+  const views: [DirectionView, DirectionView] = [observe(a, b), observe(b, a)];
+  return { views, next_change_ms: next };
 }

@@ -116,80 +116,126 @@ export function subjectsOf(
   const subjects: Subject[] = [];
   const byLink = new Map<LinkRequirement, DirectionView[]>();
   for (const v of views) byLink.set(v.link, [...(byLink.get(v.link) ?? []), v]);
-  for (const [requirement, dirs] of byLink) {
-    const link = linkContext(requirement);
-    const sorted = [...dirs].sort((x, y) => (x.src < y.src ? -1 : x.src > y.src ? 1 : 0));
-    for (const rule of LINK_RULES) {
-      // No tests, nothing to fail: a throughput_failing still firing resolves (see evaluateSubjects).
-      if (rule === 'throughput_failing' && !topology.probes.throughput.enabled) continue;
-      const directions = sorted.map(
-        (v): AlertDirection => ({
-          src: v.src,
-          dst: v.dst,
-          breach: v.observations[rule].breach,
-          observed: v.observations[rule].observed,
-        }),
-      );
-      const { observation, worst } = linkObservation(
-        rule,
-        directions,
-        sorted[0]?.observations[rule].threshold ?? null,
-      );
-      const subject: AlertSubject = {
-        kind: 'link',
-        sites: link.sites,
-        worst: worst === null ? null : { src: worst.src, dst: worst.dst },
-      };
-      const failed = sorted.find((v) => v.src === worst?.src && v.dst === worst.dst)?.throughput_failure;
-      const cause =
-        rule === 'throughput_failing' && failed ? { code: failed.code, message: failed.message } : undefined;
-      subjects.push({
-        dedup_key: dedupKey(rule, subject),
-        rule,
-        subject,
-        link,
-        observation,
-        directions,
-        cause,
-      });
-    }
-  }
-  const hb = topology.probes.heartbeat;
+  for (const [requirement, dirs] of byLink) subjects.push(...linkSubjects(topology, requirement, dirs));
   for (const site of topology.sites.keys()) {
-    const subject: AlertSubject = { kind: 'agent', site };
-    subjects.push({
-      dedup_key: dedupKey('agent_down', subject),
-      rule: 'agent_down',
-      subject,
-      link: null,
-      observation: agentObservation(heartbeats.get(site) ?? null, startedAtMs, now, hb.interval + hb.timeout),
-      directions: [],
-    });
-    const latest = views.filter((v) => v.src === site).flatMap((v) => v.latest);
-    // The site's reflector refusing its peers: judged on their rounds towards it, not on its own.
-    const towards = views.filter((v) => v.dst === site).flatMap((v) => v.reflector_round ?? []);
-    const failing: [string, MeasurementObservation][] = [
-      ...MEASUREMENT_CAUSES.map((code): [string, MeasurementObservation] => [
-        code,
-        measurementObservation(latest, code),
-      ]),
-      [REFLECTOR_CAUSE, reflectorObservation(towards)],
-    ];
-    for (const [code, { cause, ...observation }] of failing) {
-      subjects.push({
-        dedup_key: measurementDedupKey(site, code),
-        rule: 'measurement_failing',
-        subject,
-        link: null,
-        observation,
-        directions: [],
-        cause,
-      });
-    }
+    subjects.push(agentSubject(topology, site, heartbeats, startedAtMs, now));
+    subjects.push(
+      ...siteSubjects(
+        site,
+        views.filter((v) => v.src === site),
+        views.filter((v) => v.dst === site),
+      ),
+    );
   }
-  for (const output of topology.outputs) {
-    const subject: AlertSubject = { kind: 'output', output: outputName(output) };
+  subjects.push(...outputSubjects(topology, refusedRows));
+  return subjects;
+}
+
+/** A link's subjects, one per link rule, from its directions' views. */
+export function linkSubjects(
+  topology: Topology,
+  requirement: LinkRequirement,
+  dirs: readonly DirectionView[],
+): Subject[] {
+  const subjects: Subject[] = [];
+  const link = linkContext(requirement);
+  const sorted = [...dirs].sort((x, y) => (x.src < y.src ? -1 : x.src > y.src ? 1 : 0));
+  for (const rule of LINK_RULES) {
+    // No tests, nothing to fail: a throughput_failing still firing resolves (see evaluateSubjects).
+    if (rule === 'throughput_failing' && !topology.probes.throughput.enabled) continue;
+    const directions = sorted.map(
+      (v): AlertDirection => ({
+        src: v.src,
+        dst: v.dst,
+        breach: v.observations[rule].breach,
+        observed: v.observations[rule].observed,
+      }),
+    );
+    const { observation, worst } = linkObservation(
+      rule,
+      directions,
+      sorted[0]?.observations[rule].threshold ?? null,
+    );
+    const subject: AlertSubject = {
+      kind: 'link',
+      sites: link.sites,
+      worst: worst === null ? null : { src: worst.src, dst: worst.dst },
+    };
+    const failed = sorted.find((v) => v.src === worst?.src && v.dst === worst.dst)?.throughput_failure;
+    const cause =
+      rule === 'throughput_failing' && failed ? { code: failed.code, message: failed.message } : undefined;
     subjects.push({
+      dedup_key: dedupKey(rule, subject),
+      rule,
+      subject,
+      link,
+      observation,
+      directions,
+      cause,
+    });
+  }
+  return subjects;
+}
+
+/** agent_down for a site. */
+export function agentSubject(
+  topology: Topology,
+  site: string,
+  heartbeats: ReadonlyMap<string, number>,
+  startedAtMs: number,
+  now: number,
+): Subject {
+  const hb = topology.probes.heartbeat;
+  const subject: AlertSubject = { kind: 'agent', site };
+  return {
+    dedup_key: dedupKey('agent_down', subject),
+    rule: 'agent_down',
+    subject,
+    link: null,
+    observation: agentObservation(heartbeats.get(site) ?? null, startedAtMs, now, hb.interval + hb.timeout),
+    directions: [],
+  };
+}
+
+/**
+ * measurement_failing for a site, once per cause: from the directions it measures (`from`), and from
+ * its peers' rounds towards it (`towards`) for its reflector.
+ */
+export function siteSubjects(
+  site: string,
+  from: readonly DirectionView[],
+  towards: readonly DirectionView[],
+): Subject[] {
+  const subject: AlertSubject = { kind: 'agent', site };
+  const latest = from.flatMap((v) => v.latest);
+  // The site's reflector refusing its peers: judged on their rounds towards it, not on its own.
+  const reflected = towards.flatMap((v) => v.reflector_round ?? []);
+  const failing: [string, MeasurementObservation][] = [
+    ...MEASUREMENT_CAUSES.map((code): [string, MeasurementObservation] => [
+      code,
+      measurementObservation(latest, code),
+    ]),
+    [REFLECTOR_CAUSE, reflectorObservation(reflected)],
+  ];
+  return failing.map(([code, { cause, ...observation }]) => ({
+    dedup_key: measurementDedupKey(site, code),
+    rule: 'measurement_failing',
+    subject,
+    link: null,
+    observation,
+    directions: [],
+    cause,
+  }));
+}
+
+/** output_rows_refused for each output (see subjectsOf). */
+export function outputSubjects(
+  topology: Topology,
+  refusedRows: ReadonlyMap<string, number> | null,
+): Subject[] {
+  return topology.outputs.map((output): Subject => {
+    const subject: AlertSubject = { kind: 'output', output: outputName(output) };
+    return {
       dedup_key: dedupKey('output_rows_refused', subject),
       rule: 'output_rows_refused',
       subject,
@@ -198,14 +244,14 @@ export function subjectsOf(
         refusedRows === null ? undefined : (refusedRows.get(subject.output) ?? 0),
       ),
       directions: [],
-    });
-  }
-  return subjects;
+    };
+  });
 }
 
 /**
- * Steps every subject's state machine. States whose subject is gone from the topology are dropped,
- * resolving them first when they were firing. That includes states kept by an older collector under
+ * Steps every subject's state machine. With `complete` (every subject of the topology is handed in),
+ * states whose subject is gone from the topology are dropped, resolving them first when they were
+ * firing; an incremental evaluation hands in only the subjects that can change and passes false. That includes states kept by an older collector under
  * another key (per direction, "wanwatch/rtt_high/a->b"): they resolve under their own key, so a
  * receiver closes what it opened, and the link's alert goes on under the new key.
  */
@@ -215,6 +261,7 @@ export function evaluateSubjects(
   now: number,
   settings: HysteresisSettings,
   statistic: RttStatistic,
+  complete = true,
 ): { changes: Map<string, StoredAlertState | null>; events: AlertEvent[] } {
   const changes = new Map<string, StoredAlertState | null>();
   const events: AlertEvent[] = [];
@@ -234,6 +281,7 @@ export function evaluateSubjects(
     if (!before || JSON.stringify(before) !== JSON.stringify(after)) changes.set(s.dedup_key, after);
     for (const t of transitions) events.push(alertEvent(s.dedup_key, after, t, now, statistic));
   }
+  if (!complete) return { changes, events };
   const present = new Set(subjects.map((s) => s.dedup_key));
   for (const [key, state] of states) {
     if (present.has(key)) continue;

@@ -1,27 +1,38 @@
-// The evaluation loop's one step: observe every rule from the store, step the state machines, and
-// write changed states, new events (queued in the outbox for each notifier) and link status points in
-// one transaction. loop.ts decides when it runs. The views an evaluation observed are kept for the read
-// API: observing reads the whole alert window of every link direction from the store, and a read API
-// that observed again for each request could starve ingest (issue 13).
+// The evaluation loop's one step: observe the rules, step the state machines, and write changed
+// states, new events (queued in the outbox for each notifier) and link status points in one
+// transaction. loop.ts decides when it runs.
+//
+// Incremental (issue 14): the results the rules read are held in memory as they arrive (live.ts), and
+// a step observes again only the links whose results changed or whose observation comes due to change
+// with time (a round leaving the window, a goodput going stale), and steps only the subjects that can
+// change: those of the links observed again, alerts pending or firing (their `for`, `clear_for` and
+// reminders run on time), the sites' and the outputs'. So a step costs what arrived since the last
+// one, not links × window. After a start or a reload every link is observed and every subject
+// stepped. The read API is shown the same views (read.ts).
 import type { Topology } from '../../shared/topology/model.ts';
 import type { LinkRequirement } from '../../shared/topology/requirements.ts';
 import { type AlertStatus, type DirectionState, LINK_RULES, type LinkRule } from '../../shared/wire.ts';
-import { type DirectionView, observeLinks } from '../alerts/directions.ts';
+import type { DirectionView } from '../alerts/directions.ts';
 import type { AlertEvent } from '../alerts/event.ts';
-import { evaluateSubjects, linkDedupKey, type StoredAlertState, subjectsOf } from '../alerts/rules.ts';
-import { planSchedule } from '../plan/plan.ts';
+import {
+  agentSubject,
+  evaluateSubjects,
+  linkDedupKey,
+  outputSubjects,
+  type StoredAlertState,
+  type Subject,
+} from '../alerts/rules.ts';
 import { RefusedRows } from '../sinks/refused.ts';
 import type { LinkStatusPoint } from '../sinks/source.ts';
 import type { Store } from '../store/store.ts';
+import { type LinkEntry, LinkViews, type LiveView, type Observable } from './views.ts';
+
+export type { Observable };
 
 /** Link status points are written at most this often per direction, unless the state changes. */
 export const STATUS_POINT_SPACING_MS = 10_000;
-
-/** What is observed: a topology and its links. */
-export interface Observable {
-  topology: Topology;
-  links: readonly LinkRequirement[];
-}
+/** agent_down's observation (seconds of silence) is stepped at most this often, or at a full step. */
+const AGENT_STEP_SPACING_MS = 1000;
 
 /** Every link direction as observed at `time_ms`, for one topology and its links. */
 export interface Observed extends Observable {
@@ -30,7 +41,7 @@ export interface Observed extends Observable {
 }
 
 /** Until the loop says how often it evaluates: two of its default intervals (loop.ts). */
-const DEFAULT_READS_FRESH_FOR_MS = 10_000;
+const DEFAULT_READS_FRESH_FOR_MS = 2000;
 
 export interface EvaluationContext {
   topology: Topology;
@@ -47,6 +58,12 @@ export class Evaluator {
   /** The latest observation, an evaluation's or one made for readers; readers share it. */
   private observed: Observed | null = null;
   private readsFreshForMs = DEFAULT_READS_FRESH_FOR_MS;
+  private readonly linkViews: LinkViews;
+  /** The next step steps every subject (after a start, a reload or a failed step). */
+  private full = true;
+  private agentsSteppedAt = Number.NEGATIVE_INFINITY;
+  /** Dedup keys of the alerts pending or firing: stepped at every evaluation. */
+  private active = new Set<string>();
 
   constructor(
     private readonly store: Store,
@@ -54,6 +71,7 @@ export class Evaluator {
   ) {
     this.states = store.loadAlertStates<StoredAlertState>();
     this.refused = new RefusedRows(store.db);
+    this.linkViews = new LinkViews(store);
   }
 
   alertStates(): ReadonlyMap<string, StoredAlertState> {
@@ -61,14 +79,12 @@ export class Evaluator {
   }
 
   heartbeats(): Map<string, number> {
-    return new Map(this.store.agents().map((a) => [a.site, a.last_heartbeat_ms]));
+    return this.store.heartbeatTimes();
   }
 
   /** Every link direction at `now`; results dated after `now` are left out of every rule. */
-  observe(ctx: Observable, now: number): DirectionView[] {
-    // Goodput goes stale, and failed tests count, by the cycle the agents run the tests in.
-    const cycleMs = planSchedule(ctx.topology, ctx.links).cycle_ms;
-    return observeLinks(ctx.topology, ctx.links, this.store, now, cycleMs);
+  observe(ctx: Observable, now: number): readonly DirectionView[] {
+    return this.linkViews.refresh(ctx, now).views;
   }
 
   /** Readers are given an observation up to this old (the loop sets twice its interval). */
@@ -79,8 +95,8 @@ export class Evaluator {
   /**
    * What readers are shown at `now`: the latest observation when it is of this topology and links
    * (the same objects: a reload makes new ones) and no older than the reads' freshness; otherwise
-   * (before the first evaluation, after a reload, or when evaluations fail) one observation made now,
-   * kept for the readers after it until an evaluation replaces it.
+   * (before the first evaluation, after a reload, or when evaluations fail) the live views brought up
+   * to `now`, kept for the readers after it until an evaluation replaces it.
    */
   observedForReaders(ctx: Observable, now: number): Observed {
     const o = this.observed;
@@ -92,7 +108,8 @@ export class Evaluator {
       now - o.time_ms <= this.readsFreshForMs
     )
       return o;
-    this.observed = { topology: ctx.topology, links: ctx.links, time_ms: now, views: this.observe(ctx, now) };
+    const v = this.linkViews.refresh(ctx, now);
+    this.observed = { topology: ctx.topology, links: ctx.links, time_ms: now, views: v.views };
     return this.observed;
   }
 
@@ -128,12 +145,53 @@ export class Evaluator {
     return worst;
   }
 
-  evaluate(ctx: EvaluationContext, now: number): AlertEvent[] {
-    const { topology } = ctx;
-    const views = this.observe(ctx, now);
+  /** The subjects this step must step: every one after a rebuild, else those that can change. */
+  private subjectsToStep(v: LiveView, now: number): Subject[] {
+    const { topology } = v;
     // output_rows_refused: the rows each output set aside within the window (the sinks keep them).
     const refused = this.refused.countsBetween(now - topology.alerts.window, now);
-    const subjects = subjectsOf(topology, views, this.heartbeats(), this.startedAtMs, now, refused);
+    const stepAgents = this.full || now - this.agentsSteppedAt >= AGENT_STEP_SPACING_MS;
+    const heartbeats = stepAgents ? this.heartbeats() : new Map<string, number>();
+    if (stepAgents) this.agentsSteppedAt = now;
+    const subjects: Subject[] = [];
+    if (this.full) {
+      for (const e of v.entries) subjects.push(...e.subjects);
+      for (const site of topology.sites.keys()) {
+        subjects.push(agentSubject(topology, site, heartbeats, this.startedAtMs, now));
+        subjects.push(...(v.siteSubjects.get(site) ?? []));
+      }
+    } else {
+      // In the links' order, as a full step would: one step's events go out in the same order.
+      const picked = new Map<LinkEntry, Subject[]>();
+      for (const e of this.linkViews.unstepped) picked.set(e, e.subjects);
+      for (const key of this.active) {
+        const e = v.byKey.get(key);
+        if (!e || this.linkViews.unstepped.has(e)) continue;
+        const s = e.subjects.find((x) => x.dedup_key === key);
+        if (s) picked.set(e, [...(picked.get(e) ?? []), s]);
+      }
+      const order = [...picked].sort(([x], [y]) => x.index - y.index);
+      for (const [e, list] of order)
+        for (const s of e.subjects) if (list === e.subjects || list.includes(s)) subjects.push(s);
+      for (const site of topology.sites.keys()) {
+        if (stepAgents) subjects.push(agentSubject(topology, site, heartbeats, this.startedAtMs, now));
+        const own = this.linkViews.touchedSites.has(site)
+          ? this.linkViews.observeSite(v, site)
+          : (v.siteSubjects.get(site) ?? []);
+        for (const s of own)
+          if (this.linkViews.touchedSites.has(site) || this.active.has(s.dedup_key)) subjects.push(s);
+      }
+    }
+    subjects.push(...outputSubjects(topology, refused));
+    return subjects;
+  }
+
+  evaluate(ctx: EvaluationContext, now: number): AlertEvent[] {
+    const { topology } = ctx;
+    const v = this.linkViews.refresh(ctx, now);
+    if (this.linkViews.rebuilt) this.full = true;
+    const full = this.full;
+    const subjects = this.subjectsToStep(v, now);
     const { changes, events } = evaluateSubjects(
       subjects,
       this.states,
@@ -144,36 +202,47 @@ export class Evaluator {
         repeat_interval_ms: topology.alerts.repeat_interval,
       },
       topology.thresholds.rtt_statistic,
+      full,
     );
-    const next = new Map(this.states);
-    for (const [k, s] of changes) {
-      if (s === null) next.delete(k);
-      else next.set(k, s);
-    }
     const previous = this.states;
-    this.states = next;
-
-    const points: LinkStatusPoint[] = [];
-    for (const v of views) {
-      const state = this.directionState(v);
-      const key = `${v.src}->${v.dst}`;
-      const last = this.lastPoint.get(key);
-      if (last && last.state === state && now - last.time_ms < STATUS_POINT_SPACING_MS) continue;
-      this.lastPoint.set(key, { time_ms: now, state });
-      const o = v.observations;
-      points.push({
-        time_ms: now,
-        src: v.src,
-        dst: v.dst,
-        state,
-        rtt_ms: o.rtt_high.observed,
-        rtt_statistic: v.rtt_statistic,
-        loss_percent: o.loss_high.observed,
-        goodput_bps: o.goodput_low.observed,
-        required_bps: v.link.required_mbps * 1e6,
-        max_rtt_ms: v.link.max_rtt_ms,
-      });
+    if (changes.size > 0) {
+      const next = new Map(this.states);
+      for (const [k, s] of changes) {
+        if (s === null) next.delete(k);
+        else next.set(k, s);
+      }
+      this.states = next;
     }
+
+    // Points for the links observed again and the links whose alerts changed.
+    const pointed = new Set<LinkEntry>(full ? v.entries : this.linkViews.unstepped);
+    for (const k of changes.keys()) {
+      const e = v.byKey.get(k);
+      if (e) pointed.add(e);
+    }
+    const points: LinkStatusPoint[] = [];
+    const lastPoint = new Map<string, { time_ms: number; state: DirectionState }>();
+    for (const e of pointed)
+      for (const d of e.views) {
+        const state = this.directionState(d);
+        const key = `${d.src}->${d.dst}`;
+        const last = this.lastPoint.get(key);
+        if (last && last.state === state && now - last.time_ms < STATUS_POINT_SPACING_MS) continue;
+        lastPoint.set(key, { time_ms: now, state });
+        const o = d.observations;
+        points.push({
+          time_ms: now,
+          src: d.src,
+          dst: d.dst,
+          state,
+          rtt_ms: o.rtt_high.observed,
+          rtt_statistic: d.rtt_statistic,
+          loss_percent: o.loss_high.observed,
+          goodput_bps: o.goodput_low.observed,
+          required_bps: d.link.required_mbps * 1e6,
+          max_rtt_ms: d.link.max_rtt_ms,
+        });
+      }
 
     const sendResolved = topology.alerts.send_resolved;
     try {
@@ -185,11 +254,26 @@ export class Evaluator {
         now_ms: now,
       });
     } catch (err) {
-      // Keep memory and disk in step: the next evaluation retries from the persisted states.
+      // Keep memory and disk in step: the next evaluation retries from the persisted states, and
+      // steps every subject again.
       this.states = previous;
+      this.full = true;
       throw err;
     }
-    this.observed = { topology, links: ctx.links, time_ms: now, views };
+    for (const [k, p] of lastPoint) this.lastPoint.set(k, p);
+    if (full) {
+      this.active = new Set(
+        [...this.states].filter(([, s]) => s.status === 'pending' || s.status === 'firing').map(([k]) => k),
+      );
+    } else {
+      for (const [k, s] of changes) {
+        if (s !== null && (s.status === 'pending' || s.status === 'firing')) this.active.add(k);
+        else this.active.delete(k);
+      }
+    }
+    this.full = false;
+    this.linkViews.stepped();
+    this.observed = { topology, links: ctx.links, time_ms: now, views: v.views };
     return events;
   }
 }

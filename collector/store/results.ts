@@ -80,6 +80,29 @@ export function latestGoodput(
   return row ? (JSON.parse(row.json) as ThroughputResult) : undefined;
 }
 
+/** Results of a kind dated `fromMs` or later (later than now too), oldest first: the live state's start. */
+export function resultsSince<K extends 'rtt' | 'throughput'>(
+  db: Database.Database,
+  kind: K,
+  fromMs: number,
+): (K extends 'rtt' ? RttResult : ThroughputResult)[] {
+  const rows = db
+    .prepare('SELECT json FROM results WHERE time_ms >= ? AND kind = ? ORDER BY time_ms, seq')
+    .all(fromMs, kind) as Json[];
+  return parse<K extends 'rtt' ? RttResult : ThroughputResult>(rows);
+}
+
+/** The earliest time_ms after `atMs` of any result between the two sites (either way), or null. */
+export function earliestAfter(db: Database.Database, a: string, b: string, atMs: number): number | null {
+  const row = db
+    .prepare(
+      `SELECT MIN(time_ms) AS t FROM results WHERE time_ms > ?
+         AND ((src = ? AND dst = ?) OR (src = ? AND dst = ?))`,
+    )
+    .get(atMs, a, b, b, a) as { t: number | null };
+  return row.t;
+}
+
 /**
  * Deletes results older than `cutoffMs`, and results dated after `nowMs` that arrived before
  * `cutoffMs`: a row from a clock far ahead would otherwise outlive every retention (and be judged once

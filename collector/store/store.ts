@@ -1,7 +1,8 @@
 // The collector's embedded store: one SQLite file (WAL mode) in the data directory. It holds every
-// result (each stored once, by id), the batches seen (so a resent batch is recognised), agent
-// heartbeats (the latest per site, and every one received, for the sinks), alert state and events, link status points, the notification outbox and the sinks'
-// cursors. Everything the collector must not forget across a restart lives here.
+// result (each stored once, by id; ingest.ts), the batches seen (so a resent batch is recognised), agent
+// heartbeats (the latest per site, and every one received, for the sinks), alert state and events, link
+// status points, the notification outbox and the sinks' cursors. Everything the collector must not
+// forget across a restart lives here; the evaluator hears of stored results through onStored.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -9,8 +10,17 @@ import type { Result, RttResult, ThroughputResult } from '../../shared/result.ts
 import type { Heartbeat, ResultBatch } from '../../shared/wire.ts';
 import type { AlertEvent } from '../alerts/event.ts';
 import type { LinkStatusPoint, SinkSource, SinkStream, Stored } from '../sinks/source.ts';
+import { BatchWriter, type IngestOutcome, type StoredListener } from './ingest.ts';
 import { MIGRATIONS } from './migrations.ts';
-import { latestGoodput, latestRtt, pruneResults, rttResults, throughputResults } from './results.ts';
+import {
+  earliestAfter,
+  latestGoodput,
+  latestRtt,
+  pruneResults,
+  resultsSince,
+  rttResults,
+  throughputResults,
+} from './results.ts';
 
 export const DB_FILE = 'wanwatch.sqlite';
 
@@ -25,12 +35,7 @@ export function makeDataDir(dataDir: string): void {
   }
 }
 
-export interface IngestOutcome {
-  stored: number;
-  duplicates: number;
-  /** The batch id had been seen before: nothing was stored. */
-  resent: boolean;
-}
+export type { IngestOutcome, StoredListener };
 
 export interface AgentRecord {
   site: string;
@@ -74,6 +79,8 @@ interface ResultRow {
 export class Store implements SinkSource {
   readonly db: Database.Database;
   readonly path: string;
+  private readonly listeners = new Set<StoredListener>();
+  private readonly writer: BatchWriter;
 
   private constructor(path: string) {
     this.path = path;
@@ -86,6 +93,7 @@ export class Store implements SinkSource {
     this.db.pragma('foreign_keys = ON');
     this.db.pragma('busy_timeout = 5000');
     this.migrate();
+    this.writer = new BatchWriter(this.db);
   }
 
   /** Opens (creating if needed) the store in `dataDir`. */
@@ -129,35 +137,16 @@ export class Store implements SinkSource {
 
   /** Stores a batch's results once each; a batch id seen before stores nothing. */
   ingestBatch(batch: ResultBatch, nowMs: number): IngestOutcome {
-    const seen = this.db.prepare('SELECT 1 FROM batches WHERE batch_id = ?');
-    const insertBatch = this.db.prepare(
-      'INSERT INTO batches (batch_id, site, received_at_ms, results, stored) VALUES (?, ?, ?, ?, ?)',
-    );
-    const insertResult = this.db.prepare(
-      `INSERT INTO results (id, kind, src, dst, time_ms, ok, received_at_ms, json)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
-    );
-    return this.db.transaction((): IngestOutcome => {
-      if (seen.get(batch.batch_id)) {
-        return { stored: 0, duplicates: batch.results.length, resent: true };
-      }
-      let stored = 0;
-      for (const r of batch.results) {
-        const info = insertResult.run(
-          r.id,
-          r.kind,
-          r.src,
-          r.dst,
-          r.time_ms,
-          r.error === null ? 1 : 0,
-          nowMs,
-          JSON.stringify(r),
-        );
-        stored += info.changes;
-      }
-      insertBatch.run(batch.batch_id, batch.site, nowMs, batch.results.length, stored);
-      return { stored, duplicates: batch.results.length - stored, resent: false };
-    })();
+    const fresh: Result[] = [];
+    const outcome = this.writer.ingest(batch, nowMs, fresh);
+    if (fresh.length > 0) for (const l of this.listeners) l(fresh);
+    return outcome;
+  }
+
+  /** Calls `listener` with the results of every batch stored from now on; returns the unsubscribe. */
+  onStored(listener: StoredListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
   }
 
   countResults(): number {
@@ -166,7 +155,6 @@ export class Store implements SinkSource {
 
   // Result queries live in results.ts; `toMs` / `atMs` default to no bound for tests and tools, the
   // alert rules always pass the evaluation's time.
-
   rttResults(src: string, dst: string, fromMs: number, toMs = Number.MAX_SAFE_INTEGER): RttResult[] {
     return rttResults(this.db, src, dst, fromMs, toMs);
   }
@@ -189,6 +177,11 @@ export class Store implements SinkSource {
     return latestGoodput(this.db, src, dst, atMs);
   }
 
+  earliestAfter = (a: string, b: string, atMs: number) => earliestAfter(this.db, a, b, atMs);
+  /** The live state's start (evaluate/live.ts). */
+  resultsSince = <K extends 'rtt' | 'throughput'>(kind: K, fromMs: number) =>
+    resultsSince(this.db, kind, fromMs);
+
   // ---- agents -------------------------------------------------------------------------------------
 
   /** Records a heartbeat: the site's latest (for liveness) and one more row of history (for the sinks). */
@@ -203,6 +196,15 @@ export class Store implements SinkSource {
       latest.run(hb.site, nowMs, json);
       history.run(hb.site, nowMs, json);
     })();
+  }
+
+  /** Each site's latest heartbeat time, without parsing the heartbeats (read at every evaluation). */
+  heartbeatTimes(): Map<string, number> {
+    const rows = this.db.prepare('SELECT site, last_heartbeat_ms FROM agents').all() as {
+      site: string;
+      last_heartbeat_ms: number;
+    }[];
+    return new Map(rows.map((r) => [r.site, r.last_heartbeat_ms]));
   }
 
   agents(): AgentRecord[] {
