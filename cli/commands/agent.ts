@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { type Command, Option } from 'commander';
 import { defaultDataDir, defaultDataDirHelp } from '../../agent/data-dir.ts';
+import { startAgentMetrics } from '../../agent/metrics/wiring.ts';
 import { AgentDeniedError, createAgent, DataDirError, iperf3PidFile } from '../../agent/runtime.ts';
 import { DEFAULT_SPOOL_MAX_RESULTS } from '../../agent/spool/spool.ts';
 import { closeIcmpSessions } from '../../probes/icmp.ts';
@@ -23,6 +24,7 @@ interface AgentCliOptions {
   ca?: string;
   tlsCert?: string;
   tlsKey?: string;
+  metricsListen?: string;
 }
 
 export function registerAgent(program: Command): void {
@@ -89,6 +91,12 @@ export function registerAgent(program: Command): void {
           .argParser(msOption('--batch-max-delay', 1))
           .default(2000)
           .env('WANWATCH_BATCH_MAX_DELAY'),
+      )
+      .addOption(
+        new Option(
+          '--metrics-listen <host:port>',
+          "serve this agent's Prometheus metrics at http://HOST:PORT/metrics, without a credential: use a local address (off by default)",
+        ).env('WANWATCH_METRICS_LISTEN'),
       ),
   ).action(async (opts: AgentCliOptions, cmd: Command) => {
     const token = resolveToken(opts, cmd);
@@ -104,9 +112,22 @@ export function registerAgent(program: Command): void {
     const fetch = clientFetch(opts);
     const log = createLogger({ component: 'agent' });
     const dataDir = opts.dataDir ?? defaultDataDir(opts.site);
+    const metrics =
+      opts.metricsListen === undefined
+        ? undefined
+        : await startAgentMetrics({
+            listen: opts.metricsListen,
+            site: opts.site,
+            version: packageVersion(),
+            ...(fetch === undefined ? {} : { fetch }),
+          }).catch((err: unknown) => {
+            throw new CliError((err as Error).message, 2);
+          });
+    if (metrics) log.info('serving metrics', { url: `${metrics.url}/metrics` });
     const agent = createAgent(
       {
         ...(fetch === undefined ? {} : { fetch }),
+        ...metrics?.deps,
         rttProbes: RTT_PROBES,
         runThroughput,
         // The iperf3 server's pid goes in the data dir: a server a killed earlier run left holding the
@@ -126,6 +147,7 @@ export function registerAgent(program: Command): void {
         version: packageVersion(),
       },
     );
+    metrics?.readFrom(() => agent.stats());
     // Runs until SIGINT / SIGTERM; `stopped` resolves once the spool is flushed and the responder closed.
     let signalled = false;
     let markStopped: () => void = () => {};
@@ -144,11 +166,13 @@ export function registerAgent(program: Command): void {
       await agent.start();
     } catch (err) {
       await agent.stop();
+      await metrics?.close();
       closeIcmpSessions();
       if (err instanceof AgentDeniedError || err instanceof DataDirError) throw new CliError(err.message, 2);
       throw err;
     }
     await stopped;
+    await metrics?.close();
     // Raw ICMP sockets stay open between rounds; closed, they no longer keep the process alive.
     closeIcmpSessions();
     process.off('SIGINT', onSignal);

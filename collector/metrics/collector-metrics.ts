@@ -3,19 +3,20 @@
 // heartbeats show it (the read API's agents view), and the collector itself: what it ingested and
 // refused, how long evaluations take, the outbox and the outputs, and the process (prom-client's
 // default metrics). A scrape reads state the collector keeps; it observes no link itself.
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
-import { ERROR_CODES } from '../../shared/result.ts';
-import type { AgentsReply, Heartbeat, LinksReply, ResultBatch } from '../../shared/wire.ts';
-import type { SinkStream } from '../sinks/source.ts';
-import type { Store } from '../store/store.ts';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import {
+  collectProcessMetrics,
   type Exposition,
   joinTexts,
   OPENMETRICS_TEXT,
   PROMETHEUS_TEXT,
   Renderer,
   wantsOpenMetrics,
-} from './exposition.ts';
+} from '../../shared/metrics/exposition.ts';
+import { ERROR_CODES } from '../../shared/result.ts';
+import type { AgentsReply, Heartbeat, LinksReply, ResultBatch } from '../../shared/wire.ts';
+import type { SinkStream } from '../sinks/source.ts';
+import type { Store } from '../store/store.ts';
 import { LatestRounds } from './latest-rounds.ts';
 import { LinkMetrics } from './links.ts';
 import { OutputLag } from './outputs.ts';
@@ -104,15 +105,7 @@ export class CollectorMetrics {
     });
     this.agentFamilies();
     this.outboxFamilies();
-    collectDefaultMetrics({ register: this.registry });
-    // prom-client's gauges of open handles, requests and resources end in _total, which Prometheus keeps
-    // for counters (promtool check metrics says so): left out.
-    for (const name of [
-      'nodejs_active_handles_total',
-      'nodejs_active_requests_total',
-      'nodejs_active_resources_total',
-    ])
-      this.registry.removeSingleMetric(name);
+    collectProcessMetrics(this.registry);
   }
 
   /** A batch was accepted: `stored` results stored, `duplicates` already there. */

@@ -4,9 +4,9 @@
 // bytes per second: promtool asks for bytes rather than bits); docs/prometheus.md lists every family
 // and what it costs per link.
 import { Gauge, Registry } from 'prom-client';
+import { Renderer } from '../../shared/metrics/exposition.ts';
 import type { AlertStatus, DirectionState, LinksReply } from '../../shared/wire.ts';
 import { LINK_RULES } from '../../shared/wire.ts';
-import { Renderer } from './exposition.ts';
 import type { LatestRounds } from './latest-rounds.ts';
 
 /** As the InfluxDB output's state_code (collector/sinks/influx-schema.ts), so dashboards share mappings. */

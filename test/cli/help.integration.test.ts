@@ -88,6 +88,7 @@ describe('wanwatch --help', () => {
       'WANWATCH_SPOOL_MAX_RESULTS',
       'WANWATCH_BATCH_MAX_RESULTS',
       'WANWATCH_BATCH_MAX_DELAY',
+      'WANWATCH_METRICS_LISTEN',
       'WANWATCH_CA',
       'WANWATCH_CLIENT_CERT',
       'WANWATCH_CLIENT_KEY',

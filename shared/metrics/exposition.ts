@@ -1,9 +1,10 @@
+// Shared by the collector's /metrics (collector/metrics/) and the agent's (agent/metrics/).
 // Rendering a prom-client registry as the client asked: the Prometheus text format (0.0.4), or
 // OpenMetrics 1.0 when the Accept header names it (Prometheus itself asks for it first). prom-client
 // renders either from one registry by switching its content type; rendering OpenMetrics strips `_total`
 // from the counters' names (OpenMetrics adds it back to each sample), so the names are put back after,
 // and renders never overlap.
-import { Registry } from 'prom-client';
+import { collectDefaultMetrics, Registry } from 'prom-client';
 
 export const PROMETHEUS_TEXT = Registry.PROMETHEUS_CONTENT_TYPE;
 export const OPENMETRICS_TEXT = Registry.OPENMETRICS_CONTENT_TYPE;
@@ -60,4 +61,19 @@ export function joinTexts(texts: string[], openMetrics: boolean): string {
     .filter((t) => t !== '')
     .join('\n');
   return `${body}\n# EOF\n`;
+}
+
+/**
+ * prom-client's process and Node.js metrics (CPU, memory, open files, event loop lag, GC), without its
+ * gauges of open handles, requests and resources: they end in _total, which Prometheus keeps for
+ * counters (`promtool check metrics` says so).
+ */
+export function collectProcessMetrics(registry: Registry): void {
+  collectDefaultMetrics({ register: registry });
+  for (const name of [
+    'nodejs_active_handles_total',
+    'nodejs_active_requests_total',
+    'nodejs_active_resources_total',
+  ])
+    registry.removeSingleMetric(name);
 }
