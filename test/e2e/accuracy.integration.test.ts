@@ -2,19 +2,23 @@
 // way, 5 Mbps): the quick form of bench/accuracy.ts. The probes run inside the lab's site A as
 // `wanwatch probe` / `wanwatch throughput`, against `wanwatch reflector` in site B.
 import { randomBytes } from 'node:crypto';
+import { execa } from 'execa';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { measurePing } from '../../lab/check.ts';
 import {
   iperf3Goodput,
-  median,
-  pingSamples,
   type SiteResponder,
   startSiteResponder,
   wanwatchProbe,
   wanwatchThroughput,
 } from '../../lab/compare.ts';
 import { type Lab, startLab } from '../../lab/lab.ts';
+import { readState } from '../../lab/state.ts';
+import { percentileSorted } from '../../shared/stats.ts';
 import { describeLab } from '../support/lab.ts';
+
+const SIDE = new URL('../../bench/accuracy-side.ts', import.meta.url).pathname;
+const TSX = new URL('../../node_modules/tsx/dist/cli.mjs', import.meta.url).pathname;
 
 describeLab('accuracy on a 40 ms, 5 Mbps link, against ping and iperf3', () => {
   let lab: Lab;
@@ -31,31 +35,35 @@ describeLab('accuracy on a 40 ms, 5 Mbps link, against ping and iperf3', () => {
     await lab?.stop();
   });
 
-  // The target is 0.5 ms (bench/accuracy.ts reports every link against it). UDP echo gets 0.75 ms
-  // here: wanwatch timestamps in user space, and a UDP echo round trip wakes two processes (the prober
-  // and the peer's reflector), 0.1–0.25 ms each on this busy 2-core machine, so its median sits 0.2 to
-  // 0.5 ms above ping's and met the 0.5 ms target too narrowly for a check on every run (0.514 once).
-  // Always high, never low: a median below ping's by more than 0.5 ms is a bug too.
-  it('icmp median within 0.5 ms of iputils ping’s median, udp echo within −0.5 / +0.75 ms', async () => {
-    const ping = await pingSamples(lab, 'A', 'B', { count: 100, interval_ms: 20 });
-    const reference = median(ping.filter((x): x is number => x !== null));
-    expect(reference).toBeGreaterThan(80);
-    for (const [method, above] of [
-      ['udp', 0.75],
-      ['icmp', 0.5],
-    ] as const) {
-      const r = await wanwatchProbe(lab, 'A', 'B', {
-        method,
-        count: 100,
-        interval_ms: 20,
-        port: responder.port,
-      });
-      expect(r.error, method).toBeNull();
-      const diff = (r.rtt?.rtt_median_ms ?? 0) - reference;
-      expect(diff, method).toBeGreaterThanOrEqual(-0.5);
-      expect(diff, method).toBeLessThanOrEqual(above);
+  // The bar (bench/accuracy.ts part 1 prints it over five repetitions): every method's median within
+  // 0.3 ms of iputils ping's and its p95 within 1 ms, all tools measuring the same link at the same
+  // time (bench/accuracy-side.ts), the lab's relay at real-time priority so that other work on the
+  // machine does not become delay on the link. Kernel timestamps make this hold (docs/measuring.md,
+  // "Where the time goes"); timed in JavaScript, p95 was 1 to 5 ms above ping's.
+  it('icmp, udp and tcp: median within 0.3 ms of ping’s, p95 within 1 ms, measured side by side', async () => {
+    const relay = readState(lab.name)?.relay?.pid;
+    if (relay) await execa('chrt', ['-f', '-p', '50', String(relay)]);
+    const r = await lab.exec(
+      'A',
+      process.execPath,
+      [TSX, SIDE, lab.siteAddress('B'), String(responder.port), '50', '20'],
+      { reject: false, timeout: 60_000 },
+    );
+    const side = JSON.parse(r.stdout || 'null') as Record<string, (number | null)[]> | null;
+    expect(side, r.stderr).not.toBeNull();
+    const stat = (xs: (number | null)[] | undefined, p: number) => {
+      const got = (xs ?? []).filter((x): x is number => x !== null).sort((a, b) => a - b);
+      expect(got.length).toBeGreaterThanOrEqual(48);
+      return percentileSorted(got, p);
+    };
+    const ping = side?.ping;
+    expect(stat(ping, 50)).toBeGreaterThan(80);
+    for (const method of ['icmp', 'udp', 'tcp']) {
+      const xs = side?.[method];
+      expect(Math.abs(stat(xs, 50) - stat(ping, 50)), `${method} median − ping's`).toBeLessThanOrEqual(0.3);
+      expect(Math.abs(stat(xs, 95) - stat(ping, 95)), `${method} p95 − ping's`).toBeLessThanOrEqual(1);
     }
-  }, 30_000);
+  }, 60_000);
 
   it('loss over 1,000 probes is within 1 point of the configured 2 %; udp and icmp count exactly what the link dropped', async () => {
     await lab.set({ between: ['A', 'B'], a_to_b: { loss_percent: 2 } });
