@@ -9,7 +9,8 @@
 // URL is rewritten to point at the same file from dist/, and the build fails when that file is not in
 // package.json's `files` list, so the package never ships code that looks for a file it does not carry.
 //
-// The browser console, when its build script exists (`build:console` in package.json), is built first.
+// The web console (`npm run build:console`, scripts/build-console.ts, into dist/console/) is built first,
+// so `npm run build` and `npm pack` make the whole package.
 // Run: npm run build   (also run by `npm pack` through `prepack`)
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
@@ -75,7 +76,8 @@ export async function buildDist(): Promise<{ files: string[] }> {
   if (pkg.scripts?.['build:console'])
     await execa('npm', ['run', '--silent', 'build:console'], { cwd: ROOT, stdio: 'inherit' });
 
-  rmSync(OUT_DIR, { recursive: true, force: true });
+  // Only this build's own files: dist/console/ is the console build's.
+  rmSync(join(OUT_DIR, 'wanwatch.js'), { force: true });
   const found = new Set<string>();
   await build({
     entryPoints: { wanwatch: ENTRY },
