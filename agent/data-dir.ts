@@ -154,7 +154,7 @@ function foreignError(dataDir: string, f: Foreign): DataDirError {
       `agent (running as ${me.name ?? `uid ${me.uid}`}) ${f.why}: an earlier run as another user left it. Give ` +
       `the directory to this user with \`sudo chown -R ${me.name === undefined ? `${me.uid}:${me.gid}` : `${me.name}:`} ${resolve(dataDir)}\` ` +
       '(the spool’s results are kept and sent at the next start), or give --data-dir another directory. ' +
-      'Under systemd, StateDirectory= in wanwatch-agent@.service does that chown at start.',
+      'Under systemd, StateDirectory= does that chown at start when the directory itself is another user’s.',
   );
 }
 

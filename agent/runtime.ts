@@ -365,8 +365,10 @@ function defaultCheckMethod(method: ProbeMethod): string | null {
   return (
     `the plan's probe method is icmp, and this agent (uid ${uid ?? '?'}) may not open raw ICMP sockets: ` +
     `${r.message.split(':')[0]}. Every round is stored as permission_denied until this is fixed. Fix it with ` +
-    `one of: \`sudo setcap cap_net_raw+ep ${node}\` and restart the agent; run the agent as root, or under ` +
-    'systemd with AmbientCapabilities=CAP_NET_RAW; or measure without raw sockets: set `probes.rtt.method: ' +
-    "udp` (or tcp) in the collector's topology file."
+    'one of: run the agent as its systemd unit does (wanwatch-agent@SITE.service from deploy/systemd: an ' +
+    'unprivileged user with AmbientCapabilities=CAP_NET_RAW, nothing else), or as root; measure without raw ' +
+    "sockets: set `probes.rtt.method: udp` (or tcp) in the collector's topology file; or, last, " +
+    `\`sudo setcap cap_net_raw+ep ${node}\` and restart the agent (every node program on this host can then ` +
+    'open raw sockets).'
   );
 }

@@ -4,7 +4,8 @@
 // that (1.x, 2.x). A collector takes agents of its own line and of the line before, so agents can be
 // upgraded one site at a time after it: a 0.4.x collector takes 0.3.x and 0.4.x agents. Older agents
 // are told to upgrade; newer ones that the collector should be upgraded first, since it cannot know what
-// a later line sends. Within one line any mix of versions works, in any order.
+// a later line sends. Within one line any mix of versions works, in any order. A version that is not
+// MAJOR.MINOR.PATCH (a development build) has no line to judge by and is taken.
 import { readFileSync } from 'node:fs';
 
 /** The request header an agent sends its version in. */
@@ -58,9 +59,7 @@ function previousLine(v: Parsed): string | undefined {
   return v.major > 1 ? releaseLine({ major: v.major - 1, minor: 0 }) : undefined;
 }
 
-export type VersionVerdict =
-  | { ok: true }
-  | { ok: false; verdict: 'too_old' | 'too_new' | 'unknown'; message: string };
+export type VersionVerdict = { ok: true } | { ok: false; verdict: 'too_old' | 'too_new'; message: string };
 
 /** Whether a collector of version `collector` takes the agent of `site` that says it is `agent`. */
 export function checkAgentVersion(agent: string, collector: string, site: string): VersionVerdict {
@@ -71,15 +70,8 @@ export function checkAgentVersion(agent: string, collector: string, site: string
   const before = previousLine(c);
   const takes = before === undefined ? `${line} agents` : `${before} and ${line} agents`;
   const a = parseVersion(agent);
-  if (a === undefined)
-    return {
-      ok: false,
-      verdict: 'unknown',
-      message:
-        `${VERSION_REFUSAL}the agent of site "${site}" says its version is ${JSON.stringify(agent)}, not a ` +
-        `wanwatch version; this collector (${collector}) takes ${takes}. Install wanwatch ${line} at site ` +
-        `${site}; its results wait in its spool meanwhile.`,
-    };
+  // Not MAJOR.MINOR.PATCH (a development build, an embedding): no line to judge by, so it is taken.
+  if (a === undefined) return { ok: true };
   const behind = linesBehind(a, c);
   if (behind === 0 || behind === 1) return { ok: true };
   if (behind > 1)

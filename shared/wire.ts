@@ -263,7 +263,7 @@ export * from './alerts-wire.ts';
 /** An agent refused for its version: which it is, why, and since when (collector/api/versions.ts). */
 export const versionRefusalSchema = z.strictObject({
   version: z.string(),
-  verdict: z.enum(['too_old', 'too_new', 'unknown']),
+  verdict: z.enum(['too_old', 'too_new']),
   collector_version: z.string(),
   /** What the agent was told: both versions and what to upgrade. */
   message: z.string(),

@@ -181,7 +181,13 @@ describe('wanwatch agent', () => {
     const child = execa(
       'node',
       [WANWATCH, 'agent', '--site', 'a', '--collector', url, '--token-file', tokenFile],
-      { reject: false, cwd: dir, env: { WANWATCH_TOKEN: '' }, all: true },
+      // No --data-dir: the default under systemd, $STATE_DIRECTORY.
+      {
+        reject: false,
+        cwd: dir,
+        env: { WANWATCH_TOKEN: '', STATE_DIRECTORY: join(dir, 'state') },
+        all: true,
+      },
     );
     await until('results and a heartbeat', () => stored().length >= 2 && heartbeat() !== undefined);
     const r = stored()[0]!;
@@ -194,7 +200,7 @@ describe('wanwatch agent', () => {
     child.kill('SIGTERM');
     const done = await child;
     expect(done.exitCode).toBe(0);
-    const spooled = await readdir(join(dir, 'data', 'agent-a', 'spool'));
+    const spooled = await readdir(join(dir, 'state', 'spool'));
     expect(spooled.some((n) => n.endsWith('.json') && n !== 'state.json')).toBe(true);
   });
 

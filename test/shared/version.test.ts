@@ -31,10 +31,11 @@ describe('agent versions a collector takes', () => {
     expect(verdict('3.0.0', '2.3.0')).toBe('too_new');
   });
 
-  it('takes pre-releases by their line, and refuses what is not a version', () => {
+  it('takes pre-releases by their line, and what is not a version (a development build: no line to judge)', () => {
     expect(verdict('0.4.0-rc.1', '0.4.0')).toBe('ok');
-    expect(verdict('latest', '0.4.0')).toBe('unknown');
-    expect(verdict('', '0.4.0')).toBe('unknown');
+    expect(verdict('0.2.0-rc.1', '0.4.0')).toBe('too_old');
+    expect(verdict('test', '0.4.0')).toBe('ok');
+    expect(verdict('', '0.4.0')).toBe('ok');
   });
 
   it('says both versions and what to upgrade, in a message an agent tells from a token problem', () => {
