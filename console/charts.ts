@@ -162,11 +162,11 @@ export function latencyChart(el: HTMLElement, s: SeriesReply, width: number, hoo
     280,
     hooks,
     [
-      { label: 'max', stroke: 'rgba(88,166,255,0.35)', width: 1, value: (_u, v) => fmtMs(v) },
-      { label: 'p95', stroke: 'rgba(88,166,255,0.6)', width: 1, value: (_u, v) => fmtMs(v) },
-      { label: 'median', stroke: C.median, width: 2, value: (_u, v) => fmtMs(v) },
-      { label: 'p5', stroke: 'rgba(88,166,255,0.6)', width: 1, value: (_u, v) => fmtMs(v) },
-      { label: 'min', stroke: 'rgba(88,166,255,0.35)', width: 1, value: (_u, v) => fmtMs(v) },
+      { label: 'max', stroke: 'transparent', width: 1, value: (_u, v) => fmtMs(v) },
+      { label: 'p95', stroke: 'rgba(88,166,255,0.45)', width: 1, value: (_u, v) => fmtMs(v) },
+      { label: 'median', stroke: C.median, width: 2.5, value: (_u, v) => fmtMs(v) },
+      { label: 'p5', stroke: 'rgba(88,166,255,0.45)', width: 1, value: (_u, v) => fmtMs(v) },
+      { label: 'min', stroke: 'transparent', width: 1, value: (_u, v) => fmtMs(v) },
       {
         label: 'under load',
         stroke: C.load,

@@ -23,7 +23,7 @@ export const LAYERS: Record<string, string[]> = {
   lab: ['shared'],
   testbed: ['agent', 'collector', 'responder', 'probes', 'shared'],
   bench: ['lab', 'testbed', 'cli', 'agent', 'collector', 'qualify', 'responder', 'probes', 'shared'],
-  scripts: ['shared'],
+  scripts: ['testbed', 'shared'],
   console: ['shared'],
 };
 

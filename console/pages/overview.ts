@@ -169,7 +169,9 @@ function cell(link: LinkJson, d: DirectionJson, compact: boolean): HTMLElement {
             el(
               'span',
               { class: `gp${goodLow ? ' over' : ''}${d.goodput_stale ? ' stale' : ''}` },
-              d.goodput_bps === null ? '' : `${mbps(d.goodput_bps)} / ${Math.round(d.required_bps / 1e6)}`,
+              d.goodput_bps === null
+                ? ''
+                : `${(d.goodput_bps / 1e6).toFixed(1)} / ${+(d.required_bps / 1e6).toFixed(1)} Mbps`,
             ),
           ],
     ),

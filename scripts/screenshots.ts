@@ -1,0 +1,107 @@
+// Takes the screenshots of the web console in docs/img/ (shown in docs/console.md): a real collector
+// on loopback whose store holds 30 days of history for six sites (testbed/history.ts), one link
+// congested now so that its alert fires, one site's agent silent; headless Chromium opens each page.
+// Run: npx tsx scripts/screenshots.ts   (needs Chromium: WANWATCH_CHROMIUM, default /usr/bin/chromium)
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+import { deriveLinks } from '../shared/topology/requirements.ts';
+import { startTestCollector } from '../testbed/collector.ts';
+import { seedHistory } from '../testbed/history.ts';
+import { buildConsole } from './build-console.ts';
+
+const OUT = fileURLToPath(new URL('../docs/img/', import.meta.url));
+const SITES = ['dallas', 'london', 'frankfurt', 'singapore', 'tokyo', 'saopaulo'];
+
+const topology = `thresholds: {max_rtt_ms: 80, max_loss_percent: 1, mbps_per_subcluster: 5}
+sites:
+${SITES.map((s, i) => `  ${s}: {address: 127.0.0.${i + 1}}`).join('\n')}
+clusters:
+  east:
+    subclusters:
+      sc1: {nodes: {cup1a: dallas, cup1b: london}}
+      sc2: {nodes: {cup2a: frankfurt, cup2b: london}}
+      sc3: {nodes: {cup3a: saopaulo, cup3b: dallas}}
+  west:
+    subclusters:
+      sc4: {nodes: {cup4a: singapore, cup4b: tokyo}}
+intercluster: [[east, west]]
+links: [{between: [dallas, london], extra_mbps: 2}]
+probes:
+  heartbeat: {interval: 1m, timeout: 30s}
+alerts: {for: 1s, clear_for: 1m, window: 5m}
+collector:
+  public_read: true
+`;
+
+const now = Date.now();
+const c = await startTestCollector(topology);
+try {
+  await buildConsole();
+  const links = deriveLinks(c.topology());
+  const n = seedHistory(c.store, {
+    links,
+    nowMs: now,
+    spanMs: 30 * 86_400_000,
+    congestedNow: ['london--singapore'],
+  });
+  for (const site of SITES.filter((s) => s !== 'saopaulo'))
+    c.store.recordHeartbeat(
+      {
+        site,
+        version: '0.1.0',
+        time_ms: now,
+        started_at_ms: now - 9 * 86_400_000,
+        plan_version: null,
+        spool_queued: 0,
+        spool_dropped: 0,
+        errors: 0,
+        errors_by_code: site === 'tokyo' ? { timeout: 3 } : {},
+        spool_error: null,
+        responder: {
+          reflector: { up: true, last_error: null },
+          iperf3: { up: true, last_error: null, restarts: site === 'tokyo' ? 1 : 0 },
+        },
+      },
+      now,
+    );
+  await c.evaluateNow();
+  await new Promise((r) => setTimeout(r, 1500));
+  await c.evaluateNow();
+  console.log(`${n} results in the store; collector at ${c.url}`);
+
+  mkdirSync(OUT, { recursive: true });
+  const browser = await chromium.launch({
+    executablePath: process.env.WANWATCH_CHROMIUM ?? '/usr/bin/chromium',
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+  try {
+    const page = await browser.newPage({ viewport: { width: 1440, height: 900 }, deviceScaleFactor: 1 });
+    const shot = async (hash: string, file: string, ready: string, fullPage = false) => {
+      await page.goto(`${c.url}/${hash}`);
+      await page.waitForSelector(ready);
+      await page.waitForTimeout(400);
+      await page.screenshot({ path: join(OUT, file), fullPage });
+      console.log(`docs/img/${file}`);
+    };
+    await shot('#/', 'console-overview.png', 'td.cell[data-src]');
+    await page.evaluate(`sessionStorage.setItem('wanwatch.range', '${7 * 86_400_000}')`);
+    await shot('#/link/london/singapore', 'console-link.png', '[data-chart="goodput"] canvas', true);
+    await shot('#/alerts', 'console-alerts.png', 'table.list tbody tr');
+    await shot('#/agents', 'console-agents.png', '#agents tbody tr');
+    await shot('#/plan', 'console-plan.png', '#plan tbody tr');
+  } finally {
+    await browser.close();
+  }
+} finally {
+  await c.dispose();
+}
