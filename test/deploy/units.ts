@@ -65,3 +65,14 @@ export function setprivCaps(systemdCaps: string): string {
     .map((c) => `+${c.replace(/^CAP_/, '').toLowerCase()}`)
     .join(',');
 }
+
+/** `KEY=value` lines of an environment file in deploy/etc/; with `commented`, the `#KEY=…` examples too. */
+export function envFile(name: string, opts: { commented?: boolean } = {}): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const raw of readFileSync(`${DEPLOY_DIR}etc/${name}`, 'utf8').split('\n')) {
+    const m = /^(#)?([A-Z][A-Z0-9_]*)=(.*)$/.exec(raw.trim());
+    if (m === null || (m[1] !== undefined && !opts.commented)) continue;
+    out[m[2] ?? ''] = m[3] ?? '';
+  }
+  return out;
+}
