@@ -1,0 +1,213 @@
+// The package as a user gets it: `npm pack` (which builds dist/ through prepack), installed globally
+// into a temporary prefix with `npm install -g --offline` (every dependency from npm's cache, which
+// .ci/install fills; the native modules compiled by node-gyp as on a site), then run from that install,
+// from a folder outside the checkout: --version, `plan` on a bundled example, and a collector and two
+// agents measuring each other on loopback. Runs on whichever Node runs the tests (CI: 20, 22 and 24).
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { delimiter, dirname, join } from 'node:path';
+import { execa, type ResultPromise } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type DirectionJson, linksReplySchema } from '../../shared/alerts-wire.ts';
+import { freePort, waitFor } from '../../testbed/ports.ts';
+
+const ROOT = new URL('../..', import.meta.url).pathname;
+const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+
+let dir: string;
+let prefix: string;
+let pkgDir: string;
+let cwd: string;
+let env: Record<string, string>;
+const running: ResultPromise[] = [];
+
+/** `wanwatch` found on PATH, as a user runs it; the Node that runs the tests comes first on PATH. */
+function wanwatch(args: string[]) {
+  return execa('wanwatch', args, { cwd, env, extendEnv: false, reject: false, timeout: 30_000 });
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'wanwatch-package-'));
+  prefix = join(dir, 'prefix');
+  cwd = join(dir, 'elsewhere');
+  await mkdir(cwd);
+  env = {
+    PATH: [dirname(process.execPath), join(prefix, 'bin'), '/usr/local/bin', '/usr/bin', '/bin'].join(
+      delimiter,
+    ),
+    HOME: process.env.HOME ?? dir,
+    // node-gyp's headers for a Node that is not the system's (CI's Node 22 and 24): see .ci/node.
+    ...(process.env.npm_config_nodedir ? { npm_config_nodedir: process.env.npm_config_nodedir } : {}),
+    JOBS: 'max',
+  };
+  const pack = await execa('npm', ['pack', '--silent', '--pack-destination', dir], {
+    cwd: ROOT,
+    env: { ...process.env, PATH: env.PATH },
+  });
+  const tarball = join(dir, pack.stdout.trim().split('\n').at(-1) ?? '');
+  const install = await execa(
+    'npm',
+    [
+      'install',
+      '--global',
+      '--prefix',
+      prefix,
+      '--offline',
+      '--no-audit',
+      '--no-fund',
+      '--allow-scripts=wanwatch,better-sqlite3,raw-socket',
+      tarball,
+    ],
+    { cwd, env, extendEnv: false, reject: false, all: true },
+  );
+  if (install.exitCode !== 0)
+    throw new Error(
+      `npm install -g --offline ${tarball} failed${/ENOTCACHED/.test(install.all ?? '') ? " (npm's cache lacks a dependency: run bash .ci/install, which caches what installing the package needs)" : ''}:\n${install.all}`,
+    );
+  pkgDir = join(prefix, 'lib', 'node_modules', 'wanwatch');
+}, 300_000);
+
+afterAll(async () => {
+  for (const p of running) p.kill('SIGTERM');
+  await Promise.allSettled(running);
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+describe('the installed package', () => {
+  it('holds what users run and none of the development files', async () => {
+    const top = (await readdir(pkgDir)).sort();
+    expect(top).toEqual(
+      expect.arrayContaining([
+        'bin',
+        'dist',
+        'examples',
+        'dashboards',
+        'package.json',
+        'README.md',
+        'LICENSE',
+      ]),
+    );
+    for (const dev of [
+      'test',
+      'bench',
+      'testbed',
+      'lab',
+      'scripts',
+      '.ci',
+      'cli',
+      'collector',
+      'tsconfig.json',
+    ])
+      expect(top, `${dev} is in the package`).not.toContain(dev);
+    expect(existsSync(join(pkgDir, 'node_modules', 'tsx')), 'tsx installed with the package').toBe(false);
+    expect(existsSync(join(pkgDir, 'dist', 'wanwatch.js'))).toBe(true);
+  });
+
+  it('prints its version, the one in package.json', async () => {
+    const r = await wanwatch(['--version']);
+    expect(r.stderr).toBe('');
+    expect(r.stdout.trim()).toBe(VERSION);
+    expect(r.exitCode).toBe(0);
+  });
+
+  it('--help names an example that exists, and plan runs on it', async () => {
+    const help = await wanwatch(['--help']);
+    const example = /Start with: wanwatch plan -c (\S+)/.exec(help.stdout)?.[1];
+    expect(example, help.stdout).toBeDefined();
+    const r = await wanwatch(['plan', '-c', example!]);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toMatch(/A – B\s+1\s+5 Mbps\s+80 ms/);
+    expect(r.exitCode).toBe(0);
+  });
+
+  it('plans a bundled example as JSON', async () => {
+    const r = await wanwatch(['plan', '-c', join(pkgDir, 'examples', 'full.yaml'), '--json']);
+    expect(r.exitCode).toBe(0);
+    const plan = JSON.parse(r.stdout) as { links: { sites: string[]; required_mbps: number }[] };
+    expect(plan.links.length).toBeGreaterThan(0);
+    for (const l of plan.links) expect(l.required_mbps).toBeGreaterThan(0);
+  });
+
+  it('runs a collector and two agents that measure each other on loopback', async () => {
+    const [collectorPort, reflectorA, reflectorB, iperfA, iperfB] = await Promise.all([
+      freePort('127.0.0.1'),
+      freePort('127.0.0.1'),
+      freePort('127.0.0.2'),
+      freePort('127.0.0.1'),
+      freePort('127.0.0.2'),
+    ]);
+    const config = join(dir, 'topology.yaml');
+    await writeFile(
+      config,
+      `sites:
+  a: {address: 127.0.0.1, token_env: WW_TOKEN_A, reflector_port: ${reflectorA}, iperf3_port: ${iperfA}}
+  b: {address: 127.0.0.2, token_env: WW_TOKEN_B, reflector_port: ${reflectorB}, iperf3_port: ${iperfB}}
+clusters:
+  east:
+    subclusters:
+      sc1: {nodes: {n1: a, n2: b}}
+probes:
+  rtt: {method: udp, interval: 500ms, count: 3, spacing: 10ms, timeout: 500ms}
+  throughput: {enabled: false}
+  heartbeat: {interval: 1s, timeout: 5s}
+collector:
+  public_read: true
+`,
+    );
+    const url = `http://127.0.0.1:${collectorPort}`;
+    const tokens = { WW_TOKEN_A: 'package-token-a', WW_TOKEN_B: 'package-token-b' };
+    const output: string[] = [];
+    const start = (name: string, args: string[], extra: Record<string, string>) => {
+      const p = execa('wanwatch', args, {
+        cwd,
+        env: { ...env, ...extra },
+        extendEnv: false,
+        reject: false,
+        all: true,
+      });
+      p.all?.on('data', (d: Buffer) => output.push(`${name}: ${d.toString().trimEnd()}`));
+      running.push(p);
+      return p;
+    };
+    start(
+      'collector',
+      [
+        'collector',
+        '-c',
+        config,
+        '--listen',
+        `127.0.0.1:${collectorPort}`,
+        '--data-dir',
+        join(dir, 'collector'),
+        '--evaluate-interval',
+        '500ms',
+      ],
+      tokens,
+    );
+    for (const site of ['a', 'b'] as const)
+      start(
+        `agent ${site}`,
+        ['agent', '--site', site, '--collector', url, '--data-dir', join(dir, `agent-${site}`)],
+        {
+          WANWATCH_TOKEN: site === 'a' ? tokens.WW_TOKEN_A : tokens.WW_TOKEN_B,
+        },
+      );
+
+    let directions: DirectionJson[] = [];
+    const measuredBothWays = async () => {
+      const r = await fetch(`${url}/api/v1/links`);
+      directions = linksReplySchema.parse(await r.json()).links.flatMap((l) => l.directions);
+      return directions.length === 2 && directions.every((d) => d.rtt_ms !== null && d.rounds_in_window > 0);
+    };
+    await waitFor('both directions measured', measuredBothWays, 30_000).catch((err: Error) => {
+      throw new Error(`${err.message}; directions: ${JSON.stringify(directions)}\n${output.join('\n')}`);
+    });
+    expect(directions.map((d) => `${d.src}>${d.dst}`).sort()).toEqual(['a>b', 'b>a']);
+    for (const d of directions) {
+      expect(d.rtt_ms).toBeGreaterThan(0);
+      expect(d.rtt_ms).toBeLessThan(50);
+      expect(d.loss_percent).toBe(0);
+    }
+  }, 60_000);
+});
