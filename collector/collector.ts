@@ -40,7 +40,7 @@ export interface CollectorOptions {
   tls?: { cert: string; key: string; client_ca?: string };
   /** Rate limits of the API (tests turn them off); default api/limits.ts DEFAULT_API_LIMITS. */
   limits?: Partial<ApiLimits>;
-  /** How often alerts are evaluated; default WANWATCH_EVALUATE_INTERVAL_MS or 5000. */
+  /** How often alerts are evaluated besides on arrival; default WANWATCH_EVALUATE_INTERVAL_MS or 1000. */
   evaluateIntervalMs?: number;
   /** Notification retry policy (tests shorten it). */
   retry?: Partial<RetryPolicy>;

@@ -51,7 +51,7 @@ export function registerCollector(program: Command): void {
     .addOption(
       new Option(
         '--evaluate-interval <duration>',
-        'how often alerts are evaluated, e.g. 5s (default: 5s)',
+        'how often alerts are evaluated besides on the arrival of results, e.g. 1s (default: 1s)',
       ).env('WANWATCH_EVALUATE_INTERVAL'),
     )
     .action(async (opts: Options) => {

@@ -1,13 +1,15 @@
-// When alerts are evaluated: every interval, and soon after ingest, heartbeats or a reload ask for it.
-// Those requests are coalesced and spaced out, so a burst of batches costs one evaluation (each reads
-// the whole alert window from the store). A failed evaluation is logged and retried at the next interval.
+// When alerts are evaluated: on arrival (ingest, heartbeats or a reload ask for it, and the step runs at
+// once, or after a short debounce when one ran less than ARRIVAL_DEBOUNCE_MS ago, so a burst of batches
+// costs one step), and every interval for what time alone changes (a `for` or `clear_for` running out, a
+// round leaving the window, a silent agent). A step costs what arrived since the last one (evaluator.ts),
+// so both can be frequent. A failed evaluation is logged and retried at the next interval.
 import type { Logger } from '../../shared/log.ts';
 import type { AlertEvent } from '../alerts/event.ts';
 import type { EvaluationContext, Evaluator } from './evaluator.ts';
 
-export const DEFAULT_EVALUATE_INTERVAL_MS = 5000;
+export const DEFAULT_EVALUATE_INTERVAL_MS = 1000;
 /** Evaluations asked for by ingest run at most this often (or every evaluate interval, if shorter). */
-const MIN_EVALUATION_SPACING_MS = 1000;
+const ARRIVAL_DEBOUNCE_MS = 100;
 
 export interface EvaluationLoopOptions {
   intervalMs: number;
@@ -59,7 +61,7 @@ export class EvaluationLoop {
   queue(): void {
     if (this.queued) return;
     this.queued = true;
-    const spacing = Math.min(this.opts.intervalMs, MIN_EVALUATION_SPACING_MS);
+    const spacing = Math.min(this.opts.intervalMs, ARRIVAL_DEBOUNCE_MS);
     const wait = Math.max(0, this.lastEvaluation + spacing - Date.now());
     setTimeout(() => {
       this.queued = false;

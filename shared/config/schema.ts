@@ -104,10 +104,12 @@ export const probesSchema = z.strictObject({
   rtt: z
     .strictObject({
       method: z.enum(PROBE_METHODS).default('icmp'),
-      interval: durationMs.default(10_000),
-      count: z.number().int().min(1).max(10_000).default(5),
+      // Rounds of 10 every 5 s: 30 samples in the 15 s window, so one slow sample never moves its p95
+      // (docs/alerts.md, "Defaults"); 1 s timeout: a dead link's round is over 2.8 s after it began.
+      interval: durationMs.default(5000),
+      count: z.number().int().min(1).max(10_000).default(10),
       spacing: durationMs.default(200),
-      timeout: durationMs.default(2000),
+      timeout: durationMs.default(1000),
       /** Port for the tcp method (the peer's TCP listener). */
       tcp_port: port.optional(),
     })
@@ -132,14 +134,16 @@ export const probesSchema = z.strictObject({
     .prefault({}),
 });
 
+// The defaults page within 30 s, resolve within 2 min and page a link flapping every 20 s once; `for`
+// outlasts the window, so no single round, however bad, pages. Their arithmetic: docs/alerts.md.
 export const alertsSchema = z.strictObject({
   /** How long a breach must last before it fires. */
-  for: durationMs.default(60_000),
+  for: durationMs.default(18_000),
   /** How long recovery must last before it resolves. */
-  clear_for: durationMs.default(120_000),
+  clear_for: durationMs.default(60_000),
   repeat_interval: durationMs.default(4 * 3_600_000),
   /** Window over which the RTT statistic and loss are computed. */
-  window: durationMs.default(300_000),
+  window: durationMs.default(15_000),
   send_resolved: z.boolean().default(true),
   /** Failed throughput tests in a row on a link direction that raise throughput_failing. */
   throughput_failures: z.number().int().min(1).max(100).default(3),

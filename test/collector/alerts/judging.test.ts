@@ -153,7 +153,7 @@ describe("a round a peer's reflector refused (the peer's agent restarting)", () 
 });
 
 describe('a reflector that stays away (its port taken, a firewall rejecting, a crashed reflector)', () => {
-  // The default hysteresis (for: 1m, clear_for: 2m): what keeps a peer's restart from paging.
+  // The default hysteresis (alerts.for, alerts.clear_for): what keeps a peer's restart from paging.
   const defaults = () =>
     parseTopology(yaml().replace('alerts: {for: 0s, clear_for: 0s, window: 5m}', 'alerts: {window: 5m}'));
   const REFUSED =
@@ -167,6 +167,8 @@ describe('a reflector that stays away (its port taken, a firewall rejecting, a c
       REFUSED,
     );
   const answered = (time_ms: number): RttResult => rttResult('a', 'b', time_ms, [1, 1, 1, 1, 1]);
+  /** The first of run()'s evaluations (every 5 s) at or after `t`. */
+  const evaluatedAt = (t: number) => Math.ceil(t / 5000) * 5000;
 
   /**
    * a's rounds towards b every 10 s from `from` (ms after NOW) until `to`, refused while `refused(t)`,
@@ -189,7 +191,12 @@ describe('a reflector that stays away (its port taken, a firewall rejecting, a c
   it('raises measurement_failing for b, the site whose reflector refuses, once refusals last alerts.for', () => {
     const events = run(10_000, 100_000, (t) => t >= 10_000);
     expect(events.map((e) => [e.dedup_key, e.status, e.severity, e.time_ms - NOW])).toEqual([
-      ['wanwatch/measurement_failing/b/refused', 'firing', 'critical', 70_000],
+      [
+        'wanwatch/measurement_failing/b/refused',
+        'firing',
+        'critical',
+        evaluatedAt(10_000 + topology.alerts.for),
+      ],
     ]);
     expect(events[0]).toMatchObject({
       rule: 'measurement_failing',
@@ -225,7 +232,7 @@ describe('a reflector that stays away (its port taken, a firewall rejecting, a c
         'wanwatch/measurement_failing/b/refused',
         'resolved',
         'the reflector at b answers its peers again (no more refused)',
-        200_000,
+        evaluatedAt(80_000 + topology.alerts.clear_for),
       ],
     ]);
   });
