@@ -1,6 +1,6 @@
 import { type Command, Option } from 'commander';
 import { renderTable } from '../../shared/table.ts';
-import { errorReplySchema, type LinksReply, linksReplySchema } from '../../shared/wire.ts';
+import { agentsReplySchema, errorReplySchema, type LinksReply, linksReplySchema } from '../../shared/wire.ts';
 import { CliError, EXIT } from '../errors.ts';
 import { CREDENTIAL_ENV, clientFetch, readCredential, withClientTls, withCredential } from '../options.ts';
 
@@ -15,7 +15,8 @@ export function registerStatus(program: Command): void {
             'Asks a collector (GET /api/v1/links) for every link and direction and prints the RTT statistic',
             'against its limit, loss over the alert window, the latest goodput against the required rate, and',
             'the alert state, then what keeps a direction from being measured, stale goodput and failing',
-            'throughput tests. Exit code 1 when any direction is firing or cannot be measured, 0 otherwise,',
+            'throughput tests, and agents the collector refuses for their version (GET /api/v1/agents).',
+            'Exit code 1 when any direction is firing or cannot be measured or an agent is refused, 0 otherwise,',
             '2 when the collector cannot be reached, refuses the credential, or its reply is not what this',
             'wanwatch reads. Reading needs a viewer or operator credential (--token-file or',
             `$${CREDENTIAL_ENV}) unless the collector's reads are public.`,
@@ -65,15 +66,47 @@ export function registerStatus(program: Command): void {
       const reply = readLinksReply(url, text);
       if (opts.json) process.stdout.write(`${JSON.stringify(JSON.parse(text))}\n`);
       else process.stdout.write(renderStatus(reply));
+      // Agents the collector refuses for their version measure nothing: said after the table.
+      const refused = opts.json ? [] : await refusedAgents(fetchImpl, url, credential);
+      if (refused.length > 0) process.stdout.write(`\n${refused.join('\n')}\n`);
       // A round cut short by its agent stopping is not a site that cannot measure (agent_down's business).
       const bad = reply.links.some((l) =>
         l.directions.some(
           (d) => d.state === 'firing' || (d.not_measured !== null && d.not_measured.code !== 'cancelled'),
         ),
       );
-      process.exitCode = bad ? EXIT.failed : EXIT.ok;
+      process.exitCode = bad || refused.length > 0 ? EXIT.failed : EXIT.ok;
     },
   );
+}
+
+/**
+ * One line per agent the collector refuses for its version (its agents view's version_refused), with
+ * what the collector told it. Nothing when the view cannot be read: the links reply said what matters.
+ */
+async function refusedAgents(
+  fetchImpl: typeof fetch,
+  links: URL,
+  credential: string | undefined,
+): Promise<string[]> {
+  try {
+    const res = await fetchImpl(new URL('/api/v1/agents', links), {
+      signal: AbortSignal.timeout(10_000),
+      ...(credential === undefined ? {} : { headers: { authorization: `Bearer ${credential}` } }),
+    });
+    if (!res.ok) return [];
+    const parsed = agentsReplySchema.safeParse(await res.json());
+    if (!parsed.success) return [];
+    return parsed.data.agents.flatMap((a) =>
+      a.version_refused
+        ? [
+            `agent of site ${a.site} refused for its version (${a.version_refused.verdict.replace('_', ' ')}): ${a.version_refused.message}`,
+          ]
+        : [],
+    );
+  } catch {
+    return [];
+  }
 }
 
 /** A non-2xx answer as one line, with what to do about a refused or missing credential. */

@@ -19,6 +19,7 @@ import type { AgentJson, Heartbeat } from '../../../shared/wire.ts';
 import { freeSitePorts, quietLog } from '../../../testbed/agents.ts';
 import { startTestCollector, type TestCollector } from '../../../testbed/collector.ts';
 import { rttResult } from '../../../testbed/results.ts';
+import { wanwatch } from '../../support/cli.ts';
 
 const TOKEN_A = 'versions-token-a';
 const VIEWER = 'versions-viewer';
@@ -168,6 +169,19 @@ describe('the collector and agents of other versions', () => {
     expect((await agentA()).version_refused).toBeNull();
     // A development build's version has no line to judge by.
     expect((await request('GET', '/plan?site=a', { version: 'dev' })).status).toBe(200);
+  });
+
+  it('wanwatch status says which agent is refused and why, and exits 1 until it is taken', async () => {
+    expect((await request('GET', '/plan?site=a', { version: NEXT_LINE })).status).toBe(403);
+    const env = { WANWATCH_CREDENTIAL: VIEWER };
+    const refused = await wanwatch(['status', '--collector', c.url], { env });
+    expect(refused.stdout).toContain(
+      `agent of site a refused for its version (too new): version mismatch: the agent of site "a" is wanwatch ${NEXT_LINE}`,
+    );
+    expect(refused.exitCode).toBe(1);
+    expect((await request('GET', '/plan?site=a', { version: WANWATCH_VERSION })).status).toBe(200);
+    const taken = await wanwatch(['status', '--collector', c.url], { env });
+    expect(taken.stdout).not.toContain('refused for its version');
   });
 
   it('an agent of a later line stops at start saying why, its spool kept; at a version the collector takes, the spool is sent', async () => {
