@@ -148,13 +148,15 @@ async function firstForeignEntry(dataDir: string): Promise<Foreign | undefined> 
 
 function foreignError(dataDir: string, f: Foreign): DataDirError {
   const me = currentUser();
-  const owner = userName(f.uid);
+  const dir = resolve(dataDir);
+  const owner = userName(f.uid) ?? `uid ${f.uid}`;
+  const what = f.path === dir ? `is owned by ${owner}` : `holds ${f.path}, owned by ${owner},`;
+  const chown = me.name === undefined ? `${me.uid}:${me.gid}` : `${me.name}:`;
   return new DataDirError(
-    `the data directory ${resolve(dataDir)} holds ${f.path}, owned by ${owner ?? `uid ${f.uid}`}, and this ` +
-      `agent (running as ${me.name ?? `uid ${me.uid}`}) ${f.why}: an earlier run as another user left it. Give ` +
-      `the directory to this user with \`sudo chown -R ${me.name === undefined ? `${me.uid}:${me.gid}` : `${me.name}:`} ${resolve(dataDir)}\` ` +
-      '(the spool’s results are kept and sent at the next start), or give --data-dir another directory. ' +
-      'Under systemd, StateDirectory= does that chown at start when the directory itself is another user’s.',
+    `the data directory ${dir} ${what} and this agent (running as ${me.name ?? `uid ${me.uid}`}) ${f.why}: ` +
+      `probably left by an earlier run as another user. Give the directory to this user with \`sudo chown -R ` +
+      `${chown} ${dir}\` (the spool’s results are kept and sent at the next start), or give --data-dir another ` +
+      'directory. Under systemd, StateDirectory= does that chown at start when the directory itself is another user’s.',
   );
 }
 
