@@ -253,6 +253,11 @@ describe.runIf(root)('the agent as its systemd unit runs it, as nobody', () => {
     chmodSync(join(base, 'left-by-root'), 0o755);
     const env = { WANWATCH_DATA_DIR: dataDir };
 
+    // All of it root's: refused, naming the directory.
+    const untouched = runAsUnit('CAP_NET_RAW', env);
+    expect((await untouched.child).exitCode).toBe(2);
+    expect(untouched.stderr()).toContain(`the data directory ${dataDir} is owned by root and this agent`);
+
     // Only the top directory handed over (a half fix): still refused, naming the spool.
     chownSync(dataDir, id('-u'), id('-g'));
     const refused = runAsUnit('CAP_NET_RAW', env);
