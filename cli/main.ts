@@ -3,17 +3,6 @@ import { readFileSync } from 'node:fs';
 import { isAbsolute, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
-import { ConfigError } from '../shared/config/load.ts';
-import { registerAgent } from './commands/agent.ts';
-import { registerCollector } from './commands/collector.ts';
-import { registerDoctor } from './commands/doctor.ts';
-import { registerNotify } from './commands/notify.ts';
-import { registerPlan } from './commands/plan.ts';
-import { registerProbe } from './commands/probe.ts';
-import { registerQualify } from './commands/qualify.ts';
-import { registerReflector } from './commands/reflector.ts';
-import { registerStatus } from './commands/status.ts';
-import { registerThroughput } from './commands/throughput.ts';
 import { CliError, EXIT } from './errors.ts';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
@@ -38,16 +27,25 @@ const program = new Command('wanwatch')
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride();
 
-registerPlan(program);
-registerQualify(program);
-registerCollector(program);
-registerAgent(program);
-registerStatus(program);
-registerNotify(program);
-registerProbe(program);
-registerThroughput(program);
-registerReflector(program);
-registerDoctor(program);
+// Each command's module is loaded only when that command runs: an agent never loads the collector,
+// its SQLite, InfluxDB client or YAML parser (a third of its memory: docs/measuring.md, "What an agent
+// costs"). Without a command (--help, a typo) every command is loaded, in this order.
+const COMMANDS: Record<string, () => Promise<(program: Command) => void>> = {
+  plan: async () => (await import('./commands/plan.ts')).registerPlan,
+  qualify: async () => (await import('./commands/qualify.ts')).registerQualify,
+  collector: async () => (await import('./commands/collector.ts')).registerCollector,
+  agent: async () => (await import('./commands/agent.ts')).registerAgent,
+  status: async () => (await import('./commands/status.ts')).registerStatus,
+  notify: async () => (await import('./commands/notify.ts')).registerNotify,
+  probe: async () => (await import('./commands/probe.ts')).registerProbe,
+  throughput: async () => (await import('./commands/throughput.ts')).registerThroughput,
+  reflector: async () => (await import('./commands/reflector.ts')).registerReflector,
+  doctor: async () => (await import('./commands/doctor.ts')).registerDoctor,
+};
+const first = process.argv.slice(2).find((a) => !a.startsWith('-'));
+const named = first !== undefined && Object.hasOwn(COMMANDS, first) ? first : undefined;
+for (const [name, load] of Object.entries(COMMANDS))
+  if (named === undefined || name === named) (await load())(program);
 
 // The worked examples come with the package: name one by a path that works from where the user is
 // (examples/… in a checkout, the installed package's own folder elsewhere).
@@ -62,10 +60,11 @@ program.addHelpText(
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
-  process.exitCode = exitCodeFor(err);
+  process.exitCode = await exitCodeFor(err);
 }
 
-function exitCodeFor(err: unknown): number {
+async function exitCodeFor(err: unknown): Promise<number> {
+  const { ConfigError } = await import('../shared/config/load.ts');
   if (err instanceof CommanderError) {
     // Commander already printed its message (or the help / version text).
     return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
