@@ -100,7 +100,10 @@ function checkIcmp(): Check {
         name: 'ICMP echo',
         ok: false,
         detail: 'raw sockets not allowed for this process (the icmp method will report permission_denied)',
-        fix: 'run as root, or `setcap cap_net_raw+ep $(readlink -f $(which node))`; tcp and udp probes work without it',
+        fix:
+          'the agent: run it as wanwatch-agent@SITE.service does (CAP_NET_RAW alone, docs/deploying.md) or as ' +
+          'root; tcp and udp probes work without it; last resort: `setcap cap_net_raw+ep $(readlink -f $(which ' +
+          'node))`, which every node program on the host then shares',
       };
 }
 
