@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { type Command, Option } from 'commander';
 import { defaultDataDir, defaultDataDirHelp } from '../../agent/data-dir.ts';
-import { startAgentMetrics } from '../../agent/metrics/wiring.ts';
 import { AgentDeniedError, createAgent, DataDirError, iperf3PidFile } from '../../agent/runtime.ts';
 import { DEFAULT_SPOOL_MAX_RESULTS } from '../../agent/spool/spool.ts';
 import { closeIcmpSessions } from '../../probes/icmp.ts';
@@ -115,14 +114,17 @@ export function registerAgent(program: Command): void {
     const metrics =
       opts.metricsListen === undefined
         ? undefined
-        : await startAgentMetrics({
-            listen: opts.metricsListen,
-            site: opts.site,
-            version: packageVersion(),
-            ...(fetch === undefined ? {} : { fetch }),
-          }).catch((err: unknown) => {
-            throw new CliError((err as Error).message, 2);
-          });
+        : // prom-client and the metrics are loaded only for --metrics-listen (an agent's memory).
+          await (await import('../../agent/metrics/wiring.ts'))
+            .startAgentMetrics({
+              listen: opts.metricsListen,
+              site: opts.site,
+              version: packageVersion(),
+              ...(fetch === undefined ? {} : { fetch }),
+            })
+            .catch((err: unknown) => {
+              throw new CliError((err as Error).message, 2);
+            });
     if (metrics) log.info('serving metrics', { url: `${metrics.url}/metrics` });
     const agent = createAgent(
       {
