@@ -8,6 +8,7 @@ import { type Command, Option } from 'commander';
 import { directRequirement, qualifyDirect } from '../../qualify/direct.ts';
 import { QualifyError } from '../../qualify/errors.ts';
 import { qualifyMesh } from '../../qualify/mesh.ts';
+import { nameEnds } from '../../qualify/report/model.ts';
 import { renderTerminal } from '../../qualify/report/text.ts';
 import { writeReportFiles } from '../../qualify/report/write.ts';
 import { defaultTestDuration, type RunSettings } from '../../qualify/run.ts';
@@ -37,6 +38,8 @@ import {
 
 interface QualifyOpts {
   to?: string;
+  site?: string;
+  peerSite?: string;
   config?: string;
   collector?: string;
   links?: string;
@@ -93,6 +96,11 @@ export function registerQualify(program: Command): void {
           ].join('\n\n'),
         )
         .option('--to <host>', 'direct mode: the far end, running `wanwatch reflector`')
+        .option(
+          '--site <name>',
+          "direct mode: this end's site name in the report (default: this host's name)",
+        )
+        .option('--peer-site <name>', "direct mode: the far end's site name in the report (default: --to)")
         .option(
           '--subclusters <n>',
           'direct mode: subclusters whose traffic crosses the link',
@@ -186,7 +194,8 @@ async function qualify(opts: QualifyOpts, version: string): Promise<void> {
   };
   const run = mesh ? meshRun(opts, settings) : directRun(opts, settings);
   const mode = mesh ? 'mesh' : 'direct';
-  const report = await runSession({ version, mode, duration_ms: opts.duration, quiet: opts.quiet, run });
+  const measured = await runSession({ version, mode, duration_ms: opts.duration, quiet: opts.quiet, run });
+  const report = mesh ? measured : nameEnds(measured, { from: opts.site, to: opts.peerSite });
   writeReportFiles(report, opts);
   process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : renderTerminal(report));
   process.exitCode = exitCodeFor(report.links);

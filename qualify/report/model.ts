@@ -14,6 +14,19 @@ export interface ThroughputSummary {
   udp_jitter_ms: number | null;
   intervals_bps: number[];
   error: string | null;
+  /** How the test was run: parallel streams and its length (null when it failed before starting). */
+  streams: number | null;
+  duration_ms: number | null;
+}
+
+/** How the link was measured, read from the measurements themselves: what a change board asks. */
+export interface MeasuredWith {
+  rtt_method: string | null;
+  rtt_rounds: number;
+  probes_per_round: number | null;
+  /** Median time between the starts of two rounds. */
+  round_interval_ms: number | null;
+  throughput_tests: number;
 }
 
 export interface LinkReport extends LinkVerdict {
@@ -25,6 +38,8 @@ export interface LinkReport extends LinkVerdict {
   rtt_loaded_samples_ms: (number | null)[];
   /** What the reader should know about how the link was measured (mesh mode: monitoring paused). */
   notes?: string[];
+  /** Absent from reports written before it. */
+  measured_with?: MeasuredWith;
 }
 
 export interface QualifyReport {
@@ -55,6 +70,8 @@ function summarize(v: LinkVerdict, r: ThroughputResult): ThroughputSummary {
     udp_jitter_ms: t?.udp_jitter_ms ?? null,
     intervals_bps: t?.intervals_bps ?? [],
     error: r.error ? `${r.error.code}: ${r.error.message}` : null,
+    streams: t?.streams ?? null,
+    duration_ms: t?.duration_ms ?? null,
   };
 }
 
@@ -68,7 +85,50 @@ export function linkReport(v: LinkVerdict, m: LinkMeasurements): LinkReport {
     throughput: [...m.tcp, ...m.udp].map((r) => summarize(v, r)),
     rtt_idle_samples_ms: idle.flatMap((r) => r.rtt?.samples_ms ?? []),
     rtt_loaded_samples_ms: loaded.flatMap((r) => r.rtt?.samples_ms ?? []),
+    measured_with: measuredWith(m),
   };
+}
+
+function measuredWith(m: LinkMeasurements): MeasuredWith {
+  const rounds = m.rounds.map((r) => r.result);
+  const times = rounds.map((r) => r.time_ms).sort((a, b) => a - b);
+  const gaps = times
+    .slice(1)
+    .map((t, i) => t - (times[i] as number))
+    .sort((a, b) => a - b);
+  const sent = rounds.map((r) => r.rtt?.sent).filter((n): n is number => n !== undefined);
+  return {
+    rtt_method: rounds[0]?.method ?? null,
+    rtt_rounds: rounds.length,
+    probes_per_round: sent.length === 0 ? null : Math.max(...sent),
+    round_interval_ms: gaps.length === 0 ? null : (gaps[Math.floor(gaps.length / 2)] as number),
+    throughput_tests: m.tcp.length + m.udp.length,
+  };
+}
+
+/**
+ * The report with the two ends named as the person asked (direct mode: `--site` and `--peer-site`)
+ * instead of this host's name and the far end's address.
+ */
+export function nameEnds(report: QualifyReport, names: { from?: string; to?: string }): QualifyReport {
+  if (!names.from && !names.to) return report;
+  const links = report.links.map((l) => {
+    const from = names.from ?? l.link.from;
+    const to = names.to ?? l.link.to;
+    const pairs: [string, string][] = [
+      [`${l.link.from} → ${l.link.to}`, `${from} → ${to}`],
+      [`${l.link.to} → ${l.link.from}`, `${to} → ${from}`],
+      [`${l.link.from} ↔ ${l.link.to}`, `${from} ↔ ${to}`],
+    ];
+    const swap = (text: string) => pairs.reduce((t, [a, b]) => t.replaceAll(a, b), text);
+    return {
+      ...l,
+      link: { ...l.link, from, to },
+      checks: l.checks.map((c) => ({ ...c, name: swap(c.name), reason: swap(c.reason) })),
+      throughput: l.throughput.map((t) => ({ ...t, direction: swap(t.direction), label: swap(t.label) })),
+    };
+  });
+  return { ...report, links };
 }
 
 export function buildReport(args: {
