@@ -153,7 +153,7 @@ describe('the qualification report’s charts', () => {
         [1, 2, 2.5, 5].some((k) => Math.abs(mantissa - k) < 1e-6),
         `${chart} ${cls} step ${step}`,
       ).toBe(true);
-      values.forEach((v, i) => expect(v).toBeCloseTo((values[0] as number) + i * step, 6));
+      for (const [i, v] of values.entries()) expect(v).toBeCloseTo((values[0] as number) + i * step, 6);
       for (const t of ticks(chart, cls)) if (Number.isInteger(step)) expect(t).toMatch(/^\d+$/);
     }
     // Goodput: the TCP capture ran at over 10 Gbps against a 5 Mbps requirement, so the axis is
