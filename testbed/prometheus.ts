@@ -26,6 +26,15 @@ export interface Prometheus {
   dir: string;
   /** An instant PromQL query at now; throws on an HTTP or query error. Vectors and scalars. */
   query(promql: string): Promise<PromSample[]>;
+  /** A range query (what a graph panel runs): each series' points, oldest first. */
+  queryRange(
+    promql: string,
+    startS: number,
+    endS: number,
+    stepS: number,
+  ): Promise<{ metric: Record<string, string>; values: number[] }[]>;
+  /** The values of `label` among the series `match` selects (Grafana's label_values()). */
+  labelValues(label: string, match: string): Promise<string[]>;
   /** The scrape targets' health as Prometheus sees it. */
   targets(): Promise<{ job: string; health: string; lastError: string }[]>;
   close(): Promise<void>;
@@ -112,6 +121,16 @@ export async function startPrometheus(
         value: Number(s.value[1]),
       }));
     },
+    queryRange: async (promql, startS, endS, stepS) => {
+      const data = await api<{ result: { metric: Record<string, string>; values: [number, string][] }[] }>(
+        `/api/v1/query_range?${new URLSearchParams({ query: promql, start: String(startS), end: String(endS), step: String(stepS) })}`,
+      );
+      return data.result.map((s) => ({ metric: s.metric, values: s.values.map(([, v]) => Number(v)) }));
+    },
+    labelValues: (label, match) =>
+      api<string[]>(
+        `/api/v1/label/${encodeURIComponent(label)}/values?${new URLSearchParams({ 'match[]': match })}`,
+      ),
     targets: async () => {
       const data = await api<{
         activeTargets: { labels: Record<string, string>; health: string; lastError: string }[];

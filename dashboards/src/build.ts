@@ -10,12 +10,21 @@ import { overview } from './overview.ts';
 
 export const DASHBOARDS_DIR = join(dirname(fileURLToPath(import.meta.url)), '..');
 
-/** File name → dashboard, in the order docs/influxdb-grafana.md shows them. */
+/** File name → dashboard for InfluxDB (InfluxQL), in the order docs/influxdb-grafana.md shows them. */
 export function allDashboards(): Record<string, Dashboard> {
   return {
-    'wanwatch-overview.json': overview(),
-    'wanwatch-link.json': linkDetail(),
-    'wanwatch-agents.json': agents(),
+    'wanwatch-overview.json': overview('influxql'),
+    'wanwatch-link.json': linkDetail('influxql'),
+    'wanwatch-agents.json': agents('influxql'),
+  };
+}
+
+/** The same dashboards for a Prometheus that scrapes /metrics (PromQL; docs/prometheus.md). */
+export function prometheusDashboards(): Record<string, Dashboard> {
+  return {
+    'wanwatch-overview-prometheus.json': overview('promql'),
+    'wanwatch-link-prometheus.json': linkDetail('promql'),
+    'wanwatch-agents-prometheus.json': agents('promql'),
   };
 }
 
@@ -24,7 +33,7 @@ export function renderJson(d: Dashboard): string {
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  for (const [file, d] of Object.entries(allDashboards())) {
+  for (const [file, d] of Object.entries({ ...allDashboards(), ...prometheusDashboards() })) {
     writeFileSync(join(DASHBOARDS_DIR, file), renderJson(d));
     process.stdout.write(`wrote dashboards/${file} (${d.panels.length} panels)\n`);
   }

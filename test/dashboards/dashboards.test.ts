@@ -3,7 +3,12 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { allDashboards, DASHBOARDS_DIR, renderJson } from '../../dashboards/src/build.ts';
+import {
+  allDashboards,
+  DASHBOARDS_DIR,
+  prometheusDashboards,
+  renderJson,
+} from '../../dashboards/src/build.ts';
 import type { Dashboard } from '../../dashboards/src/grafana.ts';
 
 const files = readdirSync(DASHBOARDS_DIR).filter((f) => f.endsWith('.json'));
@@ -18,7 +23,7 @@ const BUILT_IN =
 
 describe('the committed dashboards', () => {
   it('are exactly what `npm run dashboards` renders', () => {
-    const rendered = allDashboards();
+    const rendered = { ...allDashboards(), ...prometheusDashboards() };
     expect(files.sort()).toEqual(Object.keys(rendered).sort());
     for (const [file, d] of Object.entries(rendered))
       expect(
@@ -37,11 +42,13 @@ describe('the committed dashboards', () => {
     }
   });
 
-  // biome-ignore lint/suspicious/noTemplateCurlyInString: Grafana's variable syntax
-  const DS = { type: 'influxdb', uid: '${datasource}' };
+  // The Prometheus renderings (PromQL) read a Prometheus data source, the others InfluxDB.
+  const kind = (d: Dashboard) => (d.uid.endsWith('-prometheus') ? 'prometheus' : 'influxdb');
   it.each(committed)(
     '%s: unique panel ids, core panel types, every query on the datasource variable',
     (_f, d) => {
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: Grafana's variable syntax
+      const DS = { type: kind(d), uid: '${datasource}' };
       const ids = d.panels.map((p) => p.id);
       expect(new Set(ids).size).toBe(ids.length);
       for (const p of d.panels) {
@@ -52,7 +59,7 @@ describe('the committed dashboards', () => {
         for (const t of p.targets ?? []) expect(t.datasource, p.title).toEqual(DS);
       }
       const ds = d.templating.list.filter((v) => v.type === 'datasource');
-      expect(ds).toMatchObject([{ name: 'datasource', query: 'influxdb' }]);
+      expect(ds).toMatchObject([{ name: 'datasource', query: kind(d) }]);
       for (const v of d.templating.list.filter((x) => x.type === 'query'))
         expect(v.datasource, v.name).toEqual(DS);
     },
