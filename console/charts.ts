@@ -239,7 +239,13 @@ export function lossChart(el: HTMLElement, s: SeriesReply, width: number, hooks:
         points: { show: false },
         value: () => `${s.max_loss_percent} %`,
       },
-      { label: 'jitter', stroke: C.jitter, width: 1.5, scale: 'ms', value: (_u, v) => fmtMs(v) },
+      {
+        label: 'jitter',
+        stroke: 'rgba(163,113,247,0.75)',
+        width: 1,
+        scale: 'ms',
+        value: (_u, v) => fmtMs(v),
+      },
     ],
     [
       { ...axis('loss (%)', (v) => `${+v.toFixed(1)}`), scale: '%' },

@@ -24,6 +24,16 @@ const unit = (v: number | null, u: string) =>
       ? `${(v / 1e6).toFixed(1)} Mbps`
       : `${+v.toFixed(2)} ${u === 'percent' ? '%' : u}`;
 
+/** The unit of each rule's observed value and limit (the active alerts' list does not carry it). */
+const RULE_UNITS: Partial<Record<string, string>> = {
+  rtt_high: 'ms',
+  loss_high: 'percent',
+  goodput_low: 'bps',
+  link_down: 'percent',
+  agent_down: 's',
+  output_rows_refused: 'rows',
+};
+
 export function alertsPage(root: HTMLElement, live: Live): Page {
   const rule = el('select', { 'aria-label': 'rule' }, el('option', { value: '' }, 'every rule'));
   const status = el(
@@ -79,8 +89,8 @@ export function alertsPage(root: HTMLElement, live: Live): Page {
                   el('td', {}, el('span', { class: `pill ${a.status}` }, a.status)),
                   el('td', {}, a.rule),
                   el('td', {}, subjectLabel(a.subject)),
-                  el('td', {}, a.observed === null ? '–' : String(+a.observed.toFixed(2))),
-                  el('td', {}, a.threshold === null ? '–' : String(a.threshold)),
+                  el('td', { class: 'nowrap' }, unit(a.observed, RULE_UNITS[a.rule] ?? '')),
+                  el('td', { class: 'nowrap' }, unit(a.threshold, RULE_UNITS[a.rule] ?? '')),
                   el('td', { title: time(a.since_ms) }, ago(a.since_ms, now)),
                   el('td', {}, a.cause ? `${a.cause.code}: ${a.cause.message}` : ''),
                 ),
