@@ -7,7 +7,7 @@
 // its own fetch with an Agent carries the TLS options per client.
 import { readFileSync } from 'node:fs';
 import { rootCertificates } from 'node:tls';
-import { Agent, fetch as undiciFetch } from 'undici';
+import type { Agent } from 'undici';
 
 export interface ClientTlsFiles {
   /** PEM file of the CA (or the self-signed certificate) that signed the collector's certificate. */
@@ -56,11 +56,15 @@ export function tlsFetch(files: ClientTlsFiles): typeof fetch | undefined {
     files.ca === undefined ? undefined : [...rootCertificates, readPem('CA certificate', files.ca, '--ca')];
   const cert = files.cert === undefined ? undefined : readPem('client certificate', files.cert, '--tls-cert');
   const key = files.key === undefined ? undefined : readPem('client key', files.key, '--tls-key');
-  const dispatcher = new Agent({
-    connect: { ...(ca ? { ca } : {}), ...(cert ? { cert } : {}), ...(key ? { key } : {}) },
-  });
+  const connect = { ...(ca ? { ca } : {}), ...(cert ? { cert } : {}), ...(key ? { key } : {}) };
+  // undici is loaded at the first request, not when wanwatch starts: most runs set no TLS option, and
+  // it is a twentieth of an agent's memory.
+  let client: Promise<{ fetch: typeof import('undici').fetch; dispatcher: Agent }> | undefined;
   // undici's Response and RequestInit are the classes Node's own fetch is built from; only their
   // TypeScript declarations differ, hence the casts at this one seam.
-  return ((input: string | URL, init?: RequestInit) =>
-    undiciFetch(input, { ...(init as object), dispatcher })) as unknown as typeof fetch;
+  return (async (input: string | URL, init?: RequestInit) => {
+    client ??= import('undici').then((u) => ({ fetch: u.fetch, dispatcher: new u.Agent({ connect }) }));
+    const { fetch, dispatcher } = await client;
+    return fetch(input, { ...(init as object), dispatcher });
+  }) as unknown as typeof fetch;
 }
