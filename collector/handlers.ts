@@ -132,6 +132,7 @@ export function apiHandlers(parts: HandlerParts): ApiContext {
           });
           return q;
         }),
+      list: () => qualifications.list(Date.now()),
       get: (id) => qualifications.get(id, Date.now()),
       cancel: (id, by) => {
         const q = qualifications.cancel(id, Date.now());

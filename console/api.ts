@@ -1,7 +1,7 @@
 // The console's one way to read the collector: same-origin GETs of the read API, with the viewer
 // credential the person typed (kept for this browser tab only) as a bearer token when reads need one.
 import type { SeriesReply } from '../shared/series-wire.ts';
-import type { AgentsReply, AlertsReply, LinksReply } from '../shared/wire.ts';
+import type { AgentsReply, AlertsReply, LinksReply, Qualification } from '../shared/wire.ts';
 
 const KEY = 'wanwatch.credential';
 
@@ -37,6 +37,7 @@ export const api = {
   links: () => get<LinksReply>('/api/v1/links'),
   alerts: () => get<AlertsReply>('/api/v1/alerts'),
   agents: () => get<AgentsReply>('/api/v1/agents'),
+  qualifications: () => get<{ qualifications: Qualification[] }>('/api/v1/qualifications'),
   series: (src: string, dst: string, from: number, to: number, points: number) =>
     get<SeriesReply>(
       `/api/v1/series?${new URLSearchParams({ src, dst, from: String(from), to: String(to), points: String(points) })}`,

@@ -11,12 +11,14 @@ import { linkPage } from './pages/link.ts';
 import { overviewPage } from './pages/overview.ts';
 import type { Page } from './pages/page.ts';
 import { planPage } from './pages/plan.ts';
+import { qualificationsPage } from './pages/qualifications.ts';
 
 const NAV: [string, string][] = [
   ['#/', 'Overview'],
   ['#/alerts', 'Alerts'],
   ['#/agents', 'Agents'],
   ['#/plan', 'Plan'],
+  ['#/qualifications', 'Qualifications'],
 ];
 
 const nav = el('nav', {}, ...NAV.map(([href, label]) => el('a', { href }, label)));
@@ -52,6 +54,7 @@ function route(): void {
   else if (parts[0] === 'alerts') current = alertsPage(main, live);
   else if (parts[0] === 'agents') current = agentsPage(main, live);
   else if (parts[0] === 'plan') current = planPage(main, live);
+  else if (parts[0] === 'qualifications') current = qualificationsPage(main);
   else current = overviewPage(main, live);
 }
 window.addEventListener('hashchange', route);

@@ -58,6 +58,8 @@ export interface ApiContext {
   /** Mesh qualifications; methods throw HttpError for bad requests. `by` is the operator asking. */
   qualifications: {
     create(req: QualificationRequest, by: Requester): Qualification;
+    /** Those the collector still holds, newest first (GET /api/v1/qualifications). */
+    list(): Qualification[];
     get(id: string): Qualification | undefined;
     cancel(id: string, by: Requester): Qualification | undefined;
     take(site: string): QualifyTask[];
@@ -109,6 +111,10 @@ async function route(
   if (qualification) {
     const id = qualification[1];
     if (id === undefined) {
+      if (method === 'GET') {
+        ctx.gate.reader(req, from);
+        return sendJson(res, 200, { qualifications: ctx.qualifications.list() });
+      }
       only('POST');
       const by = ctx.gate.operator(req, from, 'starting a qualification');
       const body = await readValid(req, qualificationRequestSchema, 'qualification request');

@@ -164,6 +164,12 @@ export class Qualifications {
     return this.view(job);
   }
 
+  /** Every qualification the collector still holds (the latest KEEP_JOBS), newest first. */
+  list(now: number): Qualification[] {
+    this.tick(now);
+    return [...this.jobs.values()].sort((x, y) => y.created_at_ms - x.created_at_ms).map((j) => this.view(j));
+  }
+
   get(id: string, now: number): Qualification | undefined {
     this.tick(now);
     const job = this.jobs.get(id);

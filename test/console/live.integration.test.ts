@@ -1,8 +1,9 @@
-// The web console against a real collector fed by two real agents on loopback (UDP echo rounds, iperf3
-// tests), in headless Chromium: reads closed, so the page asks for a viewer credential; the matrix then
-// shows every direction in the state /api/v1/links gives; a link made to breach appears firing in the
-// page within 10 s of the collector saying so, without a reload; nothing is loaded from elsewhere and
-// nothing is logged as an error.
+// The web console against a real collector fed by two real agents on loopback (UDP echo rounds; no
+// monitoring iperf3 tests, which would hold the mesh qualification for up to a cycle), in headless
+// Chromium: reads closed, so the page asks for a viewer credential; the matrix then shows every
+// direction in the state /api/v1/links gives; a link made to breach appears firing in the page within
+// 10 s of the collector saying so, without a reload; a mesh qualification is followed from running to
+// done; nothing is loaded from elsewhere and nothing is logged as an error.
 import { writeFileSync } from 'node:fs';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,7 +11,14 @@ import { CONSOLE_CSP } from '../../collector/console/static.ts';
 import type { LinksReply } from '../../shared/wire.ts';
 import { type Fleet, startFleet, twoLoopbackAgentSites } from '../../testbed/agents.ts';
 import { eventually, startTestCollector, type TestCollector } from '../../testbed/collector.ts';
-import { CREDENTIAL_ENV, TOKEN_A, TOKEN_B, TOKEN_ENV, VIEWER_TOKEN } from '../../testbed/topologies.ts';
+import {
+  CREDENTIAL_ENV,
+  OPERATOR_TOKEN,
+  TOKEN_A,
+  TOKEN_B,
+  TOKEN_ENV,
+  VIEWER_TOKEN,
+} from '../../testbed/topologies.ts';
 import { launchChromium } from '../support/chromium.ts';
 import { ensureConsoleBuilt, openConsole, type Watched } from './console.ts';
 
@@ -27,7 +35,7 @@ beforeAll(async () => {
   topology = (maxRttMs) => `thresholds: {max_rtt_ms: ${maxRttMs}, max_loss_percent: 50}
 ${sites}probes:
   rtt: {method: udp, interval: 500ms, count: 3, spacing: 20ms, timeout: 300ms}
-  throughput: {interval: 10s, duration: 1s, omit: 0s, protocol: tcp}
+  throughput: {enabled: false}
   heartbeat: {interval: 1s, timeout: 5s}
 alerts: {for: 1s, clear_for: 1s, window: 3s}
 `;
@@ -125,6 +133,32 @@ describe('the console on a live collector', () => {
     await w.page.waitForSelector('[data-count="firing"].firing', { timeout: 10_000 });
     expect(Date.now() - firedAt).toBeLessThan(10_000);
     expect(navigations).toBe(0);
+  });
+
+  it('follows a mesh qualification live, from running to every link measured', async () => {
+    const res = await fetch(`${collector.url}/api/v1/qualifications`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${OPERATOR_TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        links: null,
+        duration_ms: 4000,
+        test_duration_ms: 1000,
+        rtt: { method: 'udp', count: 3, spacing_ms: 20, timeout_ms: 300 },
+        skip_throughput: true,
+      }),
+    });
+    expect(res.status).toBe(201);
+    const { id } = (await res.json()) as { id: string };
+    await w.page.click('nav a[href="#/qualifications"]');
+    await w.page.waitForSelector(`section.qualification[data-id="${id}"][data-state="running"]`, {
+      timeout: 10_000,
+    });
+    await w.page.waitForSelector(`section.qualification[data-id="${id}"][data-state="done"]`, {
+      timeout: 30_000,
+    });
+    const row = w.page.locator(`section.qualification[data-id="${id}"] tr[data-state="done"]`);
+    expect(await row.count()).toBe(1);
+    expect(await row.locator('td').nth(4).textContent()).toMatch(/ms \/ .* ms \/ .* ms/);
   });
 
   it('logged no error beyond the one refused read that asked for the credential, and requested nothing elsewhere', () => {
