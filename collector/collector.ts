@@ -7,6 +7,7 @@
 // and retention.ts (pruning).
 import { createLogger, type Logger } from '../shared/log.ts';
 import type { Topology } from '../shared/topology/model.ts';
+import { WANWATCH_VERSION } from '../shared/version.ts';
 import type { AlertEvent } from './alerts/event.ts';
 import type { ApiLimits } from './api/limits.ts';
 import { type ApiContext, createHandler } from './api/routes.ts';
@@ -15,7 +16,6 @@ import { Evaluator } from './evaluate/evaluator.ts';
 import { DEFAULT_EVALUATE_INTERVAL_MS, EvaluationLoop } from './evaluate/loop.ts';
 import { apiHandlers } from './handlers.ts';
 import { CollectorMetrics } from './metrics/collector-metrics.ts';
-import { packageVersion } from './metrics/version.ts';
 import { Outbox } from './outbox/outbox.ts';
 import { DEFAULT_RETRY, type RetryPolicy } from './outbox/retry.ts';
 import { Outputs } from './outputs.ts';
@@ -134,7 +134,7 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
     notifiers: () => topology.current.notifiers,
     outputs: () => outputs.sinks.sinks,
     store,
-    version: packageVersion(),
+    version: WANWATCH_VERSION,
   });
   const evaluation = new EvaluationLoop(evaluator, {
     intervalMs: evaluateIntervalMs,

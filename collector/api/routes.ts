@@ -52,7 +52,7 @@ export interface ApiContext {
   /** GET /api/v1/series: one link direction's history, downsampled (api/series.ts). */
   series(q: SeriesQuery): Promise<SeriesReply>;
   /** GET /metrics (collector/metrics/): Prometheus text, or OpenMetrics when `accept` asks for it. */
-  metrics(accept: string | undefined): Promise<{ contentType: string; text: string }>;
+  metrics(accept: string | undefined): Promise<{ contentType: string; text: string | Buffer }>;
   /** Any request answered with an HTTP error, by its status (counted for /metrics). */
   onHttpError(status: number): void;
   /** Mesh qualifications; methods throw HttpError for bad requests. `by` is the operator asking. */

@@ -5,9 +5,10 @@
 // default metrics). A scrape reads state the collector keeps; it observes no link itself.
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import {
+  bare,
   collectProcessMetrics,
   type Exposition,
-  joinTexts,
+  joinBodies,
   OPENMETRICS_TEXT,
   PROMETHEUS_TEXT,
   Renderer,
@@ -146,7 +147,7 @@ export class CollectorMetrics {
     const own = await this.renderer.render(this.registry, openMetrics);
     return {
       contentType: openMetrics ? OPENMETRICS_TEXT : PROMETHEUS_TEXT,
-      text: joinTexts([own, links], openMetrics),
+      text: joinBodies([bare(own, openMetrics), links], openMetrics),
     };
   }
 

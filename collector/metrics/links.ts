@@ -4,7 +4,7 @@
 // bytes per second: promtool asks for bytes rather than bits); docs/prometheus.md lists every family
 // and what it costs per link.
 import { Gauge, Registry } from 'prom-client';
-import { Renderer } from '../../shared/metrics/exposition.ts';
+import { bare, Renderer } from '../../shared/metrics/exposition.ts';
 import type { AlertStatus, DirectionState, LinksReply } from '../../shared/wire.ts';
 import { LINK_RULES } from '../../shared/wire.ts';
 import type { LatestRounds } from './latest-rounds.ts';
@@ -108,12 +108,13 @@ export class LinkMetrics {
   private readonly g = families(this.registry);
   private readonly renderer = new Renderer();
   private source: object | null = null;
-  private texts = new Map<boolean, Promise<string>>();
+  private texts = new Map<boolean, Promise<Buffer>>();
 
   constructor(private readonly rounds: LatestRounds) {}
 
   /** `key` changes when the reply does (the read API's serialized reply: one per evaluation). */
-  text(key: object, reply: () => LinksReply, openMetrics: boolean): Promise<string> {
+  /** The families' bare text (exposition.ts bare()), kept as bytes until the next reply. */
+  text(key: object, reply: () => LinksReply, openMetrics: boolean): Promise<Buffer> {
     if (this.source !== key) {
       this.set(reply());
       this.source = key;
@@ -121,7 +122,9 @@ export class LinkMetrics {
     }
     let t = this.texts.get(openMetrics);
     if (t === undefined) {
-      t = this.renderer.render(this.registry, openMetrics);
+      t = this.renderer
+        .render(this.registry, openMetrics)
+        .then((text) => Buffer.from(bare(text, openMetrics)));
       this.texts.set(openMetrics, t);
     }
     return t;

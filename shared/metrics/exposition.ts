@@ -11,7 +11,7 @@ export const OPENMETRICS_TEXT = Registry.OPENMETRICS_CONTENT_TYPE;
 
 export interface Exposition {
   contentType: string;
-  text: string;
+  text: string | Buffer;
 }
 
 /** The Accept header lists application/openmetrics-text with a non-zero quality. */
@@ -49,18 +49,26 @@ async function renderNow(registry: Registry, openMetrics: boolean): Promise<stri
   }
 }
 
-/** Joins the texts of several registries into one exposition (one `# EOF`, at the end, in OpenMetrics). */
-export function joinTexts(texts: string[], openMetrics: boolean): string {
-  if (!openMetrics)
-    return `${texts
-      .map((t) => t.trimEnd())
-      .filter((t) => t !== '')
-      .join('\n\n')}\n`;
-  const body = texts
-    .map((t) => t.replace(/# EOF\n?$/, '').trimEnd())
-    .filter((t) => t !== '')
-    .join('\n');
-  return `${body}\n# EOF\n`;
+/** A registry's text without its end: no trailing newline, and no `# EOF` in OpenMetrics. */
+export function bare(text: string, openMetrics: boolean): string {
+  return (openMetrics ? text.replace(/# EOF\n?$/, '') : text).trimEnd();
+}
+
+/**
+ * One exposition from the bare texts of several registries (see bare()): families apart as each
+ * format wants, one `# EOF` at the end in OpenMetrics. Buffers (a large part kept rendered) are copied
+ * as they are.
+ */
+export function joinBodies(parts: (string | Buffer)[], openMetrics: boolean): Buffer {
+  const sep = openMetrics ? '\n' : '\n\n';
+  const chunks: Buffer[] = [];
+  for (const p of parts) {
+    if (p.length === 0) continue;
+    if (chunks.length > 0) chunks.push(Buffer.from(sep));
+    chunks.push(typeof p === 'string' ? Buffer.from(p) : p);
+  }
+  chunks.push(Buffer.from(openMetrics ? '\n# EOF\n' : '\n'));
+  return Buffer.concat(chunks);
 }
 
 /**
