@@ -10,7 +10,6 @@
 import { performance } from 'node:perf_hooks';
 import { execa } from 'execa';
 import { chromium } from 'playwright-core';
-import { buildConsole } from '../scripts/build-console.ts';
 import { deriveLinks } from '../shared/topology/requirements.ts';
 import { startTestCollector } from '../testbed/collector.ts';
 import { seedHistory } from '../testbed/history.ts';
@@ -172,6 +171,7 @@ collector:
   }
 }
 
-await buildConsole();
+// The console as `npm run build:console` builds it (bench/ may not import scripts/).
+await execa('npx', ['tsx', 'scripts/build-console.ts'], { stdio: 'inherit' });
 await overview();
 await series();

@@ -54,7 +54,7 @@ function route(): void {
   else if (parts[0] === 'alerts') current = alertsPage(main, live);
   else if (parts[0] === 'agents') current = agentsPage(main, live);
   else if (parts[0] === 'plan') current = planPage(main, live);
-  else if (parts[0] === 'qualifications') current = qualificationsPage(main);
+  else if (parts[0] === 'qualifications') current = qualificationsPage(main, live);
   else current = overviewPage(main, live);
 }
 window.addEventListener('hashchange', route);

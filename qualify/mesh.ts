@@ -8,17 +8,12 @@
 import { type ApiReply, callCollector, collectorBase } from '../shared/http.ts';
 import type { Topology } from '../shared/topology/model.ts';
 import { deriveLinks } from '../shared/topology/requirements.ts';
-import {
-  type LinkMeasurements,
-  type Qualification,
-  type QualificationRequest,
-  qualificationSchema,
-} from '../shared/wire.ts';
+import { type Qualification, type QualificationRequest, qualificationSchema } from '../shared/wire.ts';
 import { QualifyError } from './errors.ts';
-import { type LinkReport, linkReport } from './report/model.ts';
+import { judgeQualification } from './report/mesh.ts';
+import type { LinkReport } from './report/model.ts';
 import type { RunSettings } from './run.ts';
 import type { ProgressPrinter } from './session.ts';
-import { judgeLink, type LinkRequirementInput } from './verdict.ts';
 
 export interface MeshRun extends RunSettings {
   /** The collector's URL, e.g. http://127.0.0.1:8080. */
@@ -103,50 +98,7 @@ export async function qualifyMesh(run: MeshRun): Promise<LinkReport[]> {
   return judgeMesh(q, run.topology);
 }
 
-/**
- * The report's note that the collector held the monitoring plan's throughput tests at these sites, so
- * that none ran beside the qualification's (collector/plan/hold.ts).
- */
-export function monitoringPausedNote(sites: readonly string[]): string {
-  return `monitoring throughput tests at ${sites.join(', ')} were paused during this run`;
-}
-
 /** Each task's link judged against its requirement in `topology`; a task that failed is an ERROR. */
 export function judgeMesh(q: Qualification, topology: Topology): LinkReport[] {
-  const requirements = deriveLinks(topology);
-  const paused = q.monitoring_paused ?? [];
-  const notes = paused.length > 0 ? [monitoringPausedNote(paused)] : [];
-  return q.tasks.map((t) => {
-    const req = requirements.find((l) => l.sites[0] === t.site && l.sites[1] === t.peer);
-    const link: LinkRequirementInput = {
-      from: t.site,
-      to: t.peer,
-      subclusters: req?.subclusters ?? [],
-      subcluster_count: req?.subclusters.length ?? 0,
-      required_mbps: req?.required_mbps ?? 0,
-      max_rtt_ms: req?.max_rtt_ms ?? topology.thresholds.max_rtt_ms,
-      max_loss_percent: req?.max_loss_percent ?? topology.thresholds.max_loss_percent,
-      rtt_statistic: topology.thresholds.rtt_statistic,
-      derivation: req?.derivation ?? '',
-    };
-    const m: LinkMeasurements = t.measurements ?? {
-      rounds: [],
-      tcp: [],
-      udp: [],
-      interrupted: t.state !== 'done',
-    };
-    const verdict = judgeLink(link, m);
-    if (t.error !== null) {
-      verdict.checks.unshift({
-        name: 'task',
-        verdict: 'ERROR',
-        reason: t.error,
-        observed: null,
-        limit: null,
-        unit: 'ms',
-      });
-      if (verdict.verdict !== 'FAIL') verdict.verdict = 'ERROR';
-    }
-    return { ...linkReport(verdict, m), notes };
-  });
+  return judgeQualification(q, deriveLinks(topology), topology.thresholds);
 }

@@ -24,7 +24,7 @@ export const LAYERS: Record<string, string[]> = {
   testbed: ['agent', 'collector', 'responder', 'probes', 'shared'],
   bench: ['lab', 'testbed', 'cli', 'agent', 'collector', 'qualify', 'responder', 'probes', 'shared'],
   scripts: ['testbed', 'shared'],
-  console: ['shared'],
+  console: ['qualify', 'shared'],
 };
 
 const SOURCE_EXT = /\.(ts|js|mjs)$/;

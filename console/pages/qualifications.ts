@@ -1,18 +1,22 @@
 // Qualifications: the mesh qualifications the collector holds (its latest 20, in memory), newest first;
-// a running one's tasks with their progress, read again every few seconds; what each link measured
-// (RTT rounds and the iperf3 tests), and each qualification downloadable as the JSON the collector
-// holds. The PASS / WARN / FAIL verdict is judged by `wanwatch qualify`, which started the run, and is
-// in its report.
-import type { Qualification } from '../../shared/wire.ts';
+// a running one's tasks with their progress, read again every few seconds; what each link measured,
+// each link judged as `wanwatch qualify` judges it (qualify/report/mesh.ts, against the requirements
+// of GET /api/v1/links) with its checks, and the report downloadable as the same self-contained HTML
+// page and JSON the command writes.
+import { renderHtml } from '../../qualify/report/html.ts';
+import { judgeQualification } from '../../qualify/report/mesh.ts';
+import { buildReport, type LinkReport, type QualifyReport } from '../../qualify/report/model.ts';
+import type { RttStatistic } from '../../shared/config/schema.ts';
+import type { LinksReply, Qualification } from '../../shared/wire.ts';
 import { api, NeedsCredential } from '../api.ts';
 import { el, fill } from '../dom.ts';
 import { ago, duration, mbps, ms, time } from '../format.ts';
-import { POLL_MS } from '../live.ts';
+import { type Live, POLL_MS } from '../live.ts';
 import type { Page } from './page.ts';
 
 type Task = Qualification['tasks'][number];
 
-export function qualificationsPage(root: HTMLElement): Page {
+export function qualificationsPage(root: HTMLElement, live: Live): Page {
   const body = el('div', {});
   fill(
     root,
@@ -22,7 +26,7 @@ export function qualificationsPage(root: HTMLElement): Page {
       { class: 'muted' },
       'Started with ',
       el('code', {}, 'wanwatch qualify -c FILE --collector URL'),
-      '; the verdict of each link is in the report that command writes.',
+      '. Each link is judged as that command judges it, against the requirement the collector holds now.',
     ),
     body,
   );
@@ -33,7 +37,7 @@ export function qualificationsPage(root: HTMLElement): Page {
     try {
       const { qualifications } = await api.qualifications();
       if (stopped) return;
-      render(body, qualifications);
+      render(body, qualifications, live.latest?.links ?? null);
     } catch (err) {
       if (stopped) return;
       fill(
@@ -59,7 +63,28 @@ export function qualificationsPage(root: HTMLElement): Page {
   };
 }
 
-function render(body: HTMLElement, list: Qualification[]): void {
+/** The report `wanwatch qualify` would write for `q`, judged against the links the collector holds. */
+export function reportOf(q: Qualification, links: LinksReply, now: number): QualifyReport {
+  const first = links.links[0];
+  const judged = judgeQualification(q, links.links, {
+    max_rtt_ms: first?.max_rtt_ms ?? 80,
+    max_loss_percent: first?.max_loss_percent ?? 1,
+    rtt_statistic: links.rtt_statistic as RttStatistic,
+  });
+  return buildReport({
+    version: 'web console',
+    mode: 'mesh',
+    started_at_ms: q.created_at_ms,
+    finished_at_ms: now,
+    duration_ms: now - q.created_at_ms,
+    links: judged,
+  });
+}
+
+const verdictClass = (v: string) =>
+  v === 'PASS' ? 'ok' : v === 'WARN' ? 'pending' : v === 'FAIL' ? 'firing' : 'stale';
+
+function render(body: HTMLElement, list: Qualification[], links: LinksReply | null): void {
   const now = Date.now();
   if (list.length === 0) {
     fill(
@@ -76,6 +101,8 @@ function render(body: HTMLElement, list: Qualification[]): void {
     body,
     list.map((q) => {
       const done = q.tasks.filter((t) => t.state === 'done').length;
+      const report = q.state !== 'running' && links ? reportOf(q, links, now) : null;
+      const byTask = new Map(q.tasks.map((t, i) => [t.id, report?.links[i]]));
       return el(
         'section',
         { class: 'card qualification', 'data-id': q.id, 'data-state': q.state },
@@ -100,7 +127,41 @@ function render(body: HTMLElement, list: Qualification[]): void {
                 `monitoring throughput held at ${q.monitoring_paused.join(', ')}`,
               )
             : null,
-          el('button', { type: 'button', class: 'download', onclick: () => download(q) }, 'Download JSON'),
+          report
+            ? el(
+                'span',
+                { class: `pill ${verdictClass(report.verdict)}`, 'data-verdict': report.verdict },
+                report.verdict,
+              )
+            : null,
+          report
+            ? el(
+                'button',
+                {
+                  type: 'button',
+                  class: 'download',
+                  'data-download': 'html',
+                  onclick: () =>
+                    download(renderHtml(report), 'text/html', `wanwatch-qualification-${q.id}.html`),
+                },
+                'Download HTML report',
+              )
+            : null,
+          el(
+            'button',
+            {
+              type: 'button',
+              class: 'download',
+              'data-download': 'json',
+              onclick: () =>
+                download(
+                  JSON.stringify(report ?? q, null, 2),
+                  'application/json',
+                  `wanwatch-qualification-${q.id}.json`,
+                ),
+            },
+            report ? 'Download JSON report' : 'Download JSON',
+          ),
         ),
         el(
           'table',
@@ -119,17 +180,22 @@ function render(body: HTMLElement, list: Qualification[]): void {
                 'RTT (median / p95 / max)',
                 'loss',
                 'throughput tests',
+                'verdict',
               ].map((h) => el('th', {}, h)),
             ),
           ),
-          el('tbody', {}, q.tasks.map(taskRow)),
+          el(
+            'tbody',
+            {},
+            q.tasks.map((t) => taskRow(t, byTask.get(t.id))),
+          ),
         ),
       );
     }),
   );
 }
 
-function taskRow(t: Task): HTMLElement {
+function taskRow(t: Task, judged: LinkReport | undefined): HTMLElement {
   const p = t.progress;
   const share = p ? p.elapsed_ms / Math.max(1, p.elapsed_ms + p.remaining_ms) : t.state === 'done' ? 1 : 0;
   const samples = (t.measurements?.rounds ?? []).flatMap((r) => r.result.rtt?.samples_ms ?? []);
@@ -191,12 +257,32 @@ function taskRow(t: Task): HTMLElement {
             ),
           ),
     ),
+    el(
+      'td',
+      { class: 'checks' },
+      judged
+        ? [
+            el(
+              'span',
+              { class: `pill ${verdictClass(judged.verdict)}`, 'data-verdict': judged.verdict },
+              judged.verdict,
+            ),
+            el(
+              'ul',
+              {},
+              judged.checks.map((c) =>
+                el('li', {}, el('b', { class: verdictClass(c.verdict) }, c.verdict), ` ${c.reason}`),
+              ),
+            ),
+          ]
+        : '–',
+    ),
   );
 }
 
-function download(q: Qualification): void {
-  const url = URL.createObjectURL(new Blob([JSON.stringify(q, null, 2)], { type: 'application/json' }));
-  const a = el('a', { href: url, download: `wanwatch-qualification-${q.id}.json` });
+function download(text: string, type: string, name: string): void {
+  const url = URL.createObjectURL(new Blob([text], { type }));
+  const a = el('a', { href: url, download: name });
   document.body.append(a);
   a.click();
   a.remove();

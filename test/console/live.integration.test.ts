@@ -4,7 +4,7 @@
 // direction in the state /api/v1/links gives; a link made to breach appears firing in the page within
 // 10 s of the collector saying so, without a reload; a mesh qualification is followed from running to
 // done; nothing is loaded from elsewhere and nothing is logged as an error.
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONSOLE_CSP } from '../../collector/console/static.ts';
@@ -159,6 +159,19 @@ describe('the console on a live collector', () => {
     const row = w.page.locator(`section.qualification[data-id="${id}"] tr[data-state="done"]`);
     expect(await row.count()).toBe(1);
     expect(await row.locator('td').nth(4).textContent()).toMatch(/ms \/ .* ms \/ .* ms/);
+    // Judged in the page as `wanwatch qualify` judges it; the report downloads as its HTML page.
+    const section = w.page.locator(`section.qualification[data-id="${id}"]`);
+    const verdict = await section.locator('.toolbar [data-verdict]').getAttribute('data-verdict');
+    expect(['PASS', 'WARN', 'FAIL', 'ERROR']).toContain(verdict);
+    expect(await row.locator('td.checks li').count()).toBeGreaterThan(0);
+    const [file] = await Promise.all([
+      w.page.waitForEvent('download'),
+      section.locator('[data-download="html"]').click(),
+    ]);
+    const html = readFileSync((await file.path()) as string, 'utf8');
+    expect(html).toMatch(/^<!doctype html>/);
+    expect(html).toContain(`WAN link qualification <span class="badge" style="background:`);
+    expect(html).toContain('a ↔ b');
   });
 
   it('logged no error beyond the one refused read that asked for the credential, and requested nothing elsewhere', () => {
