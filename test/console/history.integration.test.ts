@@ -93,6 +93,21 @@ describe('the console on 30 days of history', () => {
       for (const q of w.series.slice(before)) expect(Number(q.get('to')) - Number(q.get('from'))).toBe(span);
       await w.page.waitForSelector(`button[data-range="${label}"].on`);
     }
+    // Dragging across a chart fetches the span dragged, a fraction of the 7 days shown.
+    const canvas = w.page.locator('[data-chart="latency"][data-src="a"][data-dst="c"] .u-over');
+    const box = await canvas.boundingBox();
+    if (!box) throw new Error('no chart to drag across');
+    const before = w.series.length;
+    await w.page.mouse.move(box.x + box.width * 0.4, box.y + box.height / 2);
+    await w.page.mouse.down();
+    await w.page.mouse.move(box.x + box.width * 0.6, box.y + box.height / 2, { steps: 5 });
+    await w.page.mouse.up();
+    await eventually(() => (w.series.length >= before + 2 ? true : undefined), 10_000, 'the zoomed requests');
+    const zoomed = w.series.at(-1) as URLSearchParams;
+    const span = Number(zoomed.get('to')) - Number(zoomed.get('from'));
+    expect(span).toBeGreaterThan(0.15 * 7 * DAY);
+    expect(span).toBeLessThan(0.25 * 7 * DAY);
+    await w.page.waitForSelector('button:has-text("reset zoom")');
     // A month of one direction, as the chart got it: at most 1,000 points.
     const month = await read<SeriesReply>(
       `/api/v1/series?src=a&dst=c&from=${Date.now() - 30 * DAY}&to=${Date.now()}&points=1000`,
