@@ -1,14 +1,23 @@
 // bench/probe-rate: what ICMP probing costs one agent, and how fast it can probe without losing timing
-// precision. Part 1: CPU time per 1,000 ICMP probes (user + system of this process). Part 2: 200 peers
+// precision. Part 1: CPU time per 1,000 ICMP probes (user + system of this process) next to fping's
+// for the same probes (200 peers, 1,000/s, 10 s; fping's own CPU and peak memory from getrusage of the
+// child), taking turns twice. Part 1b: a real `wanwatch agent` probing 1 and 50 peers with the default
+// cadence (bench/agent-cost.ts): resident memory and CPU, through bin/wanwatch.js as a checkout runs it
+// (TypeScript compiled by tsx) and through the bundle `npm run build` makes (what an installed package
+// runs; built here first, as bench/startup.ts does; --no-agent skips part 1b). Part 2: 200 peers
 // (127.0.0.1–127.0.0.200 on loopback), every peer probed in rounds at once, at rising total rates; for
 // each rate: the rate achieved, loss, CPU use, the RTT distribution against a quiet baseline, and the
 // event-loop delay (how late a reply callback or a scheduled send can be: the bound on timing error).
 // Needs root (raw sockets). Run: npx tsx bench/probe-rate.ts
+
+import { existsSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { execa } from 'execa';
 import { closeIcmpSessions, icmpProbe } from '../probes/icmp.ts';
+import { kernelTimestamps } from '../probes/timestamps.ts';
 import { percentileSorted } from '../shared/stats.ts';
+import { measureAgent } from './agent-cost.ts';
 
 const PEERS = 200;
 const STEP_S = 5;
@@ -101,18 +110,89 @@ console.log(
 // Warm-up (JIT, sockets), not reported.
 await step(1000, 1);
 
-// Part 1: CPU per 1,000 probes. The process also spends CPU on timers and the event loop whatever it
-// sends, so the cost is given two ways: total CPU / probes at 1,000/s, and the marginal cost per 1,000
-// from a straight-line fit of CPU time against probes over all the rates below.
+// Part 1: CPU per 1,000 probes, next to fping. The process also spends CPU on timers and the event
+// loop whatever it sends, so the cost is given two ways: total CPU / probes at 1,000/s, and the marginal
+// cost per 1,000 from a straight-line fit of CPU time against probes over all the rates of part 2.
 const idleCpu0 = process.cpuUsage();
 await new Promise((r) => setTimeout(r, 2000));
 const idlePerS = cpuMs(process.cpuUsage(idleCpu0)) / 2;
-const base = await step(1000, 10);
+
+/** fping over the same 200 peers at the same rate: CPU (user + system, µs resolution) and peak RSS. */
+async function fpingCost(rate: number, seconds: number) {
+  const period = Math.round((PEERS / rate) * 1000);
+  const count = Math.round((seconds * 1000) / period);
+  const args = ['-q', '-c', String(count), '-p', String(period), '-i', '1', '-t', '1000'];
+  for (let i = 0; i < PEERS; i++) args.push(peer(i));
+  // getrusage(RUSAGE_CHILDREN) after the child exits: its CPU in microseconds and its peak RSS.
+  const py = [
+    'import resource, subprocess, sys',
+    'p = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)',
+    'r = resource.getrusage(resource.RUSAGE_CHILDREN)',
+    "sent = sum(int(l.split('xmt/rcv/%loss = ')[1].split('/')[0]) for l in p.stderr.splitlines() if 'xmt/rcv' in l)",
+    "recv = sum(int(l.split('xmt/rcv/%loss = ')[1].split('/')[1]) for l in p.stderr.splitlines() if 'xmt/rcv' in l)",
+    'print(r.ru_utime + r.ru_stime, r.ru_maxrss, sent, recv)',
+  ].join('\n');
+  const r = await execa('python3', ['-c', py, 'fping', ...args]);
+  const [cpu_s, maxrss_kb, sent, received] = r.stdout.trim().split(' ').map(Number) as [
+    number,
+    number,
+    number,
+    number,
+  ];
+  return { cpu_ms: cpu_s * 1000, rss_mb: maxrss_kb / 1024, sent, received };
+}
+
+const side: string[] = [];
+const ratios: number[] = [];
+for (let turn = 1; turn <= 2; turn++) {
+  const f = await fpingCost(1000, 10);
+  const w = await step(1000, 10);
+  const fPer = (f.cpu_ms / f.sent) * 1000;
+  const wPer = (w.cpu_ms / w.sent) * 1000;
+  ratios.push(wPer / fPer);
+  side.push(
+    `  turn ${turn}: fping ${fmt(fPer, 1)} ms (${f.sent} probes, ${f.received} replies, peak RSS ${fmt(f.rss_mb, 1)} MB)   ` +
+      `wanwatch icmp ${fmt(wPer, 1)} ms (${w.sent} probes, ${w.received} replies)   wanwatch / fping ${fmt(wPer / fPer, 2)}×`,
+  );
+}
 console.log(
-  `\nCPU time per 1,000 ICMP probes at 1,000/s (10 s, ${base.sent} probes, 200 peers): ` +
-    `${fmt((base.cpu_ms / base.sent) * 1000, 1)} ms (user + system of this process, idle process ${fmt(idlePerS, 1)} ms/s; ` +
-    "on loopback the kernel's echo reply is partly counted here too)",
+  `\nCPU time per 1,000 ICMP probes at 1,000/s to ${PEERS} peers (10 s each, taking turns; user + system; ` +
+    `wanwatch ${kernelTimestamps().native ? 'with kernel timestamps' : `timed in JavaScript: ${kernelTimestamps().why}`}, ` +
+    `its idle process ${fmt(idlePerS, 1)} ms/s; on loopback the kernel's echo reply is partly counted in each sender):`,
 );
+console.log(side.join('\n'));
+console.log(`  wanwatch / fping, the higher turn: ${fmt(Math.max(...ratios), 2)}× (target: at most 1.5×)`);
+
+// Part 1b: what a running agent costs, by peers.
+if (!process.argv.includes('--no-agent')) {
+  const ways = [new URL('../bin/wanwatch.js', import.meta.url).pathname];
+  const built = await execa('npx', ['tsx', 'scripts/build.ts'], {
+    cwd: new URL('..', import.meta.url).pathname,
+    reject: false,
+  });
+  const bundle = new URL('../dist/wanwatch.js', import.meta.url).pathname;
+  if (built.exitCode === 0 && existsSync(bundle)) ways.push(bundle);
+  else console.log(`\n(no bundle: npm run build failed: ${built.stderr.split('\n').slice(-3).join(' ')})`);
+  console.log(
+    '\nA running `wanwatch agent` (site A, peers on loopback, default cadence, method icmp; 10 s warm-up, then 30 s):',
+  );
+  console.log('  way                          peers  RSS median / max MB  peak since start MB  CPU ms/s');
+  for (const way of ways) {
+    const costs = [];
+    for (const peers of [1, 50]) {
+      const c = await measureAgent(peers, way, 30);
+      costs.push(c);
+      console.log(
+        `  ${c.way.padEnd(28)} ${String(peers).padStart(5)}  ${`${fmt(c.rss_mb, 1)} / ${fmt(c.rss_max_mb, 1)}`.padStart(19)}  ` +
+          `${fmt(c.peak_mb, 1).padStart(19)}  ${fmt(c.cpu_ms_per_s, 1).padStart(8)}`,
+      );
+    }
+    const [one, fifty] = costs as [(typeof costs)[0], (typeof costs)[0]];
+    console.log(
+      `  per peer (50 vs 1): ${fmt((fifty.rss_mb - one.rss_mb) / 49, 2)} MB, ${fmt((fifty.cpu_ms_per_s - one.cpu_ms_per_s) / 49, 2)} ms CPU/s`,
+    );
+  }
+}
 
 // Part 2: rising rates across 200 peers.
 console.log(`\n${PEERS} peers (127.0.0.1–127.0.0.${PEERS}), ${STEP_S} s per rate, timeout 1 s:`);
