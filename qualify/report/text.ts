@@ -87,6 +87,19 @@ export function renderTerminal(report: QualifyReport): string {
   return `${out.join('\n')}\n`;
 }
 
+/** How the link was measured, in one sentence: what a change board asks (as the HTML report's table). */
+export function measuredWithText(l: LinkReport): string | null {
+  const m = l.measured_with;
+  if (!m) return null;
+  const every = m.round_interval_ms === null ? '' : `, one every ${m.round_interval_ms / 1000} s`;
+  const rtt = `${m.rtt_method?.toUpperCase() ?? 'no'} RTT rounds of ${m.probes_per_round ?? '–'} probes${every} (${m.rtt_rounds} rounds)`;
+  const tests = l.throughput.map(
+    (t) =>
+      `${t.label}, ${t.streams ?? '–'} stream${t.streams === 1 ? '' : 's'}, ${t.duration_ms === null ? '–' : `${t.duration_ms / 1000} s`}${t.target_bps === null ? '' : ` at ${mbps(t.target_bps)}`}`,
+  );
+  return tests.length === 0 ? `${rtt}; no iperf3 test` : `${rtt}; iperf3: ${tests.join('; ')}`;
+}
+
 const mdEscape = (s: string) => s.replace(/\|/g, '\\|');
 
 function mdTable(headers: string[], rows: string[][]): string {
@@ -124,6 +137,8 @@ export function renderMarkdown(report: QualifyReport): string {
       `Requirement: ${l.link.derivation}; ${l.link.rtt_statistic} RTT at most ${l.link.max_rtt_ms} ms; loss at most ${l.link.max_loss_percent} %.`,
       '',
     );
+    const how = measuredWithText(l);
+    if (how) out.push(`Measured with: ${how}.`, '');
     if (l.interrupted) out.push('_Stopped before the end: the figures cover what was measured._', '');
     out.push(
       mdTable(

@@ -14,7 +14,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseIperf3Report } from '../../probes/iperf3.ts';
 import { directRequirement } from '../../qualify/direct.ts';
 import { renderHtml } from '../../qualify/report/html.ts';
-import { buildReport, linkReport, nameEnds } from '../../qualify/report/model.ts';
+import { buildReport, linkReport, nameEnds, type QualifyReport } from '../../qualify/report/model.ts';
+import { renderMarkdown } from '../../qualify/report/text.ts';
 import { judgeLink, type LinkMeasurements } from '../../qualify/verdict.ts';
 import type { ThroughputResult } from '../../shared/result.ts';
 import { rttResult } from '../../testbed/results.ts';
@@ -43,6 +44,7 @@ function fromCapture(name: string, time_ms: number): ThroughputResult {
 
 let browser: Browser;
 let html: string;
+let report: QualifyReport;
 let tcpTopMbps: number;
 let tcpStreams: number;
 let udpTargetMbps: number;
@@ -76,7 +78,7 @@ beforeAll(async () => {
     max_loss_percent: 1,
     rtt_statistic: 'p95',
   });
-  const report = buildReport({
+  const built = buildReport({
     version: '0.1.0',
     mode: 'direct',
     started_at_ms: t0,
@@ -84,7 +86,8 @@ beforeAll(async () => {
     duration_ms: 60_000,
     links: [linkReport(judgeLink(link, m), m)],
   });
-  html = renderHtml(nameEnds(report, { from: 'dallas', to: 'london' }));
+  report = nameEnds(built, { from: 'dallas', to: 'london' });
+  html = renderHtml(report);
   browser = await launchChromium();
 });
 
@@ -211,6 +214,10 @@ describe('the qualification report’s charts', () => {
       'as fast as it goes',
     ]);
     expect(params).toContain(`${udpTargetMbps.toFixed(1)} Mbps`);
+    // The Markdown report says the same in a sentence.
+    expect(renderMarkdown(report)).toMatch(
+      /Measured with: UDP RTT rounds of 10 probes, one every 2 s \(30 rounds\); iperf3: TCP dallas → london, \d+ streams?, [\d.]+ s; UDP dallas → london, 1 stream, [\d.]+ s at 5\.0 Mbps\./,
+    );
     await page.close();
   });
 });
