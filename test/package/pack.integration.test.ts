@@ -1,8 +1,13 @@
 // The package as a user gets it: `npm pack` (which builds dist/ through prepack), installed globally
 // into a temporary prefix with `npm install -g --offline` (every dependency from npm's cache, which
-// .ci/install fills; the native modules compiled by node-gyp as on a site), then run from that install,
-// from a folder outside the checkout: --version, `plan` on a bundled example, and a collector and two
-// agents measuring each other on loopback. Runs on whichever Node runs the tests (CI: 20, 22 and 24).
+// .ci/install fills), then run from that install, from a folder outside the checkout: --version, `plan`
+// on a bundled example, and a collector and two agents measuring each other on loopback. Runs on
+// whichever Node runs the tests (CI: 20, 22 and 24).
+//
+// The native parts: raw-socket and wanwatch's own addon (probes/native) compile with node-gyp as on a
+// site. better-sqlite3 takes the binary `npm ci` compiled from the same sources for this Node, handed to
+// its installer (prebuild-install) as a local prebuilt binary, the route a site with prebuilt binaries
+// takes: compiling SQLite again would take a minute and prove nothing `npm ci` has not.
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -41,6 +46,23 @@ beforeAll(async () => {
     ...(process.env.npm_config_nodedir ? { npm_config_nodedir: process.env.npm_config_nodedir } : {}),
     JOBS: 'max',
   };
+  const prebuilds = join(dir, 'prebuilds');
+  await mkdir(prebuilds);
+  const sqlite = join(ROOT, 'node_modules', 'better-sqlite3');
+  const sqliteVersion = (
+    JSON.parse(readFileSync(join(sqlite, 'package.json'), 'utf8')) as { version: string }
+  ).version;
+  await execa('tar', [
+    '-czf',
+    join(
+      prebuilds,
+      `better-sqlite3-v${sqliteVersion}-node-v${process.versions.modules}-linux-${process.arch}.tar.gz`,
+    ),
+    '-C',
+    sqlite,
+    'build/Release/better_sqlite3.node',
+  ]);
+  env.npm_config_better_sqlite3_local_prebuilds = prebuilds;
   const pack = await execa('npm', ['pack', '--silent', '--pack-destination', dir], {
     cwd: ROOT,
     env: { ...process.env, PATH: env.PATH },
@@ -75,7 +97,7 @@ afterAll(async () => {
 });
 
 describe('the installed package', () => {
-  it('holds what users run and none of the development files', async () => {
+  it('holds what users run, its native parts built, and none of the development files', async () => {
     const top = (await readdir(pkgDir)).sort();
     expect(top).toEqual(
       expect.arrayContaining([
@@ -102,6 +124,13 @@ describe('the installed package', () => {
       expect(top, `${dev} is in the package`).not.toContain(dev);
     expect(existsSync(join(pkgDir, 'node_modules', 'tsx')), 'tsx installed with the package').toBe(false);
     expect(existsSync(join(pkgDir, 'dist', 'wanwatch.js'))).toBe(true);
+    expect(existsSync(join(pkgDir, 'dist', 'console', 'index.html')), 'the web console').toBe(true);
+    // Built at install for this Node: the kernel timestamps addon (whose install step only warns when it
+    // fails) and the SQLite store's.
+    expect(existsSync(join(pkgDir, 'probes', 'native', 'build', 'Release', 'wwsock.node'))).toBe(true);
+    expect(
+      existsSync(join(pkgDir, 'node_modules', 'better-sqlite3', 'build', 'Release', 'better_sqlite3.node')),
+    ).toBe(true);
   });
 
   it('prints its version, the one in package.json', async () => {
