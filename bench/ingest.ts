@@ -1,129 +1,173 @@
-// How many results per second the collector stores: several concurrent clients on loopback POST
-// batches of 100 RTT results (each with 5 samples) to a real collector writing to SQLite in a temp dir
-// (on disk: fsync costs what it costs there). It runs twice in one go, to show what durable commits
-// cost: first with the store at synchronous=NORMAL (what wanwatch ran before: a power loss can roll back
-// batches already acknowledged), then at synchronous=FULL (what the store runs: an acknowledged batch
-// is on disk), taking turns, and prints the median of each.
+// How many results per second the collector stores, next to what a user would pick instead to store
+// them: InfluxDB 1.6.7's /write (Debian's influxd, a private instance on loopback) fed the same results
+// as the line protocol wanwatch's InfluxDB output writes (collector/sinks/influx-schema.ts), in the same
+// run. Clients on loopback POST batches of RTT rounds (10 samples each, the default) to a real
+// `wanwatch collector` process storing in SQLite (synchronous=FULL: an acknowledged batch is on disk)
+// and to influxd; the two take turns after a warm-up, and the median of three runs of each is printed,
+// for 1 client and for `clients` concurrent ones. The results are those of a 100-site full mesh, each
+// batch one site's rounds towards its peers, dated now: the collector judges them as they arrive, as it
+// would in service.
 //   npx tsx bench/ingest.ts [clients=4] [batches per client=200] [results per batch=100]
-
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startCollector } from '../collector/collector.ts';
-import { createLogger } from '../shared/log.ts';
+import { execa } from 'execa';
+import { resultLines } from '../collector/sinks/influx-schema.ts';
 import type { RttResult } from '../shared/result.ts';
-import { summarizeRtt } from '../shared/stats.ts';
+import { eventually, tempDir } from '../testbed/collector.ts';
+import { startInfluxd } from '../testbed/influxd.ts';
+import { rttResult } from '../testbed/results.ts';
 
-const clients = Number(process.argv[2] ?? 4);
+const maxClients = Number(process.argv[2] ?? 4);
 const batchesPerClient = Number(process.argv[3] ?? 200);
 const perBatch = Number(process.argv[4] ?? 100);
+const SITES = 100;
+const names = Array.from({ length: SITES }, (_, i) => `s${String(i).padStart(3, '0')}`);
+const token = (s: string) => `bench-token-${s}`;
 
-type Sync = 'NORMAL' | 'FULL';
-
+type Side = 'wanwatch' | 'influxd';
 interface Run {
-  sync: Sync;
+  side: Side;
+  clients: number;
   stored: number;
   seconds: number;
-  batches: number;
 }
 
-function result(t: number): RttResult {
-  const samples = [10 + Math.random(), 11 + Math.random(), 12, null, 10.5];
-  return {
-    id: randomUUID(),
-    kind: 'rtt',
-    method: 'udp',
-    src: 'a',
-    dst: 'b',
-    target: '127.0.0.2:4789',
-    time_ms: t,
-    duration_ms: 1000,
-    error: null,
-    rtt: summarizeRtt(samples),
-  };
+/** One site's batch: a round towards each peer in turn, dated now. */
+function batchOf(site: number, k: number): { site: string; results: RttResult[] } {
+  const src = names[site] as string;
+  const results: RttResult[] = [];
+  for (let i = 0; i < perBatch; i++) {
+    const peer = names[(site + 1 + ((k * perBatch + i) % (SITES - 1))) % SITES] as string;
+    const samples = Array.from({ length: 10 }, () => 10 + Math.random() * 2);
+    results.push(rttResult(src, peer, Date.now(), samples, 'icmp'));
+  }
+  return { site: src, results };
 }
 
-async function run(sync: Sync): Promise<Run> {
-  const dir = mkdtempSync(join(tmpdir(), 'wanwatch-bench-ingest-'));
-  const configPath = join(dir, 'topology.yaml');
-  writeFileSync(
-    configPath,
-    `sites:
-  a: {address: 127.0.0.1, token_env: BENCH_TOKEN}
-  b: {address: 127.0.0.2}
-clusters:
-  east: {subclusters: {sc1: {nodes: {n1: a, n2: b}}}}
-probes: {heartbeat: {interval: 1h, timeout: 1h}}
-`,
-  );
-  const collector = await startCollector({
-    configPath,
-    listen: '127.0.0.1:0',
-    dataDir: join(dir, 'data'),
-    env: { BENCH_TOKEN: 'bench' },
-    watch: false,
-    log: createLogger({}, () => {}),
-  });
-  // The store opens at FULL; the comparison run puts the same connection back to NORMAL.
-  collector.store.db.pragma(`synchronous = ${sync}`);
-
-  // Bodies are built before the clock starts: the number is the collector's, not the client's.
-  const bodies = Array.from({ length: clients }, () =>
-    Array.from({ length: batchesPerClient }, () =>
-      JSON.stringify({
-        batch_id: randomUUID(),
-        site: 'a',
-        results: Array.from({ length: perBatch }, () => result(Date.now())),
-      }),
-    ),
-  );
-  bytes = bodies[0]?.[0]?.length ?? 0;
-
+/** Runs `clients` clients, each sending its bodies one after another; the seconds it took. */
+async function timed(bodies: string[][], send: (body: string, client: number) => Promise<number>) {
   const started = process.hrtime.bigint();
   let stored = 0;
   await Promise.all(
-    bodies.map(async (mine) => {
+    bodies.map(async (mine, c) => {
       for (const body of mine) {
-        const res = await fetch(`${collector.url}/api/v1/results`, {
-          method: 'POST',
-          headers: { authorization: 'Bearer bench', 'content-type': 'application/json' },
-          body,
-        });
-        if (!res.ok) throw new Error(`HTTP ${res.status}: ${await res.text()}`);
-        stored += ((await res.json()) as { stored: number }).stored;
+        const n = await send(body, c);
+        stored += n;
       }
     }),
   );
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  const total = collector.store.countResults();
-  await collector.close();
-  rmSync(dir, { recursive: true, force: true });
-  if (total !== stored) throw new Error(`stored ${stored} but the store counts ${total}`);
-  return { sync, stored, seconds, batches: clients * batchesPerClient };
+  return { stored, seconds: Number(process.hrtime.bigint() - started) / 1e9 };
 }
 
-let bytes = 0;
-// A first run warms up the JIT and the disk; then the two settings take turns, three runs each, and the
-// median of each is reported, so a noisy neighbour on the machine weighs on both alike.
-await run('NORMAL');
-const runs: Run[] = [];
-for (let i = 0; i < 3; i++) runs.push(await run('NORMAL'), await run('FULL'));
-const median = (sync: Sync): Run => {
-  const mine = runs.filter((r) => r.sync === sync).sort((a, b) => a.seconds - b.seconds);
-  return mine[Math.floor(mine.length / 2)] as Run;
-};
-console.log(
-  `clients ${clients}, ${batchesPerClient} batches each of ${perBatch} results (${(bytes / 1024).toFixed(1)} KiB per batch), store in ${tmpdir()}; median of 3 runs each`,
-);
-const normal = median('NORMAL');
-const full = median('FULL');
-for (const r of [normal, full]) {
-  console.log(
-    `synchronous=${r.sync.padEnd(6)} ${r.stored} results in ${r.seconds.toFixed(2)} s: ${Math.round(r.stored / r.seconds)} results/s, ${Math.round(r.batches / r.seconds)} batches/s`,
+async function runWanwatch(clients: number): Promise<Run> {
+  const dir = tempDir('bench-ingest');
+  const yaml = [
+    'sites:',
+    ...names.map((s, i) => `  ${s}: {address: 127.1.${i}.1, token_env: T_${s}}`),
+    'clusters:',
+    '  one:',
+    '    subclusters:',
+    ...names.map((s) => `      sc_${s}: {nodes: {n_${s}: ${s}}}`),
+    'probes: {throughput: {enabled: false}, heartbeat: {interval: 1h, timeout: 1h}}',
+    '',
+  ].join('\n');
+  writeFileSync(join(dir, 'topology.yaml'), yaml);
+  const env = Object.fromEntries(names.map((s) => [`T_${s}`, token(s)]));
+  const collector = execa(
+    process.execPath,
+    [
+      new URL('../bin/wanwatch.js', import.meta.url).pathname,
+      'collector',
+      '-c',
+      join(dir, 'topology.yaml'),
+      '--listen',
+      '127.0.0.1:0',
+      '--data-dir',
+      join(dir, 'data'),
+    ],
+    { env, reject: false },
   );
+  let out = '';
+  collector.stdout?.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  try {
+    const url = await eventually(() => /listening on (\S+)/.exec(out)?.[1], 60_000, 'the collector');
+    // Its first evaluation observes every link and stores every alert's state: a start's cost, not ingest's.
+    await new Promise((r) => setTimeout(r, 5000));
+    // Bodies are built before the clock starts: the number is the collector's, not the client's.
+    const bodies = Array.from({ length: clients }, (_, c) =>
+      Array.from({ length: batchesPerClient }, (_, k) => {
+        const b = batchOf((c * batchesPerClient + k) % SITES, k);
+        return JSON.stringify({ batch_id: randomUUID(), ...b });
+      }),
+    );
+    const siteOf = (body: string) => /"site":"([^"]+)"/.exec(body)?.[1] ?? '';
+    const { stored, seconds } = await timed(bodies, async (body) => {
+      const res = await fetch(`${url}/api/v1/results`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token(siteOf(body))}`, 'content-type': 'application/json' },
+        body,
+      });
+      if (!res.ok) throw new Error(`wanwatch: HTTP ${res.status}: ${await res.text()}`);
+      return ((await res.json()) as { stored: number }).stored;
+    });
+    if (stored !== clients * batchesPerClient * perBatch)
+      throw new Error(`wanwatch stored ${stored} of ${clients * batchesPerClient * perBatch} results`);
+    return { side: 'wanwatch', clients, stored, seconds };
+  } finally {
+    collector.kill('SIGTERM');
+    await collector;
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
-const cost = ((full.seconds - normal.seconds) / normal.seconds) * 100;
+
+async function runInfluxd(clients: number): Promise<Run> {
+  const influx = await startInfluxd();
+  try {
+    const db = `bench_${randomUUID().slice(0, 8)}`;
+    await influx.createDatabase(db);
+    const bodies = Array.from({ length: clients }, (_, c) =>
+      Array.from({ length: batchesPerClient }, (_, k) =>
+        batchOf((c * batchesPerClient + k) % SITES, k)
+          .results.flatMap((r) => resultLines(r))
+          .join('\n'),
+      ),
+    );
+    const { stored, seconds } = await timed(bodies, async (body) => {
+      const res = await fetch(`${influx.url}/write?db=${db}&precision=ms`, { method: 'POST', body });
+      if (res.status !== 204) throw new Error(`influxd /write: HTTP ${res.status}: ${await res.text()}`);
+      return perBatch;
+    });
+    return { side: 'influxd', clients, stored, seconds };
+  } finally {
+    await influx.close();
+  }
+}
+
+const median = (runs: Run[]): Run => {
+  const sorted = [...runs].sort((a, b) => a.seconds - b.seconds);
+  return sorted[Math.floor(sorted.length / 2)] as Run;
+};
+const rate = (r: Run) => r.stored / r.seconds;
+
 console.log(
-  `durable commits (FULL) take ${cost.toFixed(0)} % ${cost >= 0 ? 'more' : 'less'} time than NORMAL`,
+  `machine: ${cpus().length} cores (${cpus()[0]?.model.trim()}), Node ${process.versions.node}; ` +
+    `${batchesPerClient} batches per client of ${perBatch} RTT rounds (10 samples each), store in ${tmpdir()}; median of 3 runs each`,
 );
+// Warm-up: the JIT, the disk, influxd's first start.
+await runWanwatch(1);
+await runInfluxd(1);
+for (const clients of [...new Set([1, maxClients])]) {
+  const runs: Run[] = [];
+  for (let i = 0; i < 3; i++) runs.push(await runWanwatch(clients), await runInfluxd(clients));
+  const ours = median(runs.filter((r) => r.side === 'wanwatch'));
+  const theirs = median(runs.filter((r) => r.side === 'influxd'));
+  for (const r of [ours, theirs])
+    console.log(
+      `clients ${clients}  ${r.side.padEnd(8)} ${r.stored} results in ${r.seconds.toFixed(2)} s: ${Math.round(rate(r))} results/s`,
+    );
+  console.log(`clients ${clients}  wanwatch / influxd: ${(rate(ours) / rate(theirs)).toFixed(2)}×`);
+}

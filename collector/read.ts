@@ -33,8 +33,7 @@ export type { LinksReply };
  */
 export class ReadReplies {
   private links: { observed: Observed; reply: JsonText<LinksReply> } | null = null;
-  private alerts: { states: ReadonlyMap<string, StoredAlertState>; reply: JsonText<AlertsReply> } | null =
-    null;
+  private alerts: { version: number; reply: JsonText<AlertsReply> } | null = null;
 
   constructor(
     private readonly evaluator: Evaluator,
@@ -48,11 +47,11 @@ export class ReadReplies {
     return this.links.reply;
   }
 
-  /** Alert states and events change only at an evaluation, which replaces the states' map. */
+  /** Alert states and events change only at an evaluation, which counts the changes (statesVersion). */
   alertsReply(): JsonText<AlertsReply> {
-    const states = this.evaluator.alertStates();
-    if (this.alerts?.states !== states)
-      this.alerts = { states, reply: new JsonText(JSON.stringify(alertsView(this.evaluator, this.store))) };
+    const version = this.evaluator.statesVersion;
+    if (this.alerts?.version !== version)
+      this.alerts = { version, reply: new JsonText(JSON.stringify(alertsView(this.evaluator, this.store))) };
     return this.alerts.reply;
   }
 }

@@ -100,7 +100,23 @@ export function statisticOf(stats: RttStats, statistic: RttStatistic): number | 
   }
 }
 
-/** The RTT statistic over every received sample of a window of rounds: what the rtt_high rule compares. */
+/**
+ * The RTT statistic over every received sample of a window of rounds: what the rtt_high rule compares.
+ * The same value as statisticOf(pooledRtt(rounds)), computed without the rest of the summary: the
+ * collector computes it for every link direction that receives a round.
+ */
 export function windowRttStatistic(rounds: readonly RttResult[], statistic: RttStatistic): number | null {
-  return statisticOf(pooledRtt(rounds), statistic);
+  const got: number[] = [];
+  for (const r of rounds) for (const s of r.rtt?.samples_ms ?? []) if (s !== null) got.push(s);
+  if (got.length === 0) return null;
+  switch (statistic) {
+    case 'mean':
+      return round3(mean(got));
+    case 'max':
+      return round3(got.reduce((m, v) => Math.max(m, v), Number.NEGATIVE_INFINITY));
+    case 'median':
+    case 'p95':
+      got.sort((a, b) => a - b);
+      return round3(percentileSorted(got, statistic === 'p95' ? 95 : 50));
+  }
 }

@@ -249,6 +249,24 @@ export function outputSubjects(
 }
 
 /**
+ * Whether two plain values would serialize alike (undefined members count as absent, key order does
+ * not matter): what a state change is, without serializing both states at every step.
+ */
+export function sameJson(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a) || Array.isArray(b)) {
+    if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false;
+    return a.every((x, i) => sameJson(x, b[i]));
+  }
+  const x = a as Record<string, unknown>;
+  const y = b as Record<string, unknown>;
+  const kx = Object.keys(x).filter((k) => x[k] !== undefined);
+  if (kx.length !== Object.keys(y).filter((k) => y[k] !== undefined).length) return false;
+  return kx.every((k) => sameJson(x[k], y[k]));
+}
+
+/**
  * Steps every subject's state machine. With `complete` (every subject of the topology is handed in),
  * states whose subject is gone from the topology are dropped, resolving them first when they were
  * firing; an incremental evaluation hands in only the subjects that can change and passes false. That includes states kept by an older collector under
@@ -278,7 +296,7 @@ export function evaluateSubjects(
       directions: keep ? before.directions : s.directions,
       cause: s.cause ?? before?.cause,
     };
-    if (!before || JSON.stringify(before) !== JSON.stringify(after)) changes.set(s.dedup_key, after);
+    if (!before || !sameJson(before, after)) changes.set(s.dedup_key, after);
     for (const t of transitions) events.push(alertEvent(s.dedup_key, after, t, now, statistic));
   }
   if (!complete) return { changes, events };

@@ -51,7 +51,7 @@ export interface EvaluationContext {
 }
 
 export class Evaluator {
-  private states: Map<string, StoredAlertState>;
+  private readonly states: Map<string, StoredAlertState>;
   /** Rows the outputs set aside (collector/sinks/refused.ts), in the store's database. */
   private readonly refused: RefusedRows;
   private readonly lastPoint = new Map<string, { time_ms: number; state: DirectionState }>();
@@ -74,9 +74,13 @@ export class Evaluator {
     this.linkViews = new LinkViews(store);
   }
 
+  /** The alert states, changed in place by each evaluation (statesVersion says when). */
   alertStates(): ReadonlyMap<string, StoredAlertState> {
     return this.states;
   }
+
+  /** Goes up whenever an evaluation changes an alert state. */
+  statesVersion = 0;
 
   heartbeats(): Map<string, number> {
     return this.store.heartbeatTimes();
@@ -204,15 +208,17 @@ export class Evaluator {
       topology.thresholds.rtt_statistic,
       full,
     );
-    const previous = this.states;
-    if (changes.size > 0) {
-      const next = new Map(this.states);
-      for (const [k, s] of changes) {
-        if (s === null) next.delete(k);
-        else next.set(k, s);
-      }
-      this.states = next;
+    // Applied in place (a copy of every state per step would cost links × rules); undone if the write fails.
+    const previous = new Map<string, StoredAlertState | undefined>();
+    const persist: { dedup_key: string; state: StoredAlertState | null }[] = [];
+    for (const [k, s] of changes) {
+      const before = this.states.get(k);
+      previous.set(k, before);
+      if (s === null) this.states.delete(k);
+      else this.states.set(k, s);
+      if (mustPersist(before, s)) persist.push({ dedup_key: k, state: s });
     }
+    if (changes.size > 0) this.statesVersion++;
 
     // Points for the links observed again and the links whose alerts changed.
     const pointed = new Set<LinkEntry>(full ? v.entries : this.linkViews.unstepped);
@@ -247,7 +253,7 @@ export class Evaluator {
     const sendResolved = topology.alerts.send_resolved;
     try {
       this.store.writeEvaluation({
-        states: [...changes].map(([dedup_key, state]) => ({ dedup_key, state })),
+        states: persist,
         events,
         notifiersFor: (e) => (e.status === 'resolved' && !sendResolved ? [] : ctx.notifiers),
         linkStatus: points,
@@ -256,7 +262,11 @@ export class Evaluator {
     } catch (err) {
       // Keep memory and disk in step: the next evaluation retries from the persisted states, and
       // steps every subject again.
-      this.states = previous;
+      for (const [k, s] of previous) {
+        if (s === undefined) this.states.delete(k);
+        else this.states.set(k, s);
+      }
+      this.statesVersion++;
       this.full = true;
       throw err;
     }
@@ -276,6 +286,25 @@ export class Evaluator {
     this.observed = { topology, links: ctx.links, time_ms: now, views: v.views };
     return events;
   }
+}
+
+/**
+ * Whether a state change must reach the store: any change of status or timing, and every change while
+ * pending or firing (readers and the next start show their observed value). An alert staying ok or
+ * resolved with a new observed value is kept in memory only: nothing reads it from the store, and
+ * writing it would cost a row per link rule and round.
+ */
+function mustPersist(before: StoredAlertState | undefined, after: StoredAlertState | null): boolean {
+  if (after === null || before === undefined) return true;
+  if (after.status === 'pending' || after.status === 'firing') return true;
+  return (
+    before.status !== after.status ||
+    before.since_ms !== after.since_ms ||
+    before.fired_at_ms !== after.fired_at_ms ||
+    before.clear_since_ms !== after.clear_since_ms ||
+    before.resolved_at_ms !== after.resolved_at_ms ||
+    before.last_notified_ms !== after.last_notified_ms
+  );
 }
 
 /** How bad a direction's state is: the worst one wins. */

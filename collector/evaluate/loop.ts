@@ -10,6 +10,11 @@ import type { EvaluationContext, Evaluator } from './evaluator.ts';
 export const DEFAULT_EVALUATE_INTERVAL_MS = 1000;
 /** Evaluations asked for by ingest run at most this often (or every evaluate interval, if shorter). */
 const ARRIVAL_DEBOUNCE_MS = 100;
+/**
+ * …and wait at least this many times as long as the last step took: under a burst of arrivals, steps
+ * take at most a third of the collector's time, and each handles more of the burst at once.
+ */
+const STEP_SPACING_FACTOR = 2;
 
 export interface EvaluationLoopOptions {
   intervalMs: number;
@@ -27,6 +32,7 @@ export interface EvaluationLoopOptions {
 export class EvaluationLoop {
   private queued = false;
   private lastEvaluation = 0;
+  private lastStepMs = 0;
 
   constructor(
     private readonly evaluator: Evaluator,
@@ -61,7 +67,10 @@ export class EvaluationLoop {
   queue(): void {
     if (this.queued) return;
     this.queued = true;
-    const spacing = Math.min(this.opts.intervalMs, ARRIVAL_DEBOUNCE_MS);
+    const spacing = Math.max(
+      Math.min(this.opts.intervalMs, ARRIVAL_DEBOUNCE_MS),
+      STEP_SPACING_FACTOR * this.lastStepMs,
+    );
     const wait = Math.max(0, this.lastEvaluation + spacing - Date.now());
     setTimeout(() => {
       this.queued = false;
@@ -70,11 +79,13 @@ export class EvaluationLoop {
   }
 
   private evaluateSafely(): void {
-    this.lastEvaluation = Date.now();
+    const started = Date.now();
     try {
       this.evaluateNow();
     } catch (err) {
       this.opts.log.error('alert evaluation failed; retrying at the next interval', { error: err });
     }
+    this.lastEvaluation = Date.now();
+    this.lastStepMs = this.lastEvaluation - started;
   }
 }

@@ -7,6 +7,7 @@ import type { Topology } from '../../shared/topology/model.ts';
 import type { LinkRequirement } from '../../shared/topology/requirements.ts';
 import { LINK_RULES } from '../../shared/wire.ts';
 import { type DirectionView, observeLink, testsHorizonMs } from '../alerts/directions.ts';
+import { MEASUREMENT_CAUSES, refusedByReflector } from '../alerts/measured.ts';
 import { linkDedupKey, linkSubjects, type Subject, siteSubjects } from '../alerts/rules.ts';
 import { planSchedule } from '../plan/plan.ts';
 import type { Store } from '../store/store.ts';
@@ -50,6 +51,20 @@ export interface LiveView {
   now: number;
   prunedAt: number;
 }
+
+const CAUSES: ReadonlySet<string> = new Set(MEASUREMENT_CAUSES);
+
+/** What measurement_failing reads of a direction's latest measurements (siteSubjects, measured.ts). */
+const measuredSignature = (d: DirectionView): string =>
+  d.latest.map((r) => (r.error && CAUSES.has(r.error.code) ? `${r.error.code}@${r.time_ms}` : '-')).join(',');
+
+/** What measurement_failing/refused reads of a direction towards a reflector. */
+const reflectorSignature = (d: DirectionView): string =>
+  d.reflector_round === null
+    ? 'none'
+    : refusedByReflector(d.reflector_round)
+      ? `refused@${d.reflector_round.time_ms}`
+      : 'answered';
 
 export class LinkViews {
   private readonly live = new LiveResults();
@@ -148,11 +163,17 @@ export class LinkViews {
 
   private reobserve(v: LiveView, e: LinkEntry, now: number): void {
     const o = observeLink(v.topology, e.link, this.live, now, v.cycleMs);
+    // A site's measurement_failing subjects read its own directions' latest measurements and its
+    // peers' rounds towards its reflector: observed again only when what they read changed.
+    o.views.forEach((d, i) => {
+      const old = e.views[i] as DirectionView;
+      if (measuredSignature(old) !== measuredSignature(d)) this.touchedSites.add(d.src);
+      if (reflectorSignature(old) !== reflectorSignature(d)) this.touchedSites.add(d.dst);
+    });
     e.views = o.views;
     e.next_change_ms = o.next_change_ms;
     e.subjects = linkSubjects(v.topology, e.link, o.views);
     this.unstepped.add(e);
-    for (const site of e.link.sites) this.touchedSites.add(site);
   }
 
   observeSite(v: LiveView, site: string): Subject[] {

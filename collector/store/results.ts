@@ -5,6 +5,22 @@ import type Database from 'better-sqlite3';
 import type { RttResult, ThroughputResult } from '../../shared/result.ts';
 
 type Json = { json: string };
+
+/** Statements prepared once per database: the live state's rebuild runs two queries per link direction. */
+const prepared = new WeakMap<Database.Database, Map<string, Database.Statement>>();
+function statement(db: Database.Database, sql: string): Database.Statement {
+  let mine = prepared.get(db);
+  if (!mine) {
+    mine = new Map();
+    prepared.set(db, mine);
+  }
+  let st = mine.get(sql);
+  if (!st) {
+    st = db.prepare(sql);
+    mine.set(sql, st);
+  }
+  return st;
+}
 const parse = <T>(rows: Json[]): T[] => rows.map((r) => JSON.parse(r.json) as T);
 
 /** RTT rounds measured from src towards dst with fromMs ≤ time_ms ≤ toMs, oldest first. */
@@ -15,12 +31,11 @@ export function rttResults(
   fromMs: number,
   toMs: number,
 ): RttResult[] {
-  const rows = db
-    .prepare(
-      `SELECT json FROM results WHERE kind = 'rtt' AND src = ? AND dst = ? AND time_ms >= ? AND time_ms <= ?
+  const rows = statement(
+    db,
+    `SELECT json FROM results WHERE kind = 'rtt' AND src = ? AND dst = ? AND time_ms >= ? AND time_ms <= ?
        ORDER BY time_ms, seq`,
-    )
-    .all(src, dst, fromMs, toMs) as Json[];
+  ).all(src, dst, fromMs, toMs) as Json[];
   return parse<RttResult>(rows);
 }
 
@@ -31,12 +46,11 @@ export function latestRtt(
   dst: string,
   atMs: number,
 ): RttResult | undefined {
-  const row = db
-    .prepare(
-      `SELECT json FROM results WHERE kind = 'rtt' AND src = ? AND dst = ? AND time_ms <= ?
+  const row = statement(
+    db,
+    `SELECT json FROM results WHERE kind = 'rtt' AND src = ? AND dst = ? AND time_ms <= ?
        ORDER BY time_ms DESC, seq DESC LIMIT 1`,
-    )
-    .get(src, dst, atMs) as Json | undefined;
+  ).get(src, dst, atMs) as Json | undefined;
   return row ? (JSON.parse(row.json) as RttResult) : undefined;
 }
 
@@ -49,13 +63,12 @@ export function throughputResults(
   toMs: number,
   limit: number,
 ): ThroughputResult[] {
-  const rows = db
-    .prepare(
-      `SELECT json FROM results WHERE kind = 'throughput' AND time_ms >= ? AND time_ms <= ?
+  const rows = statement(
+    db,
+    `SELECT json FROM results WHERE kind = 'throughput' AND time_ms >= ? AND time_ms <= ?
          AND ((src = ? AND dst = ?) OR (src = ? AND dst = ?))
        ORDER BY time_ms DESC, seq DESC LIMIT ?`,
-    )
-    .all(fromMs, toMs, a, b, b, a, limit) as Json[];
+  ).all(fromMs, toMs, a, b, b, a, limit) as Json[];
   return parse<ThroughputResult>(rows);
 }
 
@@ -69,14 +82,13 @@ export function latestGoodput(
   dst: string,
   atMs: number,
 ): ThroughputResult | undefined {
-  const row = db
-    .prepare(
-      `SELECT json FROM results WHERE kind = 'throughput' AND ok = 1 AND time_ms <= ?
+  const row = statement(
+    db,
+    `SELECT json FROM results WHERE kind = 'throughput' AND ok = 1 AND time_ms <= ?
          AND ((src = ? AND dst = ? AND json_extract(json, '$.throughput.direction') = 'forward')
            OR (src = ? AND dst = ? AND json_extract(json, '$.throughput.direction') = 'reverse'))
        ORDER BY time_ms DESC, seq DESC LIMIT 1`,
-    )
-    .get(atMs, src, dst, dst, src) as Json | undefined;
+  ).get(atMs, src, dst, dst, src) as Json | undefined;
   return row ? (JSON.parse(row.json) as ThroughputResult) : undefined;
 }
 
@@ -86,20 +98,20 @@ export function resultsSince<K extends 'rtt' | 'throughput'>(
   kind: K,
   fromMs: number,
 ): (K extends 'rtt' ? RttResult : ThroughputResult)[] {
-  const rows = db
-    .prepare('SELECT json FROM results WHERE time_ms >= ? AND kind = ? ORDER BY time_ms, seq')
-    .all(fromMs, kind) as Json[];
+  const rows = statement(
+    db,
+    'SELECT json FROM results WHERE time_ms >= ? AND kind = ? ORDER BY time_ms, seq',
+  ).all(fromMs, kind) as Json[];
   return parse<K extends 'rtt' ? RttResult : ThroughputResult>(rows);
 }
 
 /** The earliest time_ms after `atMs` of any result between the two sites (either way), or null. */
 export function earliestAfter(db: Database.Database, a: string, b: string, atMs: number): number | null {
-  const row = db
-    .prepare(
-      `SELECT MIN(time_ms) AS t FROM results WHERE time_ms > ?
+  const row = statement(
+    db,
+    `SELECT MIN(time_ms) AS t FROM results WHERE time_ms > ?
          AND ((src = ? AND dst = ?) OR (src = ? AND dst = ?))`,
-    )
-    .get(atMs, a, b, b, a) as { t: number | null };
+  ).get(atMs, a, b, b, a) as { t: number | null };
   return row.t;
 }
 
@@ -113,12 +125,13 @@ export function pruneResults(
   nowMs: number,
   cutoffMs: number,
 ): { results: number; future: number } {
-  const old = db.prepare('DELETE FROM results WHERE time_ms < ?').run(cutoffMs).changes;
-  const ahead = db
-    .prepare('DELETE FROM results WHERE time_ms > ? AND received_at_ms < ?')
-    .run(nowMs, cutoffMs).changes;
+  const old = statement(db, 'DELETE FROM results WHERE time_ms < ?').run(cutoffMs).changes;
+  const ahead = statement(db, 'DELETE FROM results WHERE time_ms > ? AND received_at_ms < ?').run(
+    nowMs,
+    cutoffMs,
+  ).changes;
   const future = (
-    db.prepare('SELECT COUNT(*) AS n FROM results WHERE time_ms > ?').get(nowMs) as { n: number }
+    statement(db, 'SELECT COUNT(*) AS n FROM results WHERE time_ms > ?').get(nowMs) as { n: number }
   ).n;
   return { results: old + ahead, future };
 }

@@ -10,6 +10,7 @@ import type { Result, RttResult, ThroughputResult } from '../../shared/result.ts
 import type { Heartbeat, ResultBatch } from '../../shared/wire.ts';
 import type { AlertEvent } from '../alerts/event.ts';
 import type { LinkStatusPoint, SinkSource, SinkStream, Stored } from '../sinks/source.ts';
+import { type EvaluationWrite, EvaluationWriter } from './evaluation-write.ts';
 import { BatchWriter, type IngestOutcome, type StoredListener } from './ingest.ts';
 import { MIGRATIONS } from './migrations.ts';
 import {
@@ -35,6 +36,7 @@ export function makeDataDir(dataDir: string): void {
   }
 }
 
+export type { EvaluationWrite } from './evaluation-write.ts';
 export type { IngestOutcome, StoredListener };
 
 export interface AgentRecord {
@@ -56,16 +58,6 @@ export interface OutboxRow {
   event: AlertEvent;
 }
 
-/** Everything one evaluation changes, written in one transaction. */
-export interface EvaluationWrite<S> {
-  states: { dedup_key: string; state: S | null }[];
-  events: AlertEvent[];
-  /** Notifier names each event is queued for (already filtered, e.g. by send_resolved). */
-  notifiersFor: (event: AlertEvent) => readonly string[];
-  linkStatus: LinkStatusPoint[];
-  now_ms: number;
-}
-
 /** SQL condition: no earlier pending row for the same notifier and alert (dedup key). */
 const UNBLOCKED = `NOT EXISTS (
   SELECT 1 FROM outbox p JOIN alert_events pe ON pe.seq = p.event_seq
@@ -81,6 +73,7 @@ export class Store implements SinkSource {
   readonly path: string;
   private readonly listeners = new Set<StoredListener>();
   private readonly writer: BatchWriter;
+  private evaluationWriter: EvaluationWriter | undefined;
 
   private constructor(path: string) {
     this.path = path;
@@ -232,34 +225,8 @@ export class Store implements SinkSource {
 
   /** Persists an evaluation: changed states, new events (each queued for its notifiers), status points. */
   writeEvaluation<S>(w: EvaluationWrite<S>): number[] {
-    const upsertState = this.db.prepare(
-      'INSERT INTO alert_state (dedup_key, json) VALUES (?, ?) ON CONFLICT (dedup_key) DO UPDATE SET json = excluded.json',
-    );
-    const deleteState = this.db.prepare('DELETE FROM alert_state WHERE dedup_key = ?');
-    const insertEvent = this.db.prepare(
-      'INSERT INTO alert_events (dedup_key, time_ms, json) VALUES (?, ?, ?)',
-    );
-    const insertOutbox = this.db.prepare(
-      `INSERT INTO outbox (event_seq, notifier, status, next_attempt_ms, created_ms)
-       VALUES (?, ?, 'pending', ?, ?) ON CONFLICT DO NOTHING`,
-    );
-    const insertStatus = this.db.prepare(
-      'INSERT INTO link_status (time_ms, src, dst, json) VALUES (?, ?, ?, ?)',
-    );
-    return this.db.transaction(() => {
-      for (const s of w.states) {
-        if (s.state === null) deleteState.run(s.dedup_key);
-        else upsertState.run(s.dedup_key, JSON.stringify(s.state));
-      }
-      const seqs: number[] = [];
-      for (const e of w.events) {
-        const seq = Number(insertEvent.run(e.dedup_key, e.time_ms, JSON.stringify(e)).lastInsertRowid);
-        seqs.push(seq);
-        for (const n of w.notifiersFor(e)) insertOutbox.run(seq, n, w.now_ms, w.now_ms);
-      }
-      for (const p of w.linkStatus) insertStatus.run(p.time_ms, p.src, p.dst, JSON.stringify(p));
-      return seqs;
-    })();
+    this.evaluationWriter ??= new EvaluationWriter(this.db);
+    return this.evaluationWriter.write(w);
   }
 
   recentAlertEvents(limit: number): Stored<AlertEvent>[] {
