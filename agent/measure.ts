@@ -122,7 +122,12 @@ export class Measurer {
         omit_ms: t.omit_ms,
         streams: t.streams,
         reverse,
-        ...(t.protocol === 'udp' ? { rate_bps: slot.required_bps } : {}),
+        // UDP at the required rate; TCP at most at the required rate plus the plan's margin, or full.
+        ...(t.protocol === 'udp'
+          ? { rate_bps: slot.required_bps }
+          : t.rate_factor
+            ? { rate_bps: slot.required_bps * t.rate_factor }
+            : {}),
         loadedRtt: {
           probe: plan.rtt.method,
           count: plan.rtt.count,

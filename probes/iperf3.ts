@@ -167,7 +167,7 @@ export interface Iperf3ClientOptions {
   omit_ms: number;
   streams: number;
   reverse: boolean;
-  /** UDP target rate (-b), bits per second. */
+  /** Target rate (-b), bits per second: UDP sends at it (1 Mbps without), TCP at most at it. */
   rate_bps?: number;
   /** Kill the test after this long (ms). */
   timeout_ms: number;
@@ -187,6 +187,7 @@ export function iperf3ClientArgs(o: Iperf3ClientOptions): string[] {
   if (o.streams > 1) args.push('-P', String(o.streams));
   if (o.reverse) args.push('-R');
   if (o.protocol === 'udp') args.push('-u', '-b', String(Math.round(o.rate_bps ?? 1_000_000)));
+  else if (o.rate_bps !== undefined) args.push('-b', String(Math.round(o.rate_bps)));
   // Fail fast when the server does not answer, rather than waiting for TCP's own connect timeout.
   args.push('--connect-timeout', String(Math.min(10_000, Math.max(1000, Math.round(o.timeout_ms / 2)))));
   return args;

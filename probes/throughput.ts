@@ -26,7 +26,7 @@ export interface ThroughputOptions {
   streams: number;
   /** true: the peer sends to us (iperf3 -R). */
   reverse: boolean;
-  /** UDP: the rate to send at, bits per second (the link's required rate). */
+  /** UDP: the rate to send at, bits per second (the link's required rate); TCP: at most this rate. */
   rate_bps?: number;
   /** Kill the test after this long (ms); default duration + warm-up + 15 s. */
   timeout?: number;

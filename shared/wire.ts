@@ -127,6 +127,11 @@ export const agentPlanSchema = z.strictObject({
     protocol: z.enum(['tcp', 'udp']),
     streams: z.number().int().positive(),
     reverse: z.boolean(),
+    /**
+     * TCP tests send at most each slot's required_bps × this (iperf3 -b); null or absent (collectors
+     * before it): as fast as the link goes.
+     */
+    rate_factor: z.number().positive().nullable().optional(),
     /** Only the slots this agent takes part in (as client or as server). */
     slots: z.array(throughputSlotSchema),
   }),

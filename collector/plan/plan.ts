@@ -94,6 +94,7 @@ export function planFor(
       protocol: throughput.protocol,
       streams: throughput.streams,
       reverse: throughput.reverse,
+      rate_factor: throughput.rate === 'full' ? null : 1 + throughput.margin_percent / 100,
       slots: schedule.slots.filter((s) => s.client === site || s.peer === site),
     },
   };

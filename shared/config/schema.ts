@@ -124,6 +124,13 @@ export const probesSchema = z.strictObject({
       reverse: z.boolean().default(true),
       /** Seconds of TCP slow start left out of the result (iperf3 -O). */
       omit: durationMs.default(1000),
+      /**
+       * `required` (default): TCP tests send at most the link's required rate plus margin_percent
+       * (iperf3 -b), so monitoring proves the requirement without filling the link (docs/measuring.md,
+       * "Per-link budget"); `full`: as fast as the link goes, as `wanwatch qualify` measures.
+       */
+      rate: z.enum(['required', 'full']).default('required'),
+      margin_percent: z.number().min(0).max(1000).default(20),
     })
     .prefault({}),
   heartbeat: z

@@ -55,6 +55,12 @@ export interface ProbesConfig {
     reverse: boolean;
     /** Milliseconds of TCP slow start left out of the result (iperf3 -O). */
     omit: number;
+    /**
+     * `required`: each TCP test sends at most the link's required rate plus `margin_percent` (iperf3 -b),
+     * proving the requirement without filling the link; `full`: as fast as the link goes.
+     */
+    rate: 'required' | 'full';
+    margin_percent: number;
   };
   heartbeat: {
     interval: number;
