@@ -143,7 +143,7 @@ export class CollectorMetrics {
   async scrape(accept: string | undefined): Promise<Exposition> {
     const openMetrics = wantsOpenMetrics(accept);
     const reply = this.sources.links();
-    const links = await this.links.text(reply, () => JSON.parse(reply.text) as LinksReply, openMetrics);
+    const links = this.links.text(reply, () => JSON.parse(reply.text) as LinksReply);
     const own = await this.renderer.render(this.registry, openMetrics);
     return {
       contentType: openMetrics ? OPENMETRICS_TEXT : PROMETHEUS_TEXT,

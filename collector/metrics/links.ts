@@ -3,10 +3,14 @@
 // as they are to every scrape until the next one. Units are Prometheus's base units (seconds, ratios,
 // bytes per second: promtool asks for bytes rather than bits); docs/prometheus.md lists every family
 // and what it costs per link.
-import { Gauge, Registry } from 'prom-client';
-import { bare, Renderer } from '../../shared/metrics/exposition.ts';
+//
+// These families are written by gauge-family.ts rather than prom-client, which renders everything else:
+// they are nearly all of a scrape (38 series per link, 756,000 at 200 sites in a full mesh), and
+// prom-client took 4.5 to 5.7 s of the collector's one thread to set and render them at 200 sites, two
+// to three evaluations' worth, at every evaluation a scrape followed (bench/metrics-scrape.ts).
 import type { AlertStatus, DirectionState, LinksReply } from '../../shared/wire.ts';
 import { LINK_RULES } from '../../shared/wire.ts';
+import { GaugeFamily, labelText } from './gauge-family.ts';
 import type { LatestRounds } from './latest-rounds.ts';
 
 /** As the InfluxDB output's state_code (collector/sinks/influx-schema.ts), so dashboards share mappings. */
@@ -19,9 +23,8 @@ const DIRECTION = ['src', 'dst', 'link'] as const;
 /** The link label: its two sites, sorted, as alert dedup keys name a link. */
 export const linkLabel = (sites: readonly [string, string] | readonly string[]) => sites.join('--');
 
-function families(registry: Registry) {
-  const gauge = <L extends string>(name: string, help: string, labelNames: readonly L[]) =>
-    new Gauge<L>({ name, help, labelNames, registers: [registry] });
+function families() {
+  const gauge = (name: string, help: string, _labels: readonly string[]) => new GaugeFamily(name, help);
   return {
     state: gauge(
       'wanwatch_link_state',
@@ -102,54 +105,53 @@ function families(registry: Registry) {
   };
 }
 
-/** A reply's link families, rendered in each format the first time one is asked for. */
+/** A reply's link families, rendered the first time a scrape asks (the same text in both formats). */
 export class LinkMetrics {
-  private readonly registry = new Registry();
-  private readonly g = families(this.registry);
-  private readonly renderer = new Renderer();
+  private readonly g = families();
   private source: object | null = null;
-  private texts = new Map<boolean, Promise<Buffer>>();
+  private rendered: Buffer | null = null;
 
   constructor(private readonly rounds: LatestRounds) {}
 
-  /** `key` changes when the reply does (the read API's serialized reply: one per evaluation). */
-  /** The families' bare text (exposition.ts bare()), kept as bytes until the next reply. */
-  text(key: object, reply: () => LinksReply, openMetrics: boolean): Promise<Buffer> {
-    if (this.source !== key) {
+  /**
+   * The families' bare text (shared/metrics/exposition.ts bare()), kept as bytes until `key` changes:
+   * the read API's serialized links reply, a new object at each evaluation.
+   */
+  text(key: object, reply: () => LinksReply): Buffer {
+    if (this.source !== key || this.rendered === null) {
       this.set(reply());
       this.source = key;
-      this.texts = new Map();
+      this.rendered = Buffer.from(
+        Object.values(this.g)
+          .map((f) => f.text())
+          .join('\n'),
+      );
     }
-    let t = this.texts.get(openMetrics);
-    if (t === undefined) {
-      t = this.renderer
-        .render(this.registry, openMetrics)
-        .then((text) => Buffer.from(bare(text, openMetrics)));
-      this.texts.set(openMetrics, t);
-    }
-    return t;
+    return this.rendered;
   }
 
   private set(reply: LinksReply): void {
     const g = this.g;
-    this.registry.resetMetrics();
+    for (const f of Object.values(g)) f.reset();
     for (const l of reply.links) {
       const link = linkLabel(l.sites);
-      g.maxRtt.set({ link }, l.max_rtt_ms / 1000);
-      g.maxLoss.set({ link }, l.max_loss_percent / 100);
-      g.required.set({ link }, (l.required_mbps * 1e6) / 8);
-      g.subclusters.set({ link }, l.subclusters.length);
+      const ofLink = labelText({ link });
+      g.maxRtt.set(ofLink, l.max_rtt_ms / 1000);
+      g.maxLoss.set(ofLink, l.max_loss_percent / 100);
+      g.required.set(ofLink, (l.required_mbps * 1e6) / 8);
+      g.subclusters.set(ofLink, l.subclusters.length);
       for (const d of l.directions) {
-        const labels = { src: d.src, dst: d.dst, link };
-        g.state.set(labels, STATE_CODE[d.state]);
-        for (const rule of LINK_RULES) g.alert.set({ ...labels, rule }, ALERT_CODE[d.alerts[rule]]);
-        if (d.rtt_ms !== null) g.rtt.set({ ...labels, statistic: d.rtt_statistic }, d.rtt_ms / 1000);
-        if (d.loss_percent !== null) g.loss.set(labels, d.loss_percent / 100);
-        if (d.goodput_bps !== null) g.goodput.set(labels, d.goodput_bps / 8);
-        if (d.last_throughput_ms !== null) g.goodputTime.set(labels, d.last_throughput_ms / 1000);
-        g.stale.set(labels, d.goodput_stale ? 1 : 0);
-        g.rounds.set(labels, d.rounds_in_window);
-        if (d.last_result_ms !== null) g.lastResult.set(labels, d.last_result_ms / 1000);
+        const dir = labelText({ src: d.src, dst: d.dst, link });
+        const and = (name: string, value: string) => `${dir},${labelText({ [name]: value })}`;
+        g.state.set(dir, STATE_CODE[d.state]);
+        for (const rule of LINK_RULES) g.alert.set(and('rule', rule), ALERT_CODE[d.alerts[rule]]);
+        if (d.rtt_ms !== null) g.rtt.set(and('statistic', d.rtt_statistic), d.rtt_ms / 1000);
+        if (d.loss_percent !== null) g.loss.set(dir, d.loss_percent / 100);
+        if (d.goodput_bps !== null) g.goodput.set(dir, d.goodput_bps / 8);
+        if (d.last_throughput_ms !== null) g.goodputTime.set(dir, d.last_throughput_ms / 1000);
+        g.stale.set(dir, d.goodput_stale ? 1 : 0);
+        g.rounds.set(dir, d.rounds_in_window);
+        if (d.last_result_ms !== null) g.lastResult.set(dir, d.last_result_ms / 1000);
         const r = this.rounds.get(d.src, d.dst);
         if (r === undefined) continue;
         for (const [statistic, v] of [
@@ -158,9 +160,9 @@ export class LinkMetrics {
           ['p95', r.p95_ms],
           ['max', r.max_ms],
         ] as const)
-          if (v !== null) g.roundRtt.set({ ...labels, statistic }, v / 1000);
-        if (r.jitter_ms !== null) g.roundJitter.set(labels, r.jitter_ms / 1000);
-        g.roundLoss.set(labels, r.loss_percent / 100);
+          if (v !== null) g.roundRtt.set(and('statistic', statistic), v / 1000);
+        if (r.jitter_ms !== null) g.roundJitter.set(dir, r.jitter_ms / 1000);
+        g.roundLoss.set(dir, r.loss_percent / 100);
       }
     }
   }

@@ -54,14 +54,13 @@ function reply(rtt_ms: number): LinksReply {
 }
 
 describe('LinkMetrics', () => {
-  it('builds the families once per reply, whatever the number of scrapes and formats', async () => {
+  it('builds and renders the families once per reply, whatever the number of scrapes', () => {
     const rounds = new LatestRounds();
     const m = new LinkMetrics(rounds);
     const first = { text: 'reply 1' };
     const build = vi.fn(() => reply(12));
-    const a = await m.text(first, build, false);
-    const b = await m.text(first, build, false);
-    await m.text(first, build, true);
+    const a = m.text(first, build);
+    const b = m.text(first, build);
     expect(build).toHaveBeenCalledTimes(1);
     expect(b).toBe(a);
     expect(a.toString()).toContain(
@@ -69,7 +68,7 @@ describe('LinkMetrics', () => {
     );
 
     rounds.record(rttResult('a', 'b', 1_700_000_001_000, [10, 11, 12]));
-    const next = await m.text({ text: 'reply 2' }, () => reply(30), false);
+    const next = m.text({ text: 'reply 2' }, () => reply(30));
     expect(next.toString()).toContain(
       'wanwatch_link_rtt_seconds{src="a",dst="b",link="a--b",statistic="p95"} 0.03',
     );
@@ -85,5 +84,15 @@ describe('LinkMetrics', () => {
     rounds.record(rttResult('a', 'b', 2000, [20, 20, 20]));
     rounds.record(rttResult('a', 'b', 1000, [50, 50, 50]));
     expect(rounds.get('a', 'b')?.max_ms).toBe(20);
+  });
+
+  it('escapes label values as the exposition formats require', () => {
+    const m = new LinkMetrics(new LatestRounds());
+    const r = reply(1);
+    const l = r.links[0] as LinksReply['links'][number];
+    l.sites = ['a"b', 'c\\d'];
+    for (const d of l.directions) [d.src, d.dst] = d.src === 'a' ? ['a"b', 'c\\d'] : ['c\\d', 'a"b'];
+    const text = m.text({}, () => r).toString();
+    expect(text).toContain('wanwatch_link_state{src="a\\"b",dst="c\\\\d",link="a\\"b--c\\\\d"} 0');
   });
 });
