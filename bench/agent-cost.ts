@@ -72,8 +72,20 @@ export async function measureAgent(
   const child = execa(
     process.execPath,
     [entry, 'agent', '--site', 'A', '--collector', collector.url, '--data-dir', join(dir, 'agent')],
-    { reject: false, env: { WANWATCH_TOKEN: env.WW_TOKEN_A, WANWATCH_LOG: 'warn', ...extraEnv }, cwd: ROOT },
+    {
+      reject: false,
+      env: {
+        WANWATCH_TOKEN: env.WW_TOKEN_A,
+        WANWATCH_LOG: process.env.AGENT_COST_DEBUG ? 'info' : 'warn',
+        ...extraEnv,
+      },
+      cwd: ROOT,
+    },
   );
+  let log = '';
+  child.stderr?.on('data', (d: Buffer) => {
+    log = (log + d.toString()).slice(-10_000);
+  });
   try {
     const pid = child.pid ?? -1;
     // Warm-up: start, plan, first rounds.
@@ -85,7 +97,12 @@ export async function measureAgent(
       rss.push(procStatus(pid).rss_mb);
     }
     const cpu_ms = (cpuTicks(pid) - t0) * TICK_MS;
+    if (process.env.AGENT_COST_DEBUG) process.stderr.write(`${log.slice(-3000)}\n`);
     rss.sort((x, y) => x - y);
+    // It measured: rounds of its last peer reached the collector (else the figures would be an idle agent's).
+    const rounds = collector.store.rttResults('A', `P${peers}`, 0).filter((r) => r.rtt && r.rtt.received > 0);
+    if (rounds.length === 0)
+      throw new Error(`the agent (${entry}) stored no answered round towards P${peers}: ${log.slice(-1500)}`);
     return {
       peers,
       way: entry.includes('dist') ? 'dist/wanwatch.js (bundle)' : 'bin/wanwatch.js (tsx)',
