@@ -1,7 +1,7 @@
 // How numbers and times read in the console: units always shown, as `wanwatch status` prints them.
 export function ms(v: number | null | undefined): string {
   if (v === null || v === undefined) return '–';
-  return v >= 100 ? `${Math.round(v)} ms` : `${v.toFixed(1)} ms`;
+  return v >= 100 ? `${Math.round(v)} ms` : v >= 1 || v === 0 ? `${v.toFixed(1)} ms` : `${v.toFixed(2)} ms`;
 }
 
 export function mbps(bps: number | null | undefined): string {

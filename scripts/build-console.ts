@@ -3,7 +3,16 @@
 // (collector/console/static.ts), index.html naming them, and the icon. Run: npm run build:console.
 // Tests that open the console build it first (test/console/console.ts); the package ships it built.
 import { createHash } from 'node:crypto';
-import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -12,7 +21,9 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const CONSOLE_OUT = join(ROOT, 'dist', 'console');
 
 export async function buildConsole(out = CONSOLE_OUT): Promise<{ js: string; css: string; bytes: number }> {
-  rmSync(out, { recursive: true, force: true });
+  // Built in place: new assets get new names (their content's hash), index.html is replaced at once
+  // (rename), and the previous build's assets are removed a minute later, so a collector serving the
+  // folder (or a test, or a second build) never sees it half written.
   mkdirSync(out, { recursive: true });
   const result = await build({
     entryPoints: [join(ROOT, 'console', 'main.ts')],
@@ -34,8 +45,16 @@ export async function buildConsole(out = CONSOLE_OUT): Promise<{ js: string; css
   const html = readFileSync(join(ROOT, 'console', 'index.html'), 'utf8')
     .replace('%JS%', js)
     .replace('%CSS%', css);
-  writeFileSync(join(out, 'index.html'), html);
   copyFileSync(join(ROOT, 'console', 'favicon.svg'), join(out, 'favicon.svg'));
+  const tmp = join(out, `.index.html.${process.pid}`);
+  writeFileSync(tmp, html);
+  renameSync(tmp, join(out, 'index.html'));
+  const keep = new Set(outputs);
+  const old = Date.now() - 60_000;
+  for (const f of readdirSync(out)) {
+    if (!/^console-/.test(f) || keep.has(f)) continue;
+    if (statSync(join(out, f)).mtimeMs < old) rmSync(join(out, f), { force: true });
+  }
   const bytes = [js, css].reduce((n, f) => n + readFileSync(join(out, f)).length, 0);
   writeFileSync(join(out, 'sources.sha256'), consoleSourceDigest());
   return { js, css, bytes };

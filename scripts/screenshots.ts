@@ -1,15 +1,19 @@
 // Takes the screenshots of the web console in docs/img/ (shown in docs/console.md): a real collector
 // on loopback whose store holds 30 days of history for six sites (testbed/history.ts), one link
 // congested now so that its alert fires, one site's agent silent; headless Chromium opens each page.
+// The Qualifications page is taken from a second collector whose two real agents on loopback qualify
+// their link.
 // Run: npx tsx scripts/screenshots.ts   (needs Chromium: WANWATCH_CHROMIUM, default /usr/bin/chromium)
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { type Browser, chromium } from 'playwright-core';
 import { deriveLinks } from '../shared/topology/requirements.ts';
+import { startFleet, twoLoopbackAgentSites } from '../testbed/agents.ts';
 import { startTestCollector } from '../testbed/collector.ts';
 import { seedHistory } from '../testbed/history.ts';
-import { buildConsole } from './build-console.ts';
+import { CREDENTIAL_ENV, OPERATOR_TOKEN, TOKEN_A, TOKEN_B, TOKEN_ENV } from '../testbed/topologies.ts';
+import { ensureConsoleBuilt } from './build-console.ts';
 
 const OUT = fileURLToPath(new URL('../docs/img/', import.meta.url));
 const SITES = ['dallas', 'london', 'frankfurt', 'singapore', 'tokyo', 'saopaulo'];
@@ -38,7 +42,7 @@ collector:
 const now = Date.now();
 const c = await startTestCollector(topology);
 try {
-  await buildConsole();
+  await ensureConsoleBuilt();
   const links = deriveLinks(c.topology());
   const n = seedHistory(c.store, {
     links,
@@ -99,9 +103,57 @@ try {
     await shot('#/alerts', 'console-alerts.png', 'table.list tbody tr');
     await shot('#/agents', 'console-agents.png', '#agents tbody tr');
     await shot('#/plan', 'console-plan.png', '#plan tbody tr');
+    await qualificationShot(browser);
   } finally {
     await browser.close();
   }
 } finally {
   await c.dispose();
+}
+
+/**
+ * The Qualifications page needs a real run: a second collector with two real agents on loopback (UDP
+ * echo, iperf3) qualifies its link for a few seconds, and the page is taken once it is judged.
+ */
+async function qualificationShot(browser: Browser): Promise<void> {
+  const sites = await twoLoopbackAgentSites();
+  const q = await startTestCollector(
+    `thresholds: {max_rtt_ms: 80, max_loss_percent: 1}
+${sites}probes:
+  rtt: {method: udp, interval: 1s, count: 5, spacing: 20ms, timeout: 300ms}
+  throughput: {enabled: false}
+  heartbeat: {interval: 1s, timeout: 5s}
+`,
+    { env: { ...TOKEN_ENV, ...CREDENTIAL_ENV } },
+  );
+  const fleet = await startFleet(
+    [
+      { site: 'a', token: TOKEN_A },
+      { site: 'b', token: TOKEN_B },
+    ],
+    { collector: q.url, dir: q.dir },
+  );
+  try {
+    const res = await fetch(`${q.url}/api/v1/qualifications`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${OPERATOR_TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        links: null,
+        duration_ms: 8000,
+        test_duration_ms: 1000,
+        rtt: { method: 'udp', count: 10, spacing_ms: 20, timeout_ms: 300 },
+        skip_throughput: false,
+      }),
+    });
+    if (res.status !== 201) throw new Error(`qualification refused: ${res.status} ${await res.text()}`);
+    const page = await browser.newPage({ viewport: { width: 1440, height: 900 }, deviceScaleFactor: 1 });
+    await page.goto(`${q.url}/#/qualifications`);
+    await page.waitForSelector('section.qualification [data-verdict]', { timeout: 60_000 });
+    await page.waitForTimeout(400);
+    await page.screenshot({ path: join(OUT, 'console-qualifications.png') });
+    console.log('docs/img/console-qualifications.png');
+  } finally {
+    await fleet.stop();
+    await q.dispose();
+  }
 }

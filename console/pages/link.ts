@@ -129,6 +129,7 @@ export function linkPage(root: HTMLElement, live: Live, a: string, b: string): P
         'data-src': s.src,
         'data-dst': s.dst,
         'data-points': s.rtt.time_ms.length,
+        'data-span-ms': s.to_ms - s.from_ms,
       });
       const loss = el('div', { class: 'chart', 'data-chart': 'loss', 'data-src': s.src, 'data-dst': s.dst });
       const good = el('div', {

@@ -25,7 +25,9 @@ export function planPage(root: HTMLElement, live: Live): Page {
           el(
             'tr',
             {},
-            ...['link', 'required', 'why', 'subclusters', 'max RTT', 'max loss'].map((h) => el('th', {}, h)),
+            ...['link', 'required', 'why', 'subclusters', 'max RTT', 'max loss'].map((h) =>
+              el('th', { class: h === 'required' || h.startsWith('max') ? 'num' : null }, h),
+            ),
           ),
         ),
         el(

@@ -197,7 +197,8 @@ function render(body: HTMLElement, list: Qualification[], links: LinksReply | nu
 
 function taskRow(t: Task, judged: LinkReport | undefined): HTMLElement {
   const p = t.progress;
-  const share = p ? p.elapsed_ms / Math.max(1, p.elapsed_ms + p.remaining_ms) : t.state === 'done' ? 1 : 0;
+  const finished = t.state === 'done' || t.state === 'failed' || t.state === 'cancelled';
+  const share = t.state === 'done' ? 1 : p ? p.elapsed_ms / Math.max(1, p.elapsed_ms + p.remaining_ms) : 0;
   const samples = (t.measurements?.rounds ?? []).flatMap((r) => r.result.rtt?.samples_ms ?? []);
   const got = samples.filter((v): v is number => v !== null).sort((a, b) => a - b);
   const at = (q: number) =>
@@ -223,7 +224,7 @@ function taskRow(t: Task, judged: LinkReport | undefined): HTMLElement {
       'td',
       {},
       el('div', { class: 'bar' }, el('div', { class: `fill w${Math.round(share * 20) * 5}` })),
-      p
+      p && !finished
         ? el(
             'div',
             { class: 'muted small' },
@@ -239,7 +240,7 @@ function taskRow(t: Task, judged: LinkReport | undefined): HTMLElement {
     ),
     el(
       'td',
-      {},
+      { class: 'nowrap' },
       samples.length === 0 ? '–' : `${((100 * (samples.length - got.length)) / samples.length).toFixed(1)} %`,
     ),
     el(

@@ -92,6 +92,10 @@ describe('the console on 30 days of history', () => {
       );
       for (const q of w.series.slice(before)) expect(Number(q.get('to')) - Number(q.get('from'))).toBe(span);
       await w.page.waitForSelector(`button[data-range="${label}"].on`);
+      // Drawn from the new range (a drag must not land on the chart it replaces).
+      await w.page.waitForSelector(
+        `[data-chart="latency"][data-src="a"][data-dst="c"][data-span-ms="${span}"] canvas`,
+      );
     }
     // Dragging across a chart fetches the span dragged, a fraction of the 7 days shown.
     const canvas = w.page.locator('[data-chart="latency"][data-src="a"][data-dst="c"] .u-over');
