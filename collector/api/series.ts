@@ -1,6 +1,7 @@
 // GET /api/v1/series?src=A&dst=B&from=MS&to=MS[&points=N]: the history of one link direction for charts
 // (shared/series-wire.ts), downsampled and cached by collector/store/series.ts. Parameters are checked
-// like every other input: a clear 400 naming the parameter, a 404 for a direction that is no link.
+// like every other input: a clear 400 naming the parameter, a 404 for a direction that is no link; a
+// 503 with Retry-After while the collector is already computing several long series.
 import {
   MAX_SERIES_RANGE_MS,
   type SeriesQuery,
@@ -8,7 +9,7 @@ import {
   seriesQuerySchema,
 } from '../../shared/series-wire.ts';
 import type { LinkRequirement } from '../../shared/topology/requirements.ts';
-import type { SeriesCache } from '../store/series.ts';
+import { SeriesBusyError, type SeriesCache } from '../store/series.ts';
 import { HttpError, zodDetails } from './http.ts';
 
 const USAGE = 'GET /api/v1/series?src=<site>&dst=<site>&from=<ms>&to=<ms>[&points=10..1000]';
@@ -42,7 +43,14 @@ export async function seriesReply(
   const link = links.find((l) => l.sites[0] === a && l.sites[1] === b);
   if (!link || q.src === q.dst)
     throw new HttpError(404, `no link between "${q.src}" and "${q.dst}" in the topology in force`);
-  const body = await cache.series({ src: q.src, dst: q.dst, fromMs: q.from, toMs: q.to, points: q.points });
+  let body: Awaited<ReturnType<SeriesCache['series']>>;
+  try {
+    body = await cache.series({ src: q.src, dst: q.dst, fromMs: q.from, toMs: q.to, points: q.points });
+  } catch (err) {
+    if (err instanceof SeriesBusyError)
+      throw new HttpError(503, err.message, undefined, { 'retry-after': '5' });
+    throw err;
+  }
   return {
     ...body,
     max_rtt_ms: link.max_rtt_ms,

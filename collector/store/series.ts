@@ -141,12 +141,26 @@ const r2 = (v: number | null) => (v === null ? null : Math.round(v * 100) / 100)
 
 type Body = Omit<SeriesReply, 'max_rtt_ms' | 'max_loss_percent' | 'required_bps'>;
 
+/** Long fills (more than a day of results) waiting behind the one running; more are refused. */
+const MAX_QUEUED = 4;
+
+/** Too many long series are being computed: ask again in a few seconds. */
+export class SeriesBusyError extends Error {
+  constructor(queued: number) {
+    super(
+      `the collector is already computing ${queued + 1} long series; ask again in a few seconds, or for a shorter range`,
+    );
+  }
+}
+
 /** Most (direction, width) entries kept; the least recently used goes first. */
 const MAX_ENTRIES = 512;
 
 export class SeriesCache {
   private readonly entries = new Map<string, Cached>();
   private readonly busy = new Map<string, Promise<unknown>>();
+  private heavy: Promise<void> = Promise.resolve();
+  private queued = 0;
 
   constructor(private readonly db: Database.Database) {}
 
@@ -186,12 +200,19 @@ export class SeriesCache {
         for (const b of this.changedBuckets(q.src, q.dst, width, entry.seq)) toCompute.add(b);
     }
     const perChunk = Math.max(1, Math.floor(86_400_000 / width));
-    for (const [lo, hi] of runs([...toCompute].sort((x, y) => x - y))) {
-      for (let from = lo; from <= hi; from += perChunk) {
-        this.compute(entry, q, width, from, Math.min(hi, from + perChunk - 1));
-        if (from + perChunk <= hi) await new Promise<void>((resolve) => setImmediate(resolve));
+    const filled = entry;
+    const work = async () => {
+      for (const [lo, hi] of runs([...toCompute].sort((x, y) => x - y))) {
+        for (let from = lo; from <= hi; from += perChunk) {
+          this.compute(filled, q, width, from, Math.min(hi, from + perChunk - 1));
+          if (from + perChunk <= hi) await new Promise<void>((resolve) => setImmediate(resolve));
+        }
       }
-    }
+    };
+    // More than a day of results to read waits its turn: one such fill at a time, so readers asking
+    // for many months at once (anyone, with public_read) cannot take the collector from its agents.
+    if (toCompute.size > perChunk) await this.oneAtATime(work);
+    else await work();
     // Recorded once every bucket is in: a request that failed half-way leaves the entry out.
     entry.lo = Math.min(entry.lo, first);
     entry.hi = Math.max(entry.hi, last);
@@ -208,6 +229,26 @@ export class SeriesCache {
       if (t) tput.push(t);
     }
     return this.reply(q, width, rtt, tput);
+  }
+
+  private async oneAtATime(work: () => Promise<void>): Promise<void> {
+    if (this.queued >= MAX_QUEUED) throw new SeriesBusyError(MAX_QUEUED);
+    this.queued++;
+    const before = this.heavy;
+    let release = () => {};
+    this.heavy = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    try {
+      await before;
+    } finally {
+      this.queued--;
+    }
+    try {
+      await work();
+    } finally {
+      release();
+    }
   }
 
   /** Buckets of the direction's results stored after `afterSeq` (either kind: a test may flow back). */

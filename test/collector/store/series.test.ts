@@ -5,7 +5,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { BUCKET_WIDTHS_MS, bucketWidth, SeriesCache } from '../../../collector/store/series.ts';
+import {
+  BUCKET_WIDTHS_MS,
+  bucketWidth,
+  SeriesBusyError,
+  SeriesCache,
+} from '../../../collector/store/series.ts';
 import { Store } from '../../../collector/store/store.ts';
 import type { Result } from '../../../shared/result.ts';
 import { batch, rttResult, throughputResult } from '../../../testbed/results.ts';
@@ -136,6 +141,20 @@ describe('link series', () => {
     expect(s.alerts).toEqual([
       { time_ms: T0 + 1000, rule: 'rtt_high', status: 'firing', summary: 'wanwatch/rtt_high/a--b firing' },
     ]);
+  });
+
+  it('computes long series one at a time and refuses more than a few waiting, answering them afterwards', async () => {
+    const cache = new SeriesCache(store.db);
+    const month = (src: string) => ({ src, dst: 'z', fromMs: T0, toMs: T0 + 30 * DAY, points: 1000 });
+    const asked = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'].map((src) => cache.series(month(src)));
+    const settled = await Promise.allSettled(asked);
+    const refused = settled.filter((r) => r.status === 'rejected');
+    expect(settled.filter((r) => r.status === 'fulfilled')).toHaveLength(4);
+    expect(refused).toHaveLength(4);
+    for (const r of refused) expect((r as PromiseRejectedResult).reason).toBeInstanceOf(SeriesBusyError);
+    // Once they are done, the next is answered; a short range never waits.
+    await expect(cache.series(month('h'))).resolves.toMatchObject({ bucket_ms: HOUR });
+    await expect(cache.series({ ...month('i'), fromMs: T0 + 29 * DAY })).resolves.toMatchObject({ src: 'i' });
   });
 
   it('picks the narrowest round bucket width that fits the points asked for', () => {
