@@ -153,8 +153,11 @@ export class SeriesBusyError extends Error {
   }
 }
 
-/** Most (direction, width) entries kept; the least recently used goes first. */
-const MAX_ENTRIES = 512;
+/**
+ * Most (direction, width) entries kept, the least recently used going first: each holds at most two
+ * ranges of at most 1,000 buckets, some 200 KB, so the cache stays under about 25 MB.
+ */
+const MAX_ENTRIES = 128;
 
 export class SeriesCache {
   private readonly entries = new Map<string, Cached>();
@@ -217,6 +220,13 @@ export class SeriesCache {
     entry.lo = Math.min(entry.lo, first);
     entry.hi = Math.max(entry.hi, last);
     entry.seq = seq;
+    // A page polling "the last hour" for days moves its range along: keep one range's length behind it.
+    const keepFrom = first - (last - first + 1);
+    if (entry.lo < keepFrom) {
+      for (const b of entry.rtt.keys()) if (b < keepFrom) entry.rtt.delete(b);
+      for (const b of entry.tput.keys()) if (b < keepFrom) entry.tput.delete(b);
+      entry.lo = keepFrom;
+    }
     this.entries.set(key, entry);
     if (this.entries.size > MAX_ENTRIES) this.entries.delete(this.entries.keys().next().value as string);
 

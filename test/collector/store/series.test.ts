@@ -123,6 +123,23 @@ describe('link series', () => {
     expect(again.rtt.rounds).toEqual([2, 1]);
   });
 
+  it('keeps one range behind a range that moves along, not every bucket it ever showed', async () => {
+    const cache = new SeriesCache(store.db);
+    ingest([rttResult('a', 'b', T0 + 1000, [10]), rttResult('a', 'b', T0 + 5 * HOUR, [50])]);
+    const at = (h: number) => ({
+      src: 'a',
+      dst: 'b',
+      fromMs: T0 + h * HOUR,
+      toMs: T0 + (h + 1) * HOUR,
+      points: 400,
+    });
+    expect((await cache.series(at(0))).rtt.max_ms).toEqual([10]);
+    for (let h = 1; h <= 5; h++) await cache.series(at(h));
+    // The hour of T0 was dropped on the way; asked again, it is read again, the same.
+    expect((await cache.series(at(5))).rtt.max_ms).toEqual([50]);
+    expect((await cache.series(at(0))).rtt.max_ms).toEqual([10]);
+  });
+
   it('lists the link’s alert events in the range, whichever direction the request names', async () => {
     const ev = (key: string, t: number, status: string) =>
       store.db
