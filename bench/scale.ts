@@ -95,7 +95,7 @@ async function run(n: number, shape: 'mesh' | 'hub'): Promise<string[]> {
   const env: Record<string, string> = {};
   for (const s of names) env[`T_${s}`] = token(s);
   const collector = execa(
-    process.execPath,
+    process.env.BENCH_COLLECTOR_NODE ?? process.execPath,
     [
       new URL('../bin/wanwatch.js', import.meta.url).pathname,
       'collector',

@@ -18,6 +18,7 @@ import {
   type AlertLinkContext,
   type AlertRule,
   type AlertSubject,
+  linkName,
   subjectName,
 } from './event.ts';
 import {
@@ -60,7 +61,7 @@ export const measurementDedupKey = (site: string, code: string): string =>
 
 /** The dedup key of a link rule, from the link's two sites in any order. */
 export const linkDedupKey = (rule: AlertRule, a: string, b: string): string =>
-  dedupKey(rule, { kind: 'link', sites: a < b ? [a, b] : [b, a], worst: null });
+  `wanwatch/${rule}/${linkName(a < b ? [a, b] : [b, a])}`;
 
 const BREACH_RANK = (b: boolean | null): number => (b === null ? 0 : b ? 2 : 1);
 
@@ -248,6 +249,8 @@ export function outputSubjects(
   });
 }
 
+const quiescent = (s: StoredAlertState): boolean => s.status === 'ok' || s.status === 'resolved';
+
 /**
  * Whether two plain values would serialize alike (undefined members count as absent, key order does
  * not matter): what a state change is, without serializing both states at every step.
@@ -285,6 +288,9 @@ export function evaluateSubjects(
   const events: AlertEvent[] = [];
   for (const s of subjects) {
     const before = states.get(s.dedup_key);
+    // Within limits and staying so: nothing a reader sees changes (an ok or resolved alert shows only its
+    // status), so the state is left as it is rather than rebuilt for a new observed value.
+    if (before && before.rule === s.rule && s.observation.breach === false && quiescent(before)) continue;
     const { state, events: transitions } = step(before ?? INITIAL_STATE, s.observation, now, settings);
     // No data changes nothing, not even which direction the alert last reported.
     const keep = s.observation.breach === null && before !== undefined;
