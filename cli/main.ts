@@ -42,10 +42,13 @@ const COMMANDS: Record<string, () => Promise<(program: Command) => void>> = {
   reflector: async () => (await import('./commands/reflector.ts')).registerReflector,
   doctor: async () => (await import('./commands/doctor.ts')).registerDoctor,
 };
-const first = process.argv.slice(2).find((a) => !a.startsWith('-'));
+const args = process.argv.slice(2);
+const first = args.find((a) => !a.startsWith('-'));
 const named = first !== undefined && Object.hasOwn(COMMANDS, first) ? first : undefined;
+// `wanwatch --version` alone needs no command at all.
+const versionOnly = named === undefined && args.length === 1 && (args[0] === '-V' || args[0] === '--version');
 for (const [name, load] of Object.entries(COMMANDS))
-  if (named === undefined || name === named) (await load())(program);
+  if (!versionOnly && (named === undefined || name === named)) (await load())(program);
 
 // The worked examples come with the package: name one by a path that works from where the user is
 // (examples/… in a checkout, the installed package's own folder elsewhere).

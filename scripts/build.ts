@@ -12,7 +12,7 @@
 // The web console (`npm run build:console`, scripts/build-console.ts, into dist/console/) is built first,
 // so `npm run build` and `npm pack` make the whole package.
 // Run: npm run build   (also run by `npm pack` through `prepack`)
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, type Plugin } from 'esbuild';
@@ -76,8 +76,9 @@ export async function buildDist(): Promise<{ files: string[] }> {
   if (pkg.scripts?.['build:console'])
     await execa('npm', ['run', '--silent', 'build:console'], { cwd: ROOT, stdio: 'inherit' });
 
-  // Only this build's own files: dist/console/ is the console build's.
-  rmSync(join(OUT_DIR, 'wanwatch.js'), { force: true });
+  // Only this build's own files (the entry and its chunks): dist/console/ is the console build's.
+  if (existsSync(OUT_DIR))
+    for (const f of readdirSync(OUT_DIR)) if (f.endsWith('.js')) rmSync(join(OUT_DIR, f), { force: true });
   const found = new Set<string>();
   await build({
     entryPoints: { wanwatch: ENTRY },
@@ -85,6 +86,12 @@ export async function buildDist(): Promise<{ files: string[] }> {
     bundle: true,
     platform: 'node',
     format: 'esm',
+    // Each command's module (cli/main.ts imports it when that command runs) becomes a chunk of its own:
+    // `wanwatch --version` compiles only what it runs.
+    splitting: true,
+    // Beside the entry: every file of the bundle sits one folder below the package's root, which the
+    // file URLs rewritten below count on.
+    chunkNames: '[name]-[hash]',
     target: 'node20.18',
     external: EXTERNAL,
     // Bundled CommonJS dependencies call require() for Node's own modules; an ES module has none.
