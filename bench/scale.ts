@@ -67,14 +67,29 @@ function processStats(pid: number): { cpu_s: number; rss_mb: number } {
   return { cpu_s, rss_mb: Number(rss) / 1024 };
 }
 
-/** The collector's evaluation steps so far and their total seconds, from its /metrics. */
-async function evaluations(url: string): Promise<{ count: number; sum: number }> {
+/** The collector's evaluation steps so far, their total seconds and its histogram, from its /metrics. */
+async function evaluations(
+  url: string,
+): Promise<{ count: number; sum: number; buckets: Map<string, number> }> {
   const text = await (await fetch(`${url}/metrics`)).text();
   const read = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? Number.NaN);
+  const buckets = new Map<string, number>();
+  for (const m of text.matchAll(/^wanwatch_evaluation_duration_seconds_bucket\{le="([^"]+)"\} (\S+)$/gm))
+    buckets.set(m[1] as string, Number(m[2]));
   return {
     count: read('wanwatch_evaluation_duration_seconds_count'),
     sum: read('wanwatch_evaluation_duration_seconds_sum'),
+    buckets,
   };
+}
+
+/** The histogram's bound (ms) under which 99 % of the steps between two reads fell. */
+function stepP99(before: Map<string, number>, after: Map<string, number>): string {
+  const steps = (after.get('+Inf') ?? 0) - (before.get('+Inf') ?? 0);
+  for (const [le, n] of after) {
+    if (n - (before.get(le) ?? 0) >= 0.99 * steps) return le === '+Inf' ? '> 10 s' : `≤ ${Number(le) * 1000}`;
+  }
+  return '—';
 }
 
 async function run(n: number, shape: 'mesh' | 'hub'): Promise<string[]> {
@@ -116,6 +131,17 @@ async function run(n: number, shape: 'mesh' | 'hub'): Promise<string[]> {
   const pid = collector.pid as number;
 
   const samples = Array.from({ length: count }, (_, i) => 20 + (i % 5) * 0.5);
+  // One summarized round per direction, copied with a new id and time: the agents' work is not measured.
+  const templates = new Map<string, ReturnType<typeof rttResult>>();
+  const template = (src: string, dst: string) => {
+    const k = `${src}>${dst}`;
+    let t = templates.get(k);
+    if (!t) {
+      t = rttResult(src, dst, 0, samples, 'icmp');
+      templates.set(k, t);
+    }
+    return t;
+  };
   let timeouts = 0;
   async function push(site: string, results: ReturnType<typeof rttResult>[]): Promise<number | null> {
     const t0 = performance.now();
@@ -153,7 +179,7 @@ async function run(n: number, shape: 'mesh' | 'hub'): Promise<string[]> {
       mine.forEach((p, j) => {
         // The latest due time ≤ now of this peer's round; one round per push at most.
         const t = now - ((((now - phase(j)) % roundMs) + roundMs) % roundMs);
-        if (t > last) due.push(rttResult(s, p, t, samples, 'icmp'));
+        if (t > last) due.push({ ...template(s, p), id: randomUUID(), time_ms: t });
       });
       last = now;
       if (due.length > 0) {
@@ -195,6 +221,7 @@ async function run(n: number, shape: 'mesh' | 'hub'): Promise<string[]> {
     String(timeouts),
     fmt(steps / wall, 1),
     fmt(((evalAfter.sum - evalBefore.sum) / steps) * 1000, 2),
+    stepP99(evalBefore.buckets, evalAfter.buckets),
     `${fmt(((after.cpu_s - before.cpu_s) / wall) * 100)} %`,
     fmt(after.rss_mb),
   ];
@@ -223,6 +250,7 @@ process.stdout.write(
       'TIMEOUTS',
       'STEPS/S',
       'MS PER STEP',
+      'STEP P99 (ms)',
       'COLLECTOR CPU',
       'RSS (MB)',
     ],
