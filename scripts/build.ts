@@ -1,7 +1,8 @@
-// Builds what an installed wanwatch runs: dist/wanwatch.js, one ES module bundled by esbuild from
+// Builds what an installed wanwatch runs: dist/wanwatch.js, an ES module bundled by esbuild from
 // cli/main.ts with every dependency inside except the native ones (better-sqlite3, net-ping and its
-// raw-socket), which node-gyp builds at install time and Node loads from node_modules. Starting the
-// bundle costs a third of what compiling the TypeScript with tsx at every start costs
+// raw-socket), which node-gyp builds at install time and Node loads from node_modules; each command's
+// code is a chunk beside it (dist/<command>-<hash>.js, dist/chunk-<hash>.js), loaded when that command
+// runs. Starting it costs a fraction of compiling the TypeScript with tsx at every start
 // (bench/startup.ts). `bin/wanwatch.js` runs it when the package has no TypeScript sources beside it.
 //
 // A source file that finds a file of the package relative to itself (`new URL('../../package.json',
