@@ -85,7 +85,7 @@ beforeAll(async () => {
   );
   if (install.exitCode !== 0)
     throw new Error(
-      `npm install -g --offline ${tarball} failed${/ENOTCACHED/.test(install.all ?? '') ? " (npm's cache lacks a dependency: run bash .ci/install, which caches what installing the package needs)" : ''}:\n${install.all}`,
+      `npm install -g --offline ${tarball} failed${/ENOTCACHED/.test(install.all ?? '') ? " (npm's cache lacks a dependency: run bash .ci/npm-cache, which caches what installing the package fetches; .ci/install runs it)" : ''}:\n${install.all}`,
     );
   pkgDir = join(prefix, 'lib', 'node_modules', 'wanwatch');
 }, 300_000);
