@@ -2,11 +2,9 @@
 // series set all at once (links.ts says why). A gauge's lines read the same in the Prometheus text
 // format and in OpenMetrics; labels are escaped as both require.
 
-/** `{name: value, …}` as `name="value",…` (backslash, double quote and newline escaped). */
-export function labelText(labels: Record<string, string>): string {
-  return Object.entries(labels)
-    .map(([k, v]) => `${k}="${v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"')}"`)
-    .join(',');
+/** A label value as both formats write it between double quotes: backslash, quote and newline escaped. */
+export function escapeLabel(v: string): string {
+  return v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
 }
 
 const number = (v: number) =>
@@ -33,7 +31,7 @@ export class GaugeFamily {
     this.lines = [];
   }
 
-  /** One series: `labels` as labelText() writes them. */
+  /** One series: `labels` written out (`src="a",dst="b"`, values through escapeLabel()). */
   set(labels: string, value: number): void {
     this.lines.push(`${this.name}{${labels}} ${number(value)}`);
   }

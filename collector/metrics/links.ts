@@ -10,7 +10,7 @@
 // to three evaluations' worth, at every evaluation a scrape followed (bench/metrics-scrape.ts).
 import type { AlertStatus, DirectionState, LinksReply } from '../../shared/wire.ts';
 import { LINK_RULES } from '../../shared/wire.ts';
-import { GaugeFamily, labelText } from './gauge-family.ts';
+import { escapeLabel, GaugeFamily } from './gauge-family.ts';
 import type { LatestRounds } from './latest-rounds.ts';
 
 /** As the InfluxDB output's state_code (collector/sinks/influx-schema.ts), so dashboards share mappings. */
@@ -133,19 +133,28 @@ export class LinkMetrics {
   private set(reply: LinksReply): void {
     const g = this.g;
     for (const f of Object.values(g)) f.reset();
+    // Label text is built once per site and per link, not once per series (a million at 200 sites).
+    const escaped = new Map<string, string>();
+    const esc = (v: string) => {
+      let e = escaped.get(v);
+      if (e === undefined) {
+        e = escapeLabel(v);
+        escaped.set(v, e);
+      }
+      return e;
+    };
+    const statistic = `statistic="${esc(reply.rtt_statistic)}"`;
     for (const l of reply.links) {
-      const link = linkLabel(l.sites);
-      const ofLink = labelText({ link });
-      g.maxRtt.set(ofLink, l.max_rtt_ms / 1000);
-      g.maxLoss.set(ofLink, l.max_loss_percent / 100);
-      g.required.set(ofLink, (l.required_mbps * 1e6) / 8);
-      g.subclusters.set(ofLink, l.subclusters.length);
+      const link = `link="${esc(linkLabel(l.sites))}"`;
+      g.maxRtt.set(link, l.max_rtt_ms / 1000);
+      g.maxLoss.set(link, l.max_loss_percent / 100);
+      g.required.set(link, (l.required_mbps * 1e6) / 8);
+      g.subclusters.set(link, l.subclusters.length);
       for (const d of l.directions) {
-        const dir = labelText({ src: d.src, dst: d.dst, link });
-        const and = (name: string, value: string) => `${dir},${labelText({ [name]: value })}`;
+        const dir = `src="${esc(d.src)}",dst="${esc(d.dst)}",${link}`;
         g.state.set(dir, STATE_CODE[d.state]);
-        for (const rule of LINK_RULES) g.alert.set(and('rule', rule), ALERT_CODE[d.alerts[rule]]);
-        if (d.rtt_ms !== null) g.rtt.set(and('statistic', d.rtt_statistic), d.rtt_ms / 1000);
+        for (const rule of LINK_RULES) g.alert.set(`${dir},rule="${rule}"`, ALERT_CODE[d.alerts[rule]]);
+        if (d.rtt_ms !== null) g.rtt.set(`${dir},${statistic}`, d.rtt_ms / 1000);
         if (d.loss_percent !== null) g.loss.set(dir, d.loss_percent / 100);
         if (d.goodput_bps !== null) g.goodput.set(dir, d.goodput_bps / 8);
         if (d.last_throughput_ms !== null) g.goodputTime.set(dir, d.last_throughput_ms / 1000);
@@ -154,13 +163,13 @@ export class LinkMetrics {
         if (d.last_result_ms !== null) g.lastResult.set(dir, d.last_result_ms / 1000);
         const r = this.rounds.get(d.src, d.dst);
         if (r === undefined) continue;
-        for (const [statistic, v] of [
+        for (const [name, v] of [
           ['min', r.min_ms],
           ['median', r.median_ms],
           ['p95', r.p95_ms],
           ['max', r.max_ms],
         ] as const)
-          if (v !== null) g.roundRtt.set(and('statistic', statistic), v / 1000);
+          if (v !== null) g.roundRtt.set(`${dir},statistic="${name}"`, v / 1000);
         if (r.jitter_ms !== null) g.roundJitter.set(dir, r.jitter_ms / 1000);
         g.roundLoss.set(dir, r.loss_percent / 100);
       }
