@@ -55,11 +55,13 @@ export class CollectorClient {
     this.base = collectorBase(opts.url);
     // Every request says which wanwatch sends it (the collector's check: collector/api/versions.ts).
     const send = opts.fetch ?? globalThis.fetch;
-    this.fetch = (input, init) => {
-      const headers = new Headers(init?.headers);
-      headers.set(VERSION_HEADER, opts.version);
-      return send(input, { ...init, headers });
-    };
+    // Plain-object headers (callCollector sends them so): no Headers, whose first use loads Node's copy
+    // of undici (an agent's memory: shared/node-fetch.ts).
+    this.fetch = (input, init) =>
+      send(input, {
+        ...init,
+        headers: { ...(init?.headers as Record<string, string> | undefined), [VERSION_HEADER]: opts.version },
+      });
   }
 
   get url(): string {

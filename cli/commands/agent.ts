@@ -8,6 +8,7 @@ import { RTT_PROBES } from '../../probes/index.ts';
 import { runThroughput } from '../../probes/throughput.ts';
 import { startResponder } from '../../responder/index.ts';
 import { createLogger } from '../../shared/log.ts';
+import { nodeFetch } from '../../shared/node-fetch.ts';
 import { CliError } from '../errors.ts';
 import { clientFetch, countOption, msOption, withClientTls } from '../options.ts';
 
@@ -108,7 +109,8 @@ export function registerAgent(program: Command): void {
         `--collector: "${opts.collector}" is not an http(s) URL (e.g. http://10.0.0.5:8080)`,
       );
     }
-    const fetch = clientFetch(opts);
+    // Without TLS options, node:http instead of the global fetch: a tenth of an agent's memory.
+    const fetch = clientFetch(opts) ?? nodeFetch;
     const log = createLogger({ component: 'agent' });
     const dataDir = opts.dataDir ?? defaultDataDir(opts.site);
     const metrics =
