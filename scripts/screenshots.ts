@@ -104,6 +104,7 @@ try {
     await shot('#/agents', 'console-agents.png', '#agents tbody tr');
     await shot('#/plan', 'console-plan.png', '#plan tbody tr');
     await qualificationShot(browser);
+    await largeShot(browser);
   } finally {
     await browser.close();
   }
@@ -155,5 +156,56 @@ ${sites}probes:
   } finally {
     await fleet.stop();
     await q.dispose();
+  }
+}
+
+/** The overview at 30 sites (435 links): cells show their state only, the numbers in their tooltips. */
+async function largeShot(browser: Browser): Promise<void> {
+  const n = 30;
+  const names = Array.from({ length: n }, (_, i) => `site${String(i).padStart(2, '0')}`);
+  const big = await startTestCollector(`sites:
+${names.map((s, i) => `  ${s}: {address: 127.0.1.${i + 1}}`).join('\n')}
+clusters:
+  east:
+    subclusters:
+${names.map((s, i) => `      sc${i}: {nodes: {n${i}a: ${s}, n${i}b: ${names[(i + 1) % n]}}}`).join('\n')}
+thresholds: {max_loss_percent: 5}
+alerts: {for: 1s, clear_for: 1m, window: 5m}
+collector:
+  public_read: true
+`);
+  try {
+    const congested = ['site03--site17', 'site05--site22', 'site11--site12'];
+    seedHistory(big.store, {
+      links: deriveLinks(big.topology()),
+      nowMs: Date.now(),
+      spanMs: 15 * 60_000,
+      congestedNow: congested,
+    });
+    for (const site of names)
+      big.store.recordHeartbeat(
+        {
+          site,
+          version: '0.1.0',
+          time_ms: Date.now(),
+          started_at_ms: Date.now() - 86_400_000,
+          plan_version: null,
+          spool_queued: 0,
+          spool_dropped: 0,
+          errors: 0,
+        },
+        Date.now(),
+      );
+    await big.evaluateNow();
+    await new Promise((r) => setTimeout(r, 1500));
+    await big.evaluateNow();
+    const page = await browser.newPage({ viewport: { width: 1440, height: 900 }, deviceScaleFactor: 1 });
+    await page.goto(`${big.url}/`);
+    await page.waitForSelector('td.cell[data-src]');
+    await page.waitForTimeout(400);
+    await page.screenshot({ path: join(OUT, 'console-overview-30-sites.png') });
+    console.log('docs/img/console-overview-30-sites.png');
+  } finally {
+    await big.dispose();
   }
 }
