@@ -66,12 +66,13 @@ static napi_value throw_errno(napi_env env, const char* what, int err) {
   return NULL;
 }
 
+// Calls a JavaScript callback inside drain()'s callback scope (microtasks run once, when it closes).
 static void call_js(wwsock* s, napi_ref fn_ref, size_t argc, napi_value* argv) {
   napi_env env = s->env;
   napi_value fn, recv, result;
   if (napi_get_reference_value(env, fn_ref, &fn) != napi_ok) return;
   napi_get_global(env, &recv);
-  if (napi_make_callback(env, s->ctx, recv, fn, argc, argv, &result) == napi_pending_exception) {
+  if (napi_call_function(env, recv, fn, argc, argv, &result) == napi_pending_exception) {
     napi_value err;
     napi_get_and_clear_last_exception(env, &err);
     napi_fatal_exception(env, err);
@@ -84,8 +85,23 @@ static void report_error(wwsock* s, int err) {
   call_js(s, s->on_error, 1, argv);
 }
 
-// Reads every queued packet; each goes to on_packet(buffer, kernelNs, address, port).
+static void drain_packets(wwsock* s);
+
+// Reads every queued packet; each goes to on_packet(buffer, kernelNs, address, port). All of them in one
+// callback scope: promises resolved by the callbacks settle once, after the last packet, not per packet.
 static void drain(wwsock* s) {
+  napi_handle_scope outer;
+  napi_callback_scope scope_cb;
+  napi_value resource;
+  napi_open_handle_scope(s->env, &outer);
+  napi_create_object(s->env, &resource);
+  napi_open_callback_scope(s->env, resource, s->ctx, &scope_cb);
+  drain_packets(s);
+  napi_close_callback_scope(s->env, scope_cb);
+  napi_close_handle_scope(s->env, outer);
+}
+
+static void drain_packets(wwsock* s) {
   unsigned char buf[2048];
   char control[256];
   struct sockaddr_storage from;
