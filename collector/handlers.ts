@@ -25,6 +25,7 @@ import type { CollectorMetrics } from './metrics/collector-metrics.ts';
 import { ServedPlans, withHold } from './plan/hold.ts';
 import { admitQualification } from './qualify/admission.ts';
 import { QualificationError, Qualifications } from './qualify/jobs.ts';
+import { TaskWaiters } from './qualify/waiters.ts';
 import { agentsView, ReadReplies } from './read.ts';
 import type { RunningSinks } from './sinks/index.ts';
 import { SeriesCache } from './store/series.ts';
@@ -66,6 +67,12 @@ export function apiHandlers(parts: HandlerParts): ApiContext {
     const clear = served.clearAt(sites, parts.topology().plans, holdSince, now);
     return clear !== null && clear <= now;
   });
+  // Agents long-poll for their tasks (qualify/waiters.ts); a stopping collector answers them at once.
+  const waiters = new TaskWaiters(
+    (site, now) => qualifications.takeTasks(site, now),
+    () => qualifications.heldSites().size > 0,
+  );
+  parts.shutdown.addEventListener('abort', () => waiters.releaseAll(), { once: true });
   /** The site's plan as served now: without the throughput slots held for a qualification. */
   const planOf = (site: string): AgentPlan | undefined => {
     const base = parts.topology().plans.get(site);
@@ -130,12 +137,14 @@ export function apiHandlers(parts: HandlerParts): ApiContext {
             tasks: q.tasks.length,
             monitoring_throughput_held_at: q.monitoring_paused,
           });
+          waiters.poke();
           return q;
         }),
       list: () => qualifications.list(Date.now()),
       get: (id) => qualifications.get(id, Date.now()),
       cancel: (id, by) => {
         const q = qualifications.cancel(id, Date.now());
+        waiters.poke();
         log.info(`qualification ${id} ${q ? 'stopped' : 'not found to stop'} by ${by.name} from ${by.from}`, {
           id,
           by: by.name,
@@ -143,9 +152,13 @@ export function apiHandlers(parts: HandlerParts): ApiContext {
         });
         return q;
       },
-      take: (site) => qualifications.takeTasks(site, Date.now()),
+      take: (site, waitMs, signal) => waiters.wait(site, waitMs, signal),
       progress: (id, site, p) => asHttp(() => qualifications.progress(id, site, p, Date.now())),
-      complete: (id, site, r) => asHttp(() => qualifications.complete(id, site, r, Date.now())),
+      complete: (id, site, r) =>
+        asHttp(() => {
+          qualifications.complete(id, site, r, Date.now());
+          waiters.poke();
+        }),
     },
     gate,
     knownSites: () => [...parts.topology().topology.sites.keys()],

@@ -9,6 +9,7 @@ import {
   type ApiRequest,
   callCollector,
   collectorBase,
+  DEFAULT_TIMEOUT_MS,
   describeRequest,
   type Outcome,
   outcomeOf,
@@ -83,13 +84,16 @@ export class CollectorClient {
   }
 
   /** Mesh-qualification tasks the collector wants this site to run now. */
-  async getTasks(signal?: AbortSignal): Promise<Outcome<QualifyTask[]>> {
+  /** The site's ready tasks; with `waitS`, the collector holds the request up to that long for some. */
+  async getTasks(signal?: AbortSignal, waitS = 0): Promise<Outcome<QualifyTask[]>> {
+    const wait = waitS > 0 ? `&wait=${waitS}` : '';
     const out = await this.call(
       'GET',
-      `/tasks?site=${encodeURIComponent(this.opts.site)}`,
+      `/tasks?site=${encodeURIComponent(this.opts.site)}${wait}`,
       undefined,
       tasksReplySchema,
       signal,
+      waitS * 1000,
     );
     return out.kind === 'ok' ? { kind: 'ok', value: out.value.tasks } : out;
   }
@@ -113,8 +117,10 @@ export class CollectorClient {
     body: unknown,
     schema: z.ZodType<T>,
     signal: AbortSignal | undefined,
+    /** Added to the usual timeout: the time the collector may hold the request (a long poll). */
+    heldMs = 0,
   ): Promise<Outcome<T>> {
-    const req = this.request(method, path, body, signal);
+    const req = this.request(method, path, body, signal, heldMs);
     return outcomeOf(await callCollector({ ...req, schema }), describeRequest(req));
   }
 
@@ -129,8 +135,15 @@ export class CollectorClient {
     return outcomeOf(await callCollector(req), describeRequest(req));
   }
 
-  private request(method: 'GET' | 'POST', path: string, body: unknown, signal?: AbortSignal): ApiRequest {
-    const { token, timeoutMs } = this.opts;
+  private request(
+    method: 'GET' | 'POST',
+    path: string,
+    body: unknown,
+    signal?: AbortSignal,
+    heldMs = 0,
+  ): ApiRequest {
+    const { token } = this.opts;
+    const timeoutMs = heldMs > 0 ? (this.opts.timeoutMs ?? DEFAULT_TIMEOUT_MS) + heldMs : this.opts.timeoutMs;
     return { base: this.base, method, path, body, token, timeoutMs, signal, fetch: this.fetch };
   }
 }

@@ -12,8 +12,17 @@ import type { ProbeMethod } from '../../shared/result.ts';
 import type { QualifyTask, TaskProgress } from '../../shared/wire.ts';
 import type { CollectorClient } from '../push/client.ts';
 
-/** How often an agent asks for tasks, and reports progress on a running one. */
+/**
+ * An agent asks for tasks with a long poll: the collector holds the request up to TASK_WAIT_S seconds
+ * and answers as soon as a task is ready, so an idle agent sends one request every 25 s and a task starts
+ * at once. A collector that answers an empty list at once (one from before the long poll, or one
+ * stopping) is asked again every TASK_POLL_MS, as are failed requests.
+ */
+export const TASK_WAIT_S = 25;
 export const TASK_POLL_MS = 3000;
+/** An empty answer sooner than this was not held. */
+const HELD_AT_LEAST_MS = 1000;
+/** How often a running task reports progress. */
 const PROGRESS_EVERY_MS = 2000;
 
 export interface TaskDeps {
@@ -26,6 +35,8 @@ export interface TaskDeps {
 
 export class QualifyTasks {
   private timer: NodeJS.Timeout | undefined;
+  /** Aborts the long poll in flight when the agent stops. */
+  private readonly stopping = new AbortController();
   private readonly running = new Map<string, { abort: AbortController; done: Promise<void> }>();
   private stopped = false;
   private readonly deps: TaskDeps;
@@ -42,6 +53,7 @@ export class QualifyTasks {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.stopping.abort();
     if (this.timer) clearTimeout(this.timer);
     for (const r of this.running.values()) r.abort.abort();
     await Promise.allSettled([...this.running.values()].map((r) => r.done));
@@ -54,7 +66,9 @@ export class QualifyTasks {
   }
 
   private async poll(): Promise<void> {
-    const out = await this.deps.client.getTasks();
+    const asked = Date.now();
+    const out = await this.deps.client.getTasks(this.stopping.signal, TASK_WAIT_S);
+    if (this.stopped) return;
     if (out.kind === 'ok') {
       for (const task of out.value) {
         if (this.running.has(task.id) || this.stopped) continue;
@@ -62,10 +76,12 @@ export class QualifyTasks {
         const done = this.run(task, abort).finally(() => this.running.delete(task.id));
         this.running.set(task.id, { abort, done });
       }
+      const held = out.value.length > 0 || Date.now() - asked >= HELD_AT_LEAST_MS;
+      this.schedule(held ? 0 : this.pollMs);
     } else {
       this.deps.log.debug('could not ask for qualification tasks', { outcome: out.kind });
+      this.schedule(this.pollMs);
     }
-    this.schedule(this.pollMs);
   }
 
   private async run(task: QualifyTask, abort: AbortController): Promise<void> {

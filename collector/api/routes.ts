@@ -62,7 +62,8 @@ export interface ApiContext {
     list(): Qualification[];
     get(id: string): Qualification | undefined;
     cancel(id: string, by: Requester): Qualification | undefined;
-    take(site: string): QualifyTask[];
+    /** The site's ready tasks, waiting up to `waitMs` for some (a long poll) unless `signal` aborts. */
+    take(site: string, waitMs: number, signal: AbortSignal): Promise<QualifyTask[]>;
     progress(taskId: string, site: string, p: TaskProgress): { cancelled: boolean };
     complete(taskId: string, site: string, r: TaskResult): void;
   };
@@ -150,7 +151,16 @@ async function route(
     case `${API_PREFIX}/tasks`: {
       only('GET');
       const who = querySite(ctx, req, from, url, path);
-      return sendJson(res, 200, { tasks: ctx.qualifications.take(who) });
+      // ?wait=S: hold the request up to S seconds (at most 30) until a task is ready; without it, answer now.
+      const waitS = Number(url.searchParams.get('wait') ?? 0);
+      const gone = new AbortController();
+      res.once('close', () => gone.abort());
+      const tasks = await ctx.qualifications.take(
+        who,
+        Number.isFinite(waitS) ? Math.max(0, waitS) * 1000 : 0,
+        gone.signal,
+      );
+      return sendJson(res, 200, { tasks });
     }
     case '/healthz':
       only('GET');
