@@ -107,8 +107,9 @@ export async function buildDist(): Promise<{ files: string[] }> {
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === resolve(process.argv[1])) {
-  const { files } = await buildDist().catch(() => {
-    // esbuild has printed each error with its file and line.
+  const { files } = await buildDist().catch((err: Error & { errors?: unknown[] }) => {
+    // esbuild has printed each of its errors with its file and line; anything else is said here.
+    if (!err.errors) console.error(`build: ${err.message}`);
     process.exit(1);
   });
   const out = join(OUT_DIR, 'wanwatch.js');
