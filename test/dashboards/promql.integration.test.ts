@@ -9,6 +9,7 @@ import { STATE_CODE } from '../../collector/metrics/links.ts';
 import { prometheusDashboards } from '../../dashboards/src/build.ts';
 import type { Dashboard, PromTarget } from '../../dashboards/src/grafana.ts';
 import type { RttResult } from '../../shared/result.ts';
+import { WANWATCH_VERSION } from '../../shared/version.ts';
 import type { Heartbeat, LinksReply } from '../../shared/wire.ts';
 import { eventually, startTestCollector, type TestCollector } from '../../testbed/collector.ts';
 import { type Prometheus, startPrometheus } from '../../testbed/prometheus.ts';
@@ -42,7 +43,8 @@ function round(src: string, dst: string, t: number): RttResult {
 function heartbeat(site: string, extra: Partial<Heartbeat> = {}): Heartbeat {
   return {
     site,
-    version: site === 'c' ? '0.0.9' : '0.1.0',
+    // Two versions this collector takes: its own, and a development build (no release line to judge).
+    version: site === 'c' ? 'development' : WANWATCH_VERSION,
     time_ms: Date.now(),
     started_at_ms: Date.now() - 60_000,
     plan_version: 'p1',
@@ -213,8 +215,8 @@ const EXPECTED: Record<string, () => Expected> = {
     ]),
   'wanwatch-agents-prometheus / Versions / A': () =>
     new Map([
-      ['0.1.0', 1],
-      ['0.0.9', 1],
+      [WANWATCH_VERSION, 1],
+      ['development', 1],
     ]),
 };
 

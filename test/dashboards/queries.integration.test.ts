@@ -21,6 +21,7 @@ import type { Dashboard } from '../../dashboards/src/grafana.ts';
 import { SPECS } from '../../dashboards/src/influxql.ts';
 import type { Result, RttResult } from '../../shared/result.ts';
 import { percentileSorted, summarizeRtt } from '../../shared/stats.ts';
+import { WANWATCH_VERSION } from '../../shared/version.ts';
 import type { Heartbeat } from '../../shared/wire.ts';
 import { eventually, startTestCollector, type TestCollector } from '../../testbed/collector.ts';
 import { type Influxd, type InfluxSeries, startInfluxd } from '../../testbed/influxd.ts';
@@ -110,7 +111,8 @@ beforeAll(async () => {
   heartbeats = SITES.flatMap((site, i) =>
     [0, 1, 2, 3].map((k) => ({
       site,
-      version: site === 'c' ? '0.1.0' : '0.2.0',
+      // Two versions this collector takes: its own, and a development build (no release line to judge).
+      version: site === 'c' ? 'development' : WANWATCH_VERSION,
       time_ms: T0 + k * 15_000 + i * 100,
       started_at_ms: T0 - 60_000,
       plan_version: 'p1',
