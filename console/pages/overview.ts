@@ -39,22 +39,30 @@ export function overviewPage(root: HTMLElement, live: Live): Page {
     ),
   );
   let latest: LinksReply | null = null;
+  let down = new Set<string>();
   const render = () => {
     if (!latest) return;
     sessionStorage.setItem('wanwatch.filter', filter.value);
     const t0 = performance.now();
-    renderMatrix(matrix, summary, latest, filter.value);
+    renderMatrix(matrix, summary, latest, filter.value, down);
     root.dataset.renderMs = String(Math.round(performance.now() - t0));
   };
   filter.addEventListener('input', render);
   const off = live.subscribe((s) => {
     latest = s.links;
+    down = new Set(s.agents.agents.filter((a) => !a.up).map((a) => a.site));
     render();
   });
   return { dispose: off };
 }
 
-function renderMatrix(wrap: HTMLElement, summary: HTMLElement, reply: LinksReply, query: string): void {
+function renderMatrix(
+  wrap: HTMLElement,
+  summary: HTMLElement,
+  reply: LinksReply,
+  query: string,
+  down: ReadonlySet<string>,
+): void {
   const all = [...new Set(reply.links.flatMap((l) => l.sites))].sort();
   const words = query
     .toLowerCase()
@@ -93,7 +101,16 @@ function renderMatrix(wrap: HTMLElement, summary: HTMLElement, reply: LinksReply
     el(
       'tr',
       {},
-      el('th', { scope: 'row', class: 'row' }, src),
+      el(
+        'th',
+        {
+          scope: 'row',
+          class: down.has(src) ? 'row down' : 'row',
+          title: down.has(src) ? `the agent at ${src} is down: its measurements stopped` : null,
+        },
+        down.has(src) ? el('span', { class: 'agent-down', 'aria-label': 'agent down' }, '● ') : null,
+        src,
+      ),
       ...sites.map((dst) => {
         if (src === dst) return el('td', { class: 'self' });
         const hit = byDir.get(`${src}\u0000${dst}`);

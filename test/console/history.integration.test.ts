@@ -59,6 +59,10 @@ describe('the console on 30 days of history', () => {
       ),
     );
     expect(shown).toEqual(api);
+    // No agent sent a heartbeat to this store: every site's row says its agent is down.
+    const agents = await read<AgentsReply>('/api/v1/agents');
+    expect(agents.agents.every((a) => !a.up)).toBe(true);
+    expect(await w.page.locator('th.row.down').count()).toBe(agents.agents.length);
   });
 
   it('opens the link page from a cell, its latency chart holding the series endpoint’s points and the limit line', async () => {
