@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CliAgent, startCliAgent, twoLoopbackAgentSites } from '../../../testbed/agents.ts';
 import { eventually, startTestCollector, type TestCollector, tempDir } from '../../../testbed/collector.ts';
 import { freePort } from '../../../testbed/ports.ts';
+import { startPrometheus } from '../../../testbed/prometheus.ts';
 import { CREDENTIAL_ENV, TOKEN_A, TOKEN_B, TOKEN_ENV } from '../../../testbed/topologies.ts';
 import { wanwatch } from '../../support/cli.ts';
 
@@ -105,6 +106,27 @@ describe('wanwatch agent --metrics-listen', () => {
     );
     // A stopped reflector refuses (port unreachable) or, once it is gone, does not answer.
     for (const l of failed) expect(l).toMatch(/code="(refused|timeout)"\} [1-9]\d*$/);
+  });
+
+  it('is scraped by a real Prometheus, which takes the OpenMetrics it asks for', async () => {
+    const prometheus = await startPrometheus([{ job: 'wanwatch-agent', target: new URL(metricsUrl).host }]);
+    try {
+      const sent = await eventually(
+        async () => {
+          const s = await prometheus.query('wanwatch_agent_measurements_total{method="udp"}');
+          return s.length > 0 ? s : undefined;
+        },
+        15_000,
+        'the agent scraped by Prometheus',
+      );
+      expect(sent[0]?.value).toBeGreaterThan(0);
+      const [target] = await prometheus.targets();
+      expect(target).toMatchObject({ job: 'wanwatch-agent', health: 'up', lastError: '' });
+      const push = await prometheus.query('sum(wanwatch_agent_push_duration_seconds_count)');
+      expect(push[0]?.value).toBeGreaterThan(0);
+    } finally {
+      await prometheus.close();
+    }
   });
 
   it('answers OpenMetrics when asked, and nothing but /metrics', async () => {
