@@ -5,7 +5,8 @@
 //   after   the same bin/wanwatch.js laid out as npm installs the package (bin/, dist/, package.json,
 //           examples/, the dependencies), which runs the esbuild bundle dist/wanwatch.js.
 // Each command runs --runs times per way, the two ways alternating so both see the same machine;
-// wall time from spawn to exit, and the peak resident memory (GNU time's %M) of each run.
+// wall time from spawn to exit, and the peak resident memory (GNU time's %M) of each run; and Node
+// alone starting an empty script, the part of any start that is not wanwatch's.
 // Run: npx tsx bench/startup.ts [--runs 15] [--node /path/to/node]…   (several --node: one table each)
 
 import { cp, mkdtemp, rm, symlink } from 'node:fs/promises';
@@ -43,9 +44,10 @@ interface Sample {
 }
 
 async function once(node: string, dir: string, args: string[]): Promise<Sample> {
+  const script = dir === '' ? ['-e', ''] : [join(dir, 'bin', 'wanwatch.js'), ...args];
   const start = process.hrtime.bigint();
-  const r = await execa('/usr/bin/time', ['-f', '%M', node, join(dir, 'bin', 'wanwatch.js'), ...args], {
-    cwd: dir,
+  const r = await execa('/usr/bin/time', ['-f', '%M', node, ...script], {
+    cwd: dir || ROOT,
     reject: false,
   });
   const ms = Number(process.hrtime.bigint() - start) / 1e6;
@@ -64,6 +66,12 @@ try {
     console.log(`\nNode ${version} (${node})`);
     console.log(
       `${'command'.padEnd(48)}${'way'.padEnd(14)}${'min ms'.padStart(8)}${'median'.padStart(8)}${'max'.padStart(8)}${'RSS MB'.padStart(8)}`,
+    );
+    // Node alone, starting an empty script: the part of every start that is not wanwatch's.
+    const bare: number[] = [];
+    for (let i = 0; i < runs; i++) bare.push((await once(node, '', [])).ms);
+    console.log(
+      `${'node -e "" (Node alone)'.padEnd(48)}${''.padEnd(14)}${pick(bare, 0).toFixed(0).padStart(8)}${pick(bare, 0.5).toFixed(0).padStart(8)}${pick(bare, 1).toFixed(0).padStart(8)}`,
     );
     for (const cmd of commands) {
       const samples = new Map<string, Sample[]>(ways.map((w) => [w.name, []]));
