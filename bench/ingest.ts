@@ -8,6 +8,8 @@
 // batch one site's rounds towards its peers, dated now: the collector judges them as they arrive, as it
 // would in service.
 //   npx tsx bench/ingest.ts [clients=4] [batches per client=200] [results per batch=100]
+// BENCH_BASELINE=DIR also runs the collector of another wanwatch checkout (e.g. `git archive <commit> |
+// tar -x -C DIR`, with DIR/node_modules linked to this one's) in the same turns, as "baseline".
 import { randomUUID } from 'node:crypto';
 import { rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
@@ -26,7 +28,8 @@ const SITES = 100;
 const names = Array.from({ length: SITES }, (_, i) => `s${String(i).padStart(3, '0')}`);
 const token = (s: string) => `bench-token-${s}`;
 
-type Side = 'wanwatch' | 'influxd';
+type Side = 'wanwatch' | 'baseline' | 'influxd';
+const baseline = process.env.BENCH_BASELINE;
 interface Run {
   side: Side;
   clients: number;
@@ -61,7 +64,8 @@ async function timed(bodies: string[][], send: (body: string, client: number) =>
   return { stored, seconds: Number(process.hrtime.bigint() - started) / 1e9 };
 }
 
-async function runWanwatch(clients: number): Promise<Run> {
+async function runWanwatch(clients: number, side: 'wanwatch' | 'baseline' = 'wanwatch'): Promise<Run> {
+  const root = side === 'baseline' ? `${baseline}/` : new URL('../', import.meta.url).pathname;
   const dir = tempDir('bench-ingest');
   const yaml = [
     'sites:',
@@ -78,7 +82,7 @@ async function runWanwatch(clients: number): Promise<Run> {
   const collector = execa(
     process.execPath,
     [
-      new URL('../bin/wanwatch.js', import.meta.url).pathname,
+      `${root}bin/wanwatch.js`,
       'collector',
       '-c',
       join(dir, 'topology.yaml'),
@@ -116,7 +120,7 @@ async function runWanwatch(clients: number): Promise<Run> {
     });
     if (stored !== clients * batchesPerClient * perBatch)
       throw new Error(`wanwatch stored ${stored} of ${clients * batchesPerClient * perBatch} results`);
-    return { side: 'wanwatch', clients, stored, seconds };
+    return { side, clients, stored, seconds };
   } finally {
     collector.kill('SIGTERM');
     await collector;
@@ -162,12 +166,17 @@ await runWanwatch(1);
 await runInfluxd(1);
 for (const clients of [...new Set([1, maxClients])]) {
   const runs: Run[] = [];
-  for (let i = 0; i < 3; i++) runs.push(await runWanwatch(clients), await runInfluxd(clients));
-  const ours = median(runs.filter((r) => r.side === 'wanwatch'));
+  for (let i = 0; i < 3; i++) {
+    runs.push(await runWanwatch(clients), await runInfluxd(clients));
+    if (baseline) runs.push(await runWanwatch(clients, 'baseline'));
+  }
   const theirs = median(runs.filter((r) => r.side === 'influxd'));
-  for (const r of [ours, theirs])
+  const sides: Side[] = baseline ? ['wanwatch', 'baseline', 'influxd'] : ['wanwatch', 'influxd'];
+  for (const side of sides) {
+    const r = median(runs.filter((x) => x.side === side));
     console.log(
-      `clients ${clients}  ${r.side.padEnd(8)} ${r.stored} results in ${r.seconds.toFixed(2)} s: ${Math.round(rate(r))} results/s`,
+      `clients ${clients}  ${r.side.padEnd(8)} ${r.stored} results in ${r.seconds.toFixed(2)} s: ${Math.round(rate(r))} results/s` +
+        (side === 'influxd' ? '' : `, ${(rate(r) / rate(theirs)).toFixed(2)}× influxd`),
     );
-  console.log(`clients ${clients}  wanwatch / influxd: ${(rate(ours) / rate(theirs)).toFixed(2)}×`);
+  }
 }

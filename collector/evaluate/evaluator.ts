@@ -153,7 +153,7 @@ export class Evaluator {
   private subjectsToStep(v: LiveView, now: number): Subject[] {
     const { topology } = v;
     // output_rows_refused: the rows each output set aside within the window (the sinks keep them).
-    const refused = this.refused.countsBetween(now - topology.alerts.window, now);
+    const refused = this.refused.countsBetween(now - outputsWindowMs(topology), now);
     const stepAgents = this.full || now - this.agentsSteppedAt >= AGENT_STEP_SPACING_MS;
     const heartbeats = stepAgents ? this.heartbeats() : new Map<string, number>();
     if (stepAgents) this.agentsSteppedAt = now;
@@ -287,6 +287,14 @@ export class Evaluator {
     return events;
   }
 }
+
+/**
+ * How far back output_rows_refused counts set-aside rows: the alert window, but at least twice `for`,
+ * so that one refused row lasts longer than `for` and pages (with the default 15 s window and 18 s `for`
+ * it would leave the window first, and a row InfluxDB refuses would never be heard of).
+ */
+export const outputsWindowMs = (topology: Topology): number =>
+  Math.max(topology.alerts.window, 2 * topology.alerts.for);
 
 /**
  * Whether a state change must reach the store: any change of status or timing, and every change while
