@@ -23,6 +23,7 @@ const DIRECTION = ['src', 'dst', 'link'] as const;
 /** The link label: its two sites, sorted, as alert dedup keys name a link. */
 export const linkLabel = (sites: readonly [string, string] | readonly string[]) => sites.join('--');
 
+/** Every family, in the order a scrape shows them; `labels` names each family's labels, in order. */
 function families() {
   const gauge = (name: string, help: string, _labels: readonly string[]) => new GaugeFamily(name, help);
   return {
