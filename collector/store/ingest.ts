@@ -1,8 +1,9 @@
 // Storing a pushed batch: each result once (by id), the batch id remembered so a resent batch stores
-// nothing, in one transaction. The statements are prepared once per database, not per batch.
+// nothing, and each new RTT round added to its rollup bucket (rollup.ts), in one transaction. The statements are prepared once per database, not per batch.
 import type Database from 'better-sqlite3';
 import type { Result } from '../../shared/result.ts';
 import type { ResultBatch } from '../../shared/wire.ts';
+import { RollupWriter } from './rollup.ts';
 
 export interface IngestOutcome {
   stored: number;
@@ -18,6 +19,7 @@ export class BatchWriter {
   private readonly seen: Database.Statement;
   private readonly insertBatch: Database.Statement;
   private readonly insertResult: Database.Statement;
+  private readonly rollup: RollupWriter;
   private readonly write: (batch: ResultBatch, nowMs: number, fresh: Result[]) => IngestOutcome;
 
   constructor(db: Database.Database) {
@@ -29,6 +31,7 @@ export class BatchWriter {
       `INSERT INTO results (id, kind, src, dst, time_ms, ok, received_at_ms, json)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
     );
+    this.rollup = new RollupWriter(db);
     this.write = db.transaction((batch: ResultBatch, nowMs: number, fresh: Result[]): IngestOutcome => {
       fresh.length = 0;
       if (this.seen.get(batch.batch_id)) {
@@ -47,7 +50,10 @@ export class BatchWriter {
           JSON.stringify(r),
         );
         stored += info.changes;
-        if (info.changes > 0) fresh.push(r);
+        if (info.changes > 0) {
+          fresh.push(r);
+          this.rollup.add(r);
+        }
       }
       this.insertBatch.run(batch.batch_id, batch.site, nowMs, batch.results.length, stored);
       return { stored, duplicates: batch.results.length - stored, resent: false };

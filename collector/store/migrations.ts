@@ -1,5 +1,6 @@
 // The store's schema, as an ordered list of migrations. A migration is applied once, in a transaction,
 // and recorded in `migrations`; to change the schema, append a new entry (never edit an applied one).
+import { ROLLUP_MIGRATION_SQL } from './rollup.ts';
 export interface Migration {
   version: number;
   description: string;
@@ -119,5 +120,10 @@ export const MIGRATIONS: Migration[] = [
       WHERE json_extract(json, '$.directions') IS NULL;`,
       )
       .join('\n'),
+  },
+  {
+    version: 4,
+    description: 'RTT rollup per link direction and 5-minute bucket, filled from the rounds stored',
+    sql: ROLLUP_MIGRATION_SQL,
   },
 ];

@@ -22,6 +22,7 @@ import {
   rttResults,
   throughputResults,
 } from './results.ts';
+import { pruneRollup, rebuildRollup, registerRollupFunctions } from './rollup.ts';
 
 export const DB_FILE = 'wanwatch.sqlite';
 
@@ -85,6 +86,7 @@ export class Store implements SinkSource {
     this.db.pragma('synchronous = FULL');
     this.db.pragma('foreign_keys = ON');
     this.db.pragma('busy_timeout = 5000');
+    registerRollupFunctions(this.db);
     this.migrate();
     this.writer = new BatchWriter(this.db);
   }
@@ -309,6 +311,9 @@ export class Store implements SinkSource {
     const cutoff = nowMs - retentionMs;
     return this.db.transaction(() => {
       const { results, future } = pruneResults(this.db, nowMs, cutoff);
+      // The RTT rollup follows: the bucket the cutoff cuts and those of rounds dated ahead, recomputed.
+      pruneRollup(this.db, cutoff);
+      if (results > 0) rebuildRollup(this.db, nowMs, Number.MAX_SAFE_INTEGER);
       const batches = this.db.prepare('DELETE FROM batches WHERE received_at_ms < ?').run(cutoff).changes;
       const link_status = this.db.prepare('DELETE FROM link_status WHERE time_ms < ?').run(cutoff).changes;
       const heartbeats = this.db

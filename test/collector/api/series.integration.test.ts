@@ -52,6 +52,23 @@ describe('GET /api/v1/series', () => {
     expect(back.rtt.time_ms).toEqual([]);
   });
 
+  it('answers a month from the rollup kept at ingest, with the rounds pushed to it since', async () => {
+    const month = `src=a&dst=b&from=${now - 30 * 86_400_000}&to=${now + 3_600_000}&points=1000`;
+    const hour = Math.floor((now - 30_000) / 3_600_000) * 3_600_000;
+    const inHour = (r: { rtt: { time_ms: number[]; rounds: number[]; max_ms: (number | null)[] } }) => {
+      const i = r.rtt.time_ms.indexOf(hour);
+      return i < 0 ? { rounds: 0, max: null } : { rounds: r.rtt.rounds[i], max: r.rtt.max_ms[i] };
+    };
+    const s = seriesReplySchema.parse(await (await get(month)).json());
+    expect(s.bucket_ms).toBe(3_600_000);
+    expect(Math.max(...s.rtt.max_ms.map((v) => v ?? 0))).toBe(90);
+    expect(s.rtt.rounds.reduce((x, y) => x + y, 0)).toBe(2);
+    const before = inHour(s).rounds as number;
+    await pushAs(c.url, 'a', [rttResult('a', 'b', now - 30_000, [40, 41, 140])]);
+    const again = seriesReplySchema.parse(await (await get(month)).json());
+    expect(inHour(again)).toEqual({ rounds: before + 1, max: 140 });
+  });
+
   it('needs a viewer credential when reads are closed, and takes no site token', async () => {
     expect((await get(`src=a&dst=b&${range}`, null)).status).toBe(401);
     expect((await get(`src=a&dst=b&${range}`, TOKEN_A)).status).toBe(403);

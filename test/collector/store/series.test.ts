@@ -181,3 +181,103 @@ describe('link series', () => {
     expect(BUCKET_WIDTHS_MS).toContain(bucketWidth(T0 + 123, T0 + 6 * HOUR + 77, 600));
   });
 });
+
+describe('RTT rollup', () => {
+  // Rounds of every kind a store holds: integer and fractional medians, lost probes, rounds lost
+  // entirely, rounds that could not run, some with jitter; out of order, some stored twice.
+  function mixedRounds(fromMs: number, toMs: number, seed: number): Result[] {
+    let x = seed;
+    const rnd = () => {
+      x = (x * 1103515245 + 12345) % 2147483648;
+      return x / 2147483648;
+    };
+    const out: Result[] = [];
+    for (let t = fromMs; t < toMs; t += 7_000 + Math.floor(rnd() * 20_000)) {
+      const k = rnd();
+      const samples = Array.from({ length: 5 }, () =>
+        rnd() < 0.05 ? null : k < 0.5 ? Math.floor(10 + rnd() * 40) : 10 + rnd() * 40,
+      );
+      const r = rttResult('a', 'b', t, k < 0.02 ? [null, null] : samples);
+      if (k > 0.98)
+        out.push({ ...r, rtt: null, error: { code: 'permission_denied', message: 'no raw socket' } });
+      else if (k > 0.7 && r.rtt) out.push({ ...r, rtt: { ...r.rtt, jitter_ms: rnd() * 5 } });
+      else out.push(r);
+    }
+    return out.reverse();
+  }
+
+  const ranges = [
+    { fromMs: T0, toMs: T0 + 30 * DAY, points: 1000 },
+    { fromMs: T0 + 3 * DAY + 17 * 60_000, toMs: T0 + 10 * DAY, points: 1000 },
+    { fromMs: T0 + 2 * DAY, toMs: T0 + 4 * DAY, points: 500 },
+  ];
+
+  it('gives the same buckets as the rounds themselves for the same range, at every width over 5 minutes', async () => {
+    store.db.pragma('synchronous = OFF'); // seeding only
+    const rounds = mixedRounds(T0, T0 + 12 * DAY, 7);
+    ingest(rounds);
+    ingest(rounds.slice(0, 50)); // stored again under new batch ids: counted once
+    for (const q of ranges) {
+      const viaRollup = await new SeriesCache(store.db).series({ src: 'a', dst: 'b', ...q });
+      const viaRounds = await new SeriesCache(store.db, { rollup: false }).series({
+        src: 'a',
+        dst: 'b',
+        ...q,
+      });
+      expect(viaRollup.bucket_ms % 300_000).toBe(0);
+      expect(viaRollup.rtt.time_ms.length).toBeGreaterThan(10);
+      const { jitter_ms: j1, ...rest1 } = viaRollup.rtt;
+      const { jitter_ms: j2, ...rest2 } = viaRounds.rtt;
+      expect(rest1).toEqual(rest2);
+      // The mean jitter is a sum divided once instead of SQL's running average: equal to the rounding.
+      expect(j1.length).toBe(j2.length);
+      for (const [i, v] of j1.entries()) {
+        if (v === null) expect(j2[i]).toBeNull();
+        else expect(Math.abs(v - (j2[i] as number))).toBeLessThanOrEqual(0.01);
+      }
+      expect(j1.some((v) => v !== null)).toBe(true);
+    }
+  });
+
+  it('is kept current by ingest: rounds pushed after a request are in the next one, as the rounds say', async () => {
+    ingest(mixedRounds(T0, T0 + 2 * DAY, 11));
+    const q = { src: 'a', dst: 'b', fromMs: T0, toMs: T0 + 3 * DAY, points: 1000 };
+    const cache = new SeriesCache(store.db);
+    const before = await cache.series(q);
+    ingest(mixedRounds(T0 + 2 * DAY, T0 + 3 * DAY, 12)); // a new day
+    ingest([rttResult('a', 'b', T0 + 300_001, [999])]); // late, into a bucket already read
+    const after = await cache.series(q);
+    expect(after.rtt.time_ms.length).toBeGreaterThan(before.rtt.time_ms.length);
+    expect(after.rtt.max_ms[1]).toBe(999);
+    const viaRounds = await new SeriesCache(store.db, { rollup: false }).series(q);
+    expect(after.rtt.median_ms).toEqual(viaRounds.rtt.median_ms);
+    expect(after.rtt.rounds).toEqual(viaRounds.rtt.rounds);
+    expect(after.rtt.loss_percent).toEqual(viaRounds.rtt.loss_percent);
+  });
+
+  it('is filled from the rounds already stored when a store of an older schema is opened', async () => {
+    ingest(mixedRounds(T0, T0 + 2 * DAY, 13));
+    const q = { src: 'a', dst: 'b', fromMs: T0, toMs: T0 + 2 * DAY, points: 500 };
+    const expected = await new SeriesCache(store.db).series(q);
+    // As a store written before the rollup: no table, schema version 3.
+    store.db.exec('DROP TABLE rtt_rollup; DELETE FROM migrations WHERE version >= 4');
+    store.close();
+    store = Store.open(dir);
+    expect(store.schemaVersion()).toBeGreaterThanOrEqual(4);
+    const again = await new SeriesCache(store.db).series(q);
+    expect(again.rtt).toEqual(expected.rtt);
+  });
+
+  it('follows the retention: buckets before the cutoff go, the one it cuts holds what is left', async () => {
+    ingest(mixedRounds(T0, T0 + 2 * DAY, 17));
+    const cutoff = T0 + DAY + 150_000; // inside a 5-minute bucket
+    store.prune(cutoff + 30 * DAY, 30 * DAY);
+    const q = { src: 'a', dst: 'b', fromMs: T0, toMs: T0 + 2 * DAY, points: 500 };
+    const viaRollup = await new SeriesCache(store.db).series(q);
+    const viaRounds = await new SeriesCache(store.db, { rollup: false }).series(q);
+    expect(viaRollup.rtt.time_ms[0]).toBe(T0 + DAY);
+    expect(viaRollup.rtt.rounds).toEqual(viaRounds.rtt.rounds);
+    expect(viaRollup.rtt.min_ms).toEqual(viaRounds.rtt.min_ms);
+    expect(viaRollup.rtt.median_ms).toEqual(viaRounds.rtt.median_ms);
+  });
+});

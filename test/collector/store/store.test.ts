@@ -14,6 +14,8 @@ import { deriveLinks } from '../../../shared/topology/requirements.ts';
 import { batch, rttResult, throughputResult } from '../../../testbed/results.ts';
 import { twoSites } from '../../../testbed/topologies.ts';
 
+const NEWEST = MIGRATIONS[MIGRATIONS.length - 1]?.version;
+
 let dir: string;
 let store: Store;
 beforeEach(() => {
@@ -50,11 +52,11 @@ const event = (time_ms: number): AlertEvent => ({
 describe('the SQLite store', () => {
   it('runs in WAL mode with a versioned schema that reopens without migrating twice', () => {
     expect(store.db.pragma('journal_mode', { simple: true })).toBe('wal');
-    expect(store.schemaVersion()).toBe(3);
+    expect(store.schemaVersion()).toBe(NEWEST);
     store.close();
     store = Store.open(dir);
-    expect(store.schemaVersion()).toBe(3);
-    expect(store.db.prepare('SELECT COUNT(*) AS n FROM migrations').get()).toEqual({ n: 3 });
+    expect(store.schemaVersion()).toBe(NEWEST);
+    expect(store.db.prepare('SELECT COUNT(*) AS n FROM migrations').get()).toEqual({ n: MIGRATIONS.length });
   });
 
   it('stores a resent batch once, and a result id seen in another batch once', () => {
@@ -252,7 +254,7 @@ describe('a store written when alerts were per direction', () => {
   });
 
   it('opens: its states and events take the per-link shape, keeping their old dedup keys', () => {
-    expect(store.schemaVersion()).toBe(3);
+    expect(store.schemaVersion()).toBe(NEWEST);
     const states = store.loadAlertStates<StoredAlertState>();
     expect(states.get('wanwatch/rtt_high/b->a')).toMatchObject({
       status: 'firing',
