@@ -1,5 +1,6 @@
 // The store's schema, as an ordered list of migrations. A migration is applied once, in a transaction,
 // and recorded in `migrations`; to change the schema, append a new entry (never edit an applied one).
+import { QUALIFICATIONS_MIGRATION_SQL } from './qualifications.ts';
 import { ROLLUP_MIGRATION_SQL } from './rollup.ts';
 export interface Migration {
   version: number;
@@ -125,5 +126,10 @@ export const MIGRATIONS: Migration[] = [
     version: 4,
     description: 'RTT rollup per link direction and 5-minute bucket, filled from the rounds stored',
     sql: ROLLUP_MIGRATION_SQL,
+  },
+  {
+    version: 5,
+    description: 'finished mesh qualifications, kept across restarts (the latest 100, within the retention)',
+    sql: QUALIFICATIONS_MIGRATION_SQL,
   },
 ];

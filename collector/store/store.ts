@@ -13,6 +13,7 @@ import type { LinkStatusPoint, SinkSource, SinkStream, Stored } from '../sinks/s
 import { type EvaluationWrite, EvaluationWriter } from './evaluation-write.ts';
 import { BatchWriter, type IngestOutcome, type StoredListener } from './ingest.ts';
 import { MIGRATIONS } from './migrations.ts';
+import { pruneQualifications } from './qualifications.ts';
 import {
   earliestAfter,
   latestGoodput,
@@ -301,8 +302,8 @@ export class Store implements SinkSource {
 
   /**
    * Deletes results, batch ids, link status points and heartbeat history older than the retention, and
-   * finished outbox rows older than the retention. Results dated in the future go once they arrived
-   * longer ago than the retention; `future` counts those still ahead of `nowMs`.
+   * finished outbox rows and qualifications older than the retention. Results dated in the future go
+   * once they arrived longer ago than the retention; `future` counts those still ahead of `nowMs`.
    */
   prune(
     nowMs: number,
@@ -320,6 +321,7 @@ export class Store implements SinkSource {
         .prepare('DELETE FROM heartbeats WHERE received_at_ms < ?')
         .run(cutoff).changes;
       this.db.prepare("DELETE FROM outbox WHERE status != 'pending' AND done_ms < ?").run(cutoff);
+      pruneQualifications(this.db, cutoff);
       return { results, batches, link_status, heartbeats, future };
     })();
   }
