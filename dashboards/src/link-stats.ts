@@ -1,20 +1,52 @@
 // The link detail dashboard's top row: the latest RTT, loss and goodput of the direction chosen, and
 // what the link requires; and the selections the link dashboard's queries share.
 import { type PanelInput, target, thresholds } from './grafana.ts';
-import { MEASUREMENTS, type QuerySpec, type TagCondition } from './influxql.ts';
+import {
+  MEASUREMENTS,
+  type Measurement,
+  type QuerySpec,
+  type Selector,
+  type SelectSpec,
+  type TagCondition,
+} from './influxql.ts';
 import { ON_LINK as PROM_LINK, type PromQuery, perDirection } from './promql.ts';
 
 export const ON_LINK: TagCondition[] = [
   { tag: 'src', variable: 'src' },
   { tag: 'dst', variable: 'dst' },
 ];
-export const EVERY: { fill: 'none' } = { fill: 'none' };
+const EVERY: { fill: 'none' } = { fill: 'none' };
+
+/** Fields of one measurement on the direction the variables pick, per interval (`extra`: e.g. groupBy). */
+export const onLink = (
+  measurement: Measurement,
+  select: Selector[],
+  extra: Pick<SelectSpec, 'groupBy'> = {},
+): SelectSpec => ({ kind: 'select', measurement, select, where: ON_LINK, time: EVERY, ...extra });
 
 /** The link's limits and requirement, once for the direction the variables pick. */
-export const LINK_LIMIT = (series: string, scale: number, legend: string): PromQuery => ({
+const LINK_LIMIT = (series: string, scale: number, legend: string): PromQuery => ({
   expr: `${scale} * (${perDirection(series, PROM_LINK)})`,
   legend,
 });
+
+/**
+ * The link's limit or requirement as a line (query B): the last value of `field` of the link
+ * measurement, carried forward; /metrics's `series` times `scale`, for the direction the variables pick.
+ */
+export const limitLine = (field: string, alias: string, series: string, scale: number) =>
+  target(
+    'B',
+    {
+      kind: 'select',
+      measurement: MEASUREMENTS.link,
+      select: [{ fn: 'last', field, alias }],
+      where: ON_LINK,
+      time: { fill: 'previous' },
+    },
+    {},
+    LINK_LIMIT(series, scale, alias),
+  );
 
 const stat = (
   title: string,
@@ -44,13 +76,7 @@ export function linkStats(): PanelInput[] {
   return [
     stat(
       'p95 RTT (last round)',
-      {
-        kind: 'select',
-        measurement: MEASUREMENTS.rtt,
-        select: [{ fn: 'last', field: 'rtt_p95_ms', alias: 'p95' }],
-        where: ON_LINK,
-        time: EVERY,
-      },
+      onLink(MEASUREMENTS.rtt, [{ fn: 'last', field: 'rtt_p95_ms', alias: 'p95' }]),
       'ms',
       [
         ['green', null],
@@ -64,13 +90,7 @@ export function linkStats(): PanelInput[] {
     ),
     stat(
       'Loss (last round)',
-      {
-        kind: 'select',
-        measurement: MEASUREMENTS.rtt,
-        select: [{ fn: 'last', field: 'loss_percent', alias: 'loss' }],
-        where: ON_LINK,
-        time: EVERY,
-      },
+      onLink(MEASUREMENTS.rtt, [{ fn: 'last', field: 'loss_percent', alias: 'loss' }]),
       'percent',
       [
         ['green', null],
@@ -81,13 +101,7 @@ export function linkStats(): PanelInput[] {
     ),
     stat(
       'Goodput (last test)',
-      {
-        kind: 'select',
-        measurement: MEASUREMENTS.throughput,
-        select: [{ fn: 'last', field: 'goodput_bps', alias: 'goodput' }],
-        where: ON_LINK,
-        time: EVERY,
-      },
+      onLink(MEASUREMENTS.throughput, [{ fn: 'last', field: 'goodput_bps', alias: 'goodput' }]),
       'bps',
       [['blue', null]],
       12,
@@ -95,13 +109,7 @@ export function linkStats(): PanelInput[] {
     ),
     stat(
       'Required',
-      {
-        kind: 'select',
-        measurement: MEASUREMENTS.link,
-        select: [{ fn: 'last', field: 'required_bps', alias: 'required' }],
-        where: ON_LINK,
-        time: EVERY,
-      },
+      onLink(MEASUREMENTS.link, [{ fn: 'last', field: 'required_bps', alias: 'required' }]),
       'bps',
       [['text', null]],
       18,

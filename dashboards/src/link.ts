@@ -2,7 +2,7 @@
 // jitter, goodput against the required rate, and latency under load against idle latency.
 import { type Backend, dashboard, datasourceVariable, queryVariable, target, thresholds } from './grafana.ts';
 import { MEASUREMENTS } from './influxql.ts';
-import { EVERY, LINK_LIMIT, linkStats, ON_LINK } from './link-stats.ts';
+import { limitLine, linkStats, ON_LINK, onLink } from './link-stats.ts';
 import { ON_LINK as PROM_LINK } from './promql.ts';
 
 function series(unit: string, extra: Record<string, unknown> = {}) {
@@ -64,35 +64,18 @@ export function linkDetail(b: Backend) {
           targets: [
             target(
               'A',
-              {
-                kind: 'select',
-                measurement: MEASUREMENTS.rtt,
-                select: [
-                  { fn: 'min', field: 'rtt_min_ms', alias: 'min' },
-                  { fn: 'median', field: 'rtt_median_ms', alias: 'median' },
-                  { fn: 'max', field: 'rtt_p95_ms', alias: 'p95' },
-                ],
-                where: ON_LINK,
-                time: EVERY,
-              },
+              onLink(MEASUREMENTS.rtt, [
+                { fn: 'min', field: 'rtt_min_ms', alias: 'min' },
+                { fn: 'median', field: 'rtt_median_ms', alias: 'median' },
+                { fn: 'max', field: 'rtt_p95_ms', alias: 'p95' },
+              ]),
               {},
               {
                 expr: `1000 * wanwatch_link_round_rtt_seconds{src=~"$src", dst=~"$dst", statistic=~"min|median|p95"}`,
                 legend: '{{statistic}}',
               },
             ),
-            target(
-              'B',
-              {
-                kind: 'select',
-                measurement: MEASUREMENTS.link,
-                select: [{ fn: 'last', field: 'max_rtt_ms', alias: 'limit' }],
-                where: ON_LINK,
-                time: { fill: 'previous' },
-              },
-              {},
-              LINK_LIMIT('wanwatch_link_rtt_limit_seconds', 1000, 'limit'),
-            ),
+            limitLine('max_rtt_ms', 'limit', 'wanwatch_link_rtt_limit_seconds', 1000),
           ],
           fieldConfig: {
             defaults: { ...series('ms'), thresholds: thresholds(['transparent', null], ['red', 80]) },
@@ -122,16 +105,10 @@ export function linkDetail(b: Backend) {
           targets: [
             target(
               'A',
-              {
-                kind: 'select',
-                measurement: MEASUREMENTS.rtt,
-                select: [
-                  { fn: 'mean', field: 'loss_percent', alias: 'mean loss' },
-                  { fn: 'max', field: 'loss_percent', alias: 'worst round' },
-                ],
-                where: ON_LINK,
-                time: EVERY,
-              },
+              onLink(MEASUREMENTS.rtt, [
+                { fn: 'mean', field: 'loss_percent', alias: 'mean loss' },
+                { fn: 'max', field: 'loss_percent', alias: 'worst round' },
+              ]),
               {},
               [
                 {
@@ -161,16 +138,10 @@ export function linkDetail(b: Backend) {
           targets: [
             target(
               'A',
-              {
-                kind: 'select',
-                measurement: MEASUREMENTS.rtt,
-                select: [
-                  { fn: 'mean', field: 'jitter_ms', alias: 'jitter' },
-                  { fn: 'mean', field: 'rtt_stddev_ms', alias: 'RTT stddev' },
-                ],
-                where: ON_LINK,
-                time: EVERY,
-              },
+              onLink(MEASUREMENTS.rtt, [
+                { fn: 'mean', field: 'jitter_ms', alias: 'jitter' },
+                { fn: 'mean', field: 'rtt_stddev_ms', alias: 'RTT stddev' },
+              ]),
               {},
               // /metrics has each round's jitter, not its standard deviation.
               {
@@ -189,30 +160,14 @@ export function linkDetail(b: Backend) {
           targets: [
             target(
               'A',
-              {
-                kind: 'select',
-                measurement: MEASUREMENTS.throughput,
-                select: [{ fn: 'mean', field: 'goodput_bps', alias: 'goodput' }],
-                where: ON_LINK,
-                time: EVERY,
+              onLink(MEASUREMENTS.throughput, [{ fn: 'mean', field: 'goodput_bps', alias: 'goodput' }], {
                 groupBy: ['direction'],
-              },
+              }),
               { alias: 'goodput $tag_direction' },
               // /metrics has the goodput src → dst of the latest test, whichever end ran it.
               { expr: `8 * wanwatch_link_goodput_bytes_per_second${PROM_LINK}`, legend: 'goodput' },
             ),
-            target(
-              'B',
-              {
-                kind: 'select',
-                measurement: MEASUREMENTS.link,
-                select: [{ fn: 'last', field: 'required_bps', alias: 'required' }],
-                where: ON_LINK,
-                time: { fill: 'previous' },
-              },
-              {},
-              LINK_LIMIT('wanwatch_link_required_bytes_per_second', 8, 'required'),
-            ),
+            limitLine('required_bps', 'required', 'wanwatch_link_required_bytes_per_second', 8),
           ],
           fieldConfig: {
             defaults: { ...series('bps', { drawStyle: 'points', pointSize: 8 }), min: 0 },
@@ -236,28 +191,16 @@ export function linkDetail(b: Backend) {
           targets: [
             target(
               'A',
-              {
-                kind: 'select',
-                measurement: MEASUREMENTS.throughput,
-                select: [
-                  { fn: 'median', field: 'loaded_rtt_median_ms', alias: 'loaded median' },
-                  { fn: 'max', field: 'loaded_rtt_p95_ms', alias: 'loaded p95' },
-                ],
-                where: ON_LINK,
-                time: EVERY,
-              },
+              onLink(MEASUREMENTS.throughput, [
+                { fn: 'median', field: 'loaded_rtt_median_ms', alias: 'loaded median' },
+                { fn: 'max', field: 'loaded_rtt_p95_ms', alias: 'loaded p95' },
+              ]),
               {},
               null,
             ),
             target(
               'B',
-              {
-                kind: 'select',
-                measurement: MEASUREMENTS.rtt,
-                select: [{ fn: 'median', field: 'rtt_median_ms', alias: 'idle median' }],
-                where: ON_LINK,
-                time: EVERY,
-              },
+              onLink(MEASUREMENTS.rtt, [{ fn: 'median', field: 'rtt_median_ms', alias: 'idle median' }]),
               {},
               null,
             ),
