@@ -1,10 +1,26 @@
 // Agents: is every site's agent alive, which version runs where, and is anything going wrong inside it.
 import { type Backend, dashboard, datasourceVariable, queryVariable, target, thresholds } from './grafana.ts';
-import { MEASUREMENTS, type TagCondition } from './influxql.ts';
-import { ON_SITE as PROM_SITE } from './promql.ts';
+import { MEASUREMENTS, type Selector, type SelectSpec, type TagCondition } from './influxql.ts';
+import { ON_SITE as PROM_SITE, type PromQuery } from './promql.ts';
 
 const AGENT = MEASUREMENTS.agent;
 const ON_SITE: TagCondition[] = [{ tag: 'site', variable: 'site' }];
+
+/** One series per site of one heartbeat field, per interval (`fill`: what an interval without one shows). */
+const perSite = (select: Selector, fill: NonNullable<SelectSpec['time']>['fill'], prom: PromQuery) =>
+  target(
+    'A',
+    {
+      kind: 'select',
+      measurement: AGENT,
+      select: [select],
+      where: ON_SITE,
+      time: { fill },
+      groupBy: ['site'],
+    },
+    { alias: '$tag_site' },
+    prom,
+  );
 
 export function agents(b: Backend) {
   return dashboard(
@@ -102,17 +118,9 @@ export function agents(b: Backend) {
           description: 'Heartbeats per interval; an empty stretch is an agent that went quiet.',
           gridPos: { x: 14, y: 0, w: 10, h: 8 },
           targets: [
-            target(
-              'A',
-              {
-                kind: 'select',
-                measurement: AGENT,
-                select: [{ fn: 'count', field: 'up', alias: 'heartbeats' }],
-                where: ON_SITE,
-                time: { fill: '0' },
-                groupBy: ['site'],
-              },
-              { alias: '$tag_site' },
+            perSite(
+              { fn: 'count', field: 'up', alias: 'heartbeats' },
+              '0',
               // 1 while heard within the heartbeat interval plus its timeout, 0 (none) when not.
               { expr: `wanwatch_agent_up${PROM_SITE}` },
             ),
@@ -133,19 +141,9 @@ export function agents(b: Backend) {
           description: 'Probes that failed to run (not measurement failures, which are results).',
           gridPos: { x: 0, y: 8, w: 12, h: 8 },
           targets: [
-            target(
-              'A',
-              {
-                kind: 'select',
-                measurement: AGENT,
-                select: [{ fn: 'sum', field: 'errors', alias: 'errors' }],
-                where: ON_SITE,
-                time: { fill: 'none' },
-                groupBy: ['site'],
-              },
-              { alias: '$tag_site' },
-              { expr: `sum by (site) (increase(wanwatch_agent_errors_total${PROM_SITE}[$__interval]))` },
-            ),
+            perSite({ fn: 'sum', field: 'errors', alias: 'errors' }, 'none', {
+              expr: `sum by (site) (increase(wanwatch_agent_errors_total${PROM_SITE}[$__interval]))`,
+            }),
           ],
           fieldConfig: {
             defaults: { unit: 'short', min: 0, custom: { drawStyle: 'bars', fillOpacity: 60 } },
@@ -158,21 +156,9 @@ export function agents(b: Backend) {
           description: 'Results an agent holds on disk while the collector is unreachable.',
           gridPos: { x: 12, y: 8, w: 12, h: 8 },
           targets: [
-            target(
-              'A',
-              {
-                kind: 'select',
-                measurement: AGENT,
-                select: [{ fn: 'max', field: 'spool_queued', alias: 'queued' }],
-                where: ON_SITE,
-                time: { fill: 'none' },
-                groupBy: ['site'],
-              },
-              { alias: '$tag_site' },
-              {
-                expr: `max by (site) (max_over_time(wanwatch_agent_spool_queued_results${PROM_SITE}[$__interval]))`,
-              },
-            ),
+            perSite({ fn: 'max', field: 'spool_queued', alias: 'queued' }, 'none', {
+              expr: `max by (site) (max_over_time(wanwatch_agent_spool_queued_results${PROM_SITE}[$__interval]))`,
+            }),
           ],
           fieldConfig: { defaults: { unit: 'short', min: 0 }, overrides: [] },
         },
