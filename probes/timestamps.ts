@@ -8,6 +8,7 @@
 // Without the addon (not built: no compiler at install), probes time in JavaScript as before and say so
 // once in the log; WANWATCH_KERNEL_TIMESTAMPS=0 chooses that on purpose (benchmarks compare both).
 import { createRequire } from 'node:module';
+import { log } from '../shared/log.ts';
 
 /** A datagram socket of the addon: UDP, or raw ICMP (ICMPv6) filtered to replies and errors. */
 export type NativeSocket = { readonly __native: unique symbol };
@@ -48,6 +49,12 @@ export function kernelTimestamps(): { native: WwSock | null; why: string } {
       native: null,
       why: `${path} not loaded (${err instanceof Error ? err.message.split('\n')[0] : String(err)}): run \`npm rebuild\` or \`npx node-gyp rebuild -C probes/native\` (needs g++, make, python3)`,
     };
+    log.warn(
+      'kernel timestamps unavailable: probes time in JavaScript, up to milliseconds high on a busy host',
+      {
+        why: loaded.why,
+      },
+    );
   }
   return loaded;
 }
