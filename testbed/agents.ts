@@ -30,11 +30,10 @@ export function freeUdpPort(address: string): Promise<number> {
 
 /**
  * The `sites:` and `clusters:` of a topology for two real agents on loopback: a at 127.0.0.1 and b at
- * 127.0.0.2, each with free reflector and iperf3 ports, one subcluster across them, and the test
- * credentials' `collector:` section (testbed/topologies.ts testAccess: reads open). Tests add their
- * own `probes:`, `thresholds:` and the rest.
+ * 127.0.0.2 (tokens from WW_TOKEN_A and WW_TOKEN_B), each with free reflector and iperf3 ports, one
+ * subcluster across them. Tests add their own `probes:`, `collector:` and the rest.
  */
-export async function twoLoopbackAgentSites(): Promise<string> {
+export async function loopbackAgentSites(): Promise<string> {
   const a = await freeSitePorts('127.0.0.1');
   const b = await freeSitePorts('127.0.0.2');
   return `sites:
@@ -44,7 +43,15 @@ clusters:
   east:
     subclusters:
       sc1: {nodes: {n1: a, n2: b}}
-${testAccess()}`;
+`;
+}
+
+/**
+ * loopbackAgentSites with the test credentials' `collector:` section (testbed/topologies.ts
+ * testAccess: reads open). Tests add their own `probes:`, `thresholds:` and the rest.
+ */
+export async function twoLoopbackAgentSites(): Promise<string> {
+  return `${await loopbackAgentSites()}${testAccess()}`;
 }
 
 /** A free UDP port for the reflector (which also listens on TCP) and a free TCP port for iperf3. */

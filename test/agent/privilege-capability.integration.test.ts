@@ -25,10 +25,10 @@ import { execa, type ResultPromise } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Spool } from '../../agent/spool/spool.ts';
 import type { RttResult } from '../../shared/result.ts';
-import { freeSitePorts } from '../../testbed/agents.ts';
-import { startTestCollector, type TestCollector } from '../../testbed/collector.ts';
+import type { TestCollector } from '../../testbed/collector.ts';
 import { AGENT_UNIT, setprivCaps, unitDirectives, unitEnvironment } from '../deploy/units.ts';
 import { requireRoot } from '../support/privilege.ts';
+import { startTwoAgentCollector } from '../support/two-agent-collector.ts';
 
 const root = requireRoot('running the agent as nobody through setpriv, with and without CAP_NET_RAW');
 const WANWATCH_BIN = new URL('../../bin/wanwatch.js', import.meta.url).pathname;
@@ -41,23 +41,9 @@ let credentials: string;
 
 beforeAll(async () => {
   if (!root) return;
-  const a = await freeSitePorts('127.0.0.1');
-  const b = await freeSitePorts('127.0.0.2');
-  collector = await startTestCollector(
-    `sites:
-  a: {address: 127.0.0.1, token_env: WW_TOKEN_A, reflector_port: ${a.reflector_port}, iperf3_port: ${a.iperf3_port}}
-  b: {address: 127.0.0.2, token_env: WW_TOKEN_B, reflector_port: ${b.reflector_port}, iperf3_port: ${b.iperf3_port}}
-clusters:
-  east:
-    subclusters:
-      sc1: {nodes: {n1: a, n2: b}}
-probes:
-  rtt: {method: icmp, interval: 500ms, count: 3, spacing: 10ms, timeout: 300ms}
-  throughput: {enabled: false}
-  heartbeat: {interval: 500ms, timeout: 5s}
-collector: {credentials: [{name: test, role: viewer, token_env: WW_VIEWER}]}
-`,
-    { env: { WW_TOKEN_A: TOKEN_A, WW_TOKEN_B: 'capability-token-b', WW_VIEWER: 'v' }, planRefreshMs: 500 },
+  collector = await startTwoAgentCollector(
+    '{method: icmp, interval: 500ms, count: 3, spacing: 10ms, timeout: 300ms}',
+    { a: TOKEN_A, b: 'capability-token-b', viewer: 'v' },
   );
   // The collector's temp dir is private (0700): nobody's directories go beside it.
   base = mkdtempSync(join(tmpdir(), 'wanwatch-capability-'));

@@ -9,9 +9,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentJson } from '../../shared/wire.ts';
-import { type CliAgent, freeSitePorts, startCliAgent } from '../../testbed/agents.ts';
-import { startTestCollector, type TestCollector } from '../../testbed/collector.ts';
+import { type CliAgent, startCliAgent } from '../../testbed/agents.ts';
+import type { TestCollector } from '../../testbed/collector.ts';
 import { requireRoot } from '../support/privilege.ts';
+import { startTwoAgentCollector } from '../support/two-agent-collector.ts';
 
 const root = requireRoot('running an agent as the unprivileged user nobody');
 const TOKEN_A = 'privilege-token-a';
@@ -24,24 +25,11 @@ let nobodyDir: string | undefined;
 
 beforeAll(async () => {
   if (!root) return;
-  const a = await freeSitePorts('127.0.0.1');
-  const b = await freeSitePorts('127.0.0.2');
-  collector = await startTestCollector(
-    `sites:
-  a: {address: 127.0.0.1, token_env: WW_TOKEN_A, reflector_port: ${a.reflector_port}, iperf3_port: ${a.iperf3_port}}
-  b: {address: 127.0.0.2, token_env: WW_TOKEN_B, reflector_port: ${b.reflector_port}, iperf3_port: ${b.iperf3_port}}
-clusters:
-  east:
-    subclusters:
-      sc1: {nodes: {n1: a, n2: b}}
-probes:
-  rtt: {interval: 500ms, count: 2, spacing: 10ms, timeout: 200ms}
-  throughput: {enabled: false}
-  heartbeat: {interval: 500ms, timeout: 5s}
-collector: {credentials: [{name: test, role: viewer, token_env: WW_VIEWER}]}
-`,
-    { env: { WW_TOKEN_A: TOKEN_A, WW_TOKEN_B: 'privilege-token-b', WW_VIEWER: VIEWER }, planRefreshMs: 500 },
-  );
+  collector = await startTwoAgentCollector('{interval: 500ms, count: 2, spacing: 10ms, timeout: 200ms}', {
+    a: TOKEN_A,
+    b: 'privilege-token-b',
+    viewer: VIEWER,
+  });
   // The collector's temp dir is private (0700): nobody's data dir goes beside it.
   nobodyDir = mkdtempSync(join(tmpdir(), 'wanwatch-nobody-'));
   chmodSync(nobodyDir, 0o755);

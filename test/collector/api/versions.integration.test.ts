@@ -16,10 +16,11 @@ import { createLogger } from '../../../shared/log.ts';
 import type { Result } from '../../../shared/result.ts';
 import { parseVersion, VERSION_HEADER, WANWATCH_VERSION } from '../../../shared/version.ts';
 import type { AgentJson, Heartbeat } from '../../../shared/wire.ts';
-import { freeSitePorts, quietLog } from '../../../testbed/agents.ts';
-import { startTestCollector, type TestCollector } from '../../../testbed/collector.ts';
+import { quietLog } from '../../../testbed/agents.ts';
+import type { TestCollector } from '../../../testbed/collector.ts';
 import { rttResult } from '../../../testbed/results.ts';
 import { wanwatch } from '../../support/cli.ts';
+import { startTwoAgentCollector } from '../../support/two-agent-collector.ts';
 
 const TOKEN_A = 'versions-token-a';
 const VIEWER = 'versions-viewer';
@@ -40,23 +41,9 @@ let c: TestCollector;
 let dir: string;
 
 beforeAll(async () => {
-  const a = await freeSitePorts('127.0.0.1');
-  const b = await freeSitePorts('127.0.0.2');
-  c = await startTestCollector(
-    `sites:
-  a: {address: 127.0.0.1, token_env: WW_TOKEN_A, reflector_port: ${a.reflector_port}, iperf3_port: ${a.iperf3_port}}
-  b: {address: 127.0.0.2, token_env: WW_TOKEN_B, reflector_port: ${b.reflector_port}, iperf3_port: ${b.iperf3_port}}
-clusters:
-  east:
-    subclusters:
-      sc1: {nodes: {n1: a, n2: b}}
-probes:
-  rtt: {method: udp, interval: 300ms, count: 2, spacing: 10ms, timeout: 100ms}
-  throughput: {enabled: false}
-  heartbeat: {interval: 500ms, timeout: 5s}
-collector: {credentials: [{name: test, role: viewer, token_env: WW_VIEWER}]}
-`,
-    { env: { WW_TOKEN_A: TOKEN_A, WW_TOKEN_B: 'versions-token-b', WW_VIEWER: VIEWER }, planRefreshMs: 500 },
+  c = await startTwoAgentCollector(
+    '{method: udp, interval: 300ms, count: 2, spacing: 10ms, timeout: 100ms}',
+    { a: TOKEN_A, b: 'versions-token-b', viewer: VIEWER },
   );
   dir = mkdtempSync(join(tmpdir(), 'wanwatch-versions-'));
 });
