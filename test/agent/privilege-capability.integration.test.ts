@@ -27,6 +27,7 @@ import { Spool } from '../../agent/spool/spool.ts';
 import type { RttResult } from '../../shared/result.ts';
 import type { TestCollector } from '../../testbed/collector.ts';
 import { AGENT_UNIT, setprivCaps, unitDirectives, unitEnvironment } from '../deploy/units.ts';
+import { rttResult } from '../support/agent-results.ts';
 import { requireRoot } from '../support/privilege.ts';
 import { startTwoAgentCollector } from '../support/two-agent-collector.ts';
 
@@ -210,29 +211,11 @@ describe.runIf(root)('the agent as its systemd unit runs it, as nobody', () => {
     const spool = await Spool.open(join(dataDir, 'spool'), { site: 'a' });
     const ids = Array.from({ length: 5 }, () => randomUUID());
     const results: RttResult[] = ids.map((rid, n) => ({
+      ...rttResult(n, 'a', 'b'),
       id: rid,
-      kind: 'rtt',
       method: 'icmp',
-      src: 'a',
-      dst: 'b',
       target: '127.0.0.2',
       time_ms: Date.now() - 60_000 + n,
-      duration_ms: 12,
-      error: null,
-      rtt: {
-        sent: 1,
-        received: 1,
-        loss_percent: 0,
-        rtt_min_ms: 0.1,
-        rtt_median_ms: 0.1,
-        rtt_p95_ms: 0.1,
-        rtt_max_ms: 0.1,
-        rtt_mean_ms: 0.1,
-        rtt_stddev_ms: 0,
-        jitter_ms: 0,
-        jitter_method: 'rfc3550',
-        samples_ms: [0.1],
-      },
     }));
     await spool.append(results, 2);
     await spool.close();

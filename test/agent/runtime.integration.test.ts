@@ -22,6 +22,7 @@ import type { RttProbe } from '../../probes/types.ts';
 import { createLogger } from '../../shared/log.ts';
 import type { Result } from '../../shared/result.ts';
 import { freePort } from '../../testbed/ports.ts';
+import { instantRound } from '../support/agent-results.ts';
 import { type LossyProxy, startLossyProxy } from '../support/lossy-proxy.ts';
 
 const quiet = createLogger({}, () => {});
@@ -68,20 +69,7 @@ const standInProbe: RttProbe = async (target, opts) => ({
   time_ms: Date.now(),
   duration_ms: 1,
   error: null,
-  rtt: {
-    sent: opts.count,
-    received: opts.count,
-    loss_percent: 0,
-    rtt_min_ms: 0.1,
-    rtt_median_ms: 0.1,
-    rtt_p95_ms: 0.1,
-    rtt_max_ms: 0.1,
-    rtt_mean_ms: 0.1,
-    rtt_stddev_ms: 0,
-    jitter_ms: 0,
-    jitter_method: 'rfc3550',
-    samples_ms: Array.from({ length: opts.count }, () => 0.1),
-  },
+  rtt: instantRound(opts.count),
 });
 
 interface Harness {

@@ -13,20 +13,25 @@ export function rttResult(n: number, src = 'A', dst = 'B'): RttResult {
     time_ms: 1_700_000_000_000 + n,
     duration_ms: 12,
     error: null,
-    rtt: {
-      sent: 1,
-      received: 1,
-      loss_percent: 0,
-      rtt_min_ms: 0.1,
-      rtt_median_ms: 0.1,
-      rtt_p95_ms: 0.1,
-      rtt_max_ms: 0.1,
-      rtt_mean_ms: 0.1,
-      rtt_stddev_ms: 0,
-      jitter_ms: 0,
-      jitter_method: 'rfc3550',
-      samples_ms: [0.1],
-    },
+    rtt: instantRound(1),
+  };
+}
+
+/** The summary of a round of `count` probes that all came back in 0.1 ms. */
+export function instantRound(count: number): RttResult['rtt'] {
+  return {
+    sent: count,
+    received: count,
+    loss_percent: 0,
+    rtt_min_ms: 0.1,
+    rtt_median_ms: 0.1,
+    rtt_p95_ms: 0.1,
+    rtt_max_ms: 0.1,
+    rtt_mean_ms: 0.1,
+    rtt_stddev_ms: 0,
+    jitter_ms: 0,
+    jitter_method: 'rfc3550',
+    samples_ms: Array.from({ length: count }, () => 0.1),
   };
 }
 
