@@ -144,9 +144,11 @@ async function fpingCost(rate: number, seconds: number) {
 
 const side: string[] = [];
 const ratios: number[] = [];
+let fpingRss = 0;
 for (let turn = 1; turn <= 2; turn++) {
   const f = await fpingCost(1000, 10);
   const w = await step(1000, 10);
+  fpingRss = Math.max(fpingRss, f.rss_mb);
   const fPer = (f.cpu_ms / f.sent) * 1000;
   const wPer = (w.cpu_ms / w.sent) * 1000;
   ratios.push(wPer / fPer);
@@ -189,9 +191,11 @@ if (!process.argv.includes('--no-agent')) {
     }
     const [one, fifty] = costs as [(typeof costs)[0], (typeof costs)[0]];
     console.log(
-      `  per peer (50 vs 1): ${fmt((fifty.rss_mb - one.rss_mb) / 49, 2)} MB, ${fmt((fifty.cpu_ms_per_s - one.cpu_ms_per_s) / 49, 2)} ms CPU/s`,
+      `  per peer (50 vs 1): ${fmt((fifty.rss_mb - one.rss_mb) / 49, 2)} MB, ${fmt((fifty.cpu_ms_per_s - one.cpu_ms_per_s) / 49, 2)} ms CPU/s; ` +
+        `50 peers ${fifty.rss_mb < 80 ? 'under' : 'OVER'} 80 MB (median)`,
     );
   }
+  console.log(`  next to fping probing ${PEERS} peers above: peak RSS ${fmt(fpingRss, 1)} MB`);
 }
 
 // Part 2: rising rates across 200 peers.
