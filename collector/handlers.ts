@@ -1,9 +1,10 @@
 // What the API's routes (api/routes.ts) do in a running collector: plans, tokens and credentials come
 // from the topology in force, and who may call what is api/access.ts; results and heartbeats are
 // checked (api/ingest-checks.ts), and once stored ask for an evaluation and make the outputs write;
-// the read API answers from the evaluator and the store; mesh qualifications run in memory, their
-// errors becoming HTTP errors, each start and stop logged with who and from where, and what an operator
-// may ask bounded (qualify/admission.ts). Two agents for one site are found from their heartbeats
+// the read API answers from the evaluator and the store; mesh qualifications run in memory and are
+// kept in the store once finished (store/qualifications.ts), their errors becoming HTTP errors, each
+// start and stop logged with who and from where, and what an operator may ask bounded
+// (qualify/admission.ts). Two agents for one site are found from their heartbeats
 // (api/instances.ts) and that site's results refused meanwhile; refused tokens are logged
 // (api/refusals.ts). While a mesh qualification runs at a site, the plans served leave out the
 // throughput slots of that site (plan/hold.ts), and its tasks wait until no monitoring test can still
@@ -28,6 +29,7 @@ import { QualificationError, Qualifications } from './qualify/jobs.ts';
 import { TaskWaiters } from './qualify/waiters.ts';
 import { agentsView, ReadReplies } from './read.ts';
 import type { RunningSinks } from './sinks/index.ts';
+import { QualificationArchive } from './store/qualifications.ts';
 import { SeriesCache } from './store/series.ts';
 import type { Store } from './store/store.ts';
 import { type LoadedTopology, peersOf } from './topology.ts';
@@ -66,7 +68,7 @@ export function apiHandlers(parts: HandlerParts): ApiContext {
   const qualifications = new Qualifications((sites, holdSince, now) => {
     const clear = served.clearAt(sites, parts.topology().plans, holdSince, now);
     return clear !== null && clear <= now;
-  });
+  }, new QualificationArchive(store.db));
   // Agents long-poll for their tasks (qualify/waiters.ts); a stopping collector answers them at once.
   const waiters = new TaskWaiters(
     (site, now) => qualifications.takeTasks(site, now),

@@ -235,6 +235,8 @@ export const qualificationSchema = z.strictObject({
   id: z.string(),
   state: z.enum(['running', 'done', 'cancelled']),
   created_at_ms: z.number(),
+  /** When its last task finished; null while one runs (absent from collectors before it). */
+  finished_at_ms: z.number().nullable().optional(),
   /**
    * Sites whose monitoring throughput tests the collector holds while the qualification runs there, so
    * that no monitoring test shares a site with it (absent from collectors before it).

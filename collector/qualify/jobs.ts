@@ -2,8 +2,9 @@
 // the link's first site towards the other. Tasks run in rounds in which no site takes part in two tasks,
 // so no iperf3 server is asked for two tests at once and no link carries two tests. Agents fetch ready
 // tasks, report progress and send back their measurements; the operator's `wanwatch qualify` polls the
-// qualification and judges the links itself. Held in memory: a qualification does not outlive a
-// collector restart (the operator's command then says so).
+// qualification and judges the links itself. Held in memory while it runs: a running qualification does
+// not outlive a collector restart (the operator's command then says so). A finished one is handed to
+// the archive (collector/store/qualifications.ts), from which it is listed and read after a restart.
 //
 // While a task is unfinished its two sites are held (heldSites): the collector leaves the monitoring
 // plan's throughput slots of those sites out of the plans (collector/plan/hold.ts), and a task becomes
@@ -44,6 +45,18 @@ interface Job {
   tasks: Task[];
   /** Sites whose monitoring throughput tests are held for it. */
   monitoring_paused: string[];
+  /** When its last task finished; null while one runs. */
+  finished_at_ms: number | null;
+  /** A task changed since it was last handed to the archive. */
+  changed: boolean;
+}
+
+/** Where finished qualifications are kept across restarts (the store). */
+export interface QualificationKeeper {
+  save(q: Qualification, finishedAtMs: number): void;
+  get(id: string): Qualification | undefined;
+  /** The latest kept, newest first. */
+  list(): Qualification[];
 }
 
 /**
@@ -72,7 +85,10 @@ export class Qualifications {
   private readonly jobs = new Map<string, Job>();
   private readonly tasks = new Map<string, { job: Job; task: Task }>();
 
-  constructor(private readonly gate: MonitoringGate = () => true) {}
+  constructor(
+    private readonly gate: MonitoringGate = () => true,
+    private readonly keeper: QualificationKeeper | null = null,
+  ) {}
 
   /** Sites in a task not finished yet: their monitoring throughput tests are held. */
   heldSites(): Set<string> {
@@ -117,6 +133,8 @@ export class Qualifications {
       cancelled: false,
       tasks: [],
       monitoring_paused: topology.probes.throughput.enabled ? sites : [],
+      finished_at_ms: null,
+      changed: false,
     };
     const rounds: Set<string>[] = [];
     for (const l of chosen) {
@@ -164,21 +182,28 @@ export class Qualifications {
     return this.view(job);
   }
 
-  /** Every qualification the collector still holds (the latest KEEP_JOBS), newest first. */
+  /**
+   * Every qualification the collector holds, newest first: those in memory (the latest KEEP_JOBS) and
+   * the finished ones its archive keeps.
+   */
   list(now: number): Qualification[] {
     this.tick(now);
-    return [...this.jobs.values()].sort((x, y) => y.created_at_ms - x.created_at_ms).map((j) => this.view(j));
+    const held = [...this.jobs.values()].map((j) => this.view(j));
+    const ids = new Set(held.map((q) => q.id));
+    const kept = (this.keeper?.list() ?? []).filter((q) => !ids.has(q.id));
+    return [...held, ...kept].sort((x, y) => y.created_at_ms - x.created_at_ms);
   }
 
   get(id: string, now: number): Qualification | undefined {
     this.tick(now);
     const job = this.jobs.get(id);
-    return job ? this.view(job) : undefined;
+    return job ? this.view(job) : this.keeper?.get(id);
   }
 
   cancel(id: string, now: number): Qualification | undefined {
     const job = this.jobs.get(id);
-    if (!job) return undefined;
+    // One the archive holds has finished: there is nothing left to stop.
+    if (!job) return this.keeper?.get(id);
     job.cancelled = true;
     for (const t of job.tasks) {
       // Running tasks learn of it at their next progress report and send what they measured.
@@ -213,12 +238,13 @@ export class Qualifications {
   }
 
   complete(taskId: string, site: string, result: TaskResult, now: number): void {
-    const { task } = this.own(taskId, site);
+    const { job, task } = this.own(taskId, site);
     if (finished(task.state) && task.state !== 'cancelled') return;
     task.measurements = result.measurements;
     task.error = result.error;
     task.state = result.error !== null && result.measurements === null ? 'failed' : 'done';
     task.last_report_ms = now;
+    job.changed = true;
     this.tick(now);
   }
 
@@ -248,7 +274,17 @@ export class Qualifications {
         }
         if (!inRound.every((t) => finished(t.state))) break;
       }
+      this.keep(job, now);
     }
+  }
+
+  /** Hands a job to the archive when its last task finishes, and again if a late report changes it. */
+  private keep(job: Job, now: number): void {
+    if (!job.tasks.every((t) => finished(t.state))) return;
+    if (job.finished_at_ms !== null && !job.changed) return;
+    job.finished_at_ms ??= now;
+    job.changed = false;
+    this.keeper?.save(this.view(job), job.finished_at_ms);
   }
 
   private own(taskId: string, site: string): { job: Job; task: Task } {
@@ -289,6 +325,7 @@ export class Qualifications {
       id: job.id,
       state: job.cancelled && all ? 'cancelled' : all ? 'done' : 'running',
       created_at_ms: job.created_at_ms,
+      finished_at_ms: job.finished_at_ms,
       monitoring_paused: job.monitoring_paused,
       tasks: job.tasks.map((t) => ({
         id: t.spec.id,

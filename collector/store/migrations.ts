@@ -129,7 +129,7 @@ export const MIGRATIONS: Migration[] = [
   },
   {
     version: 5,
-    description: 'finished mesh qualifications, kept across restarts (the latest 100, within the retention)',
+    description: 'finished mesh qualifications, kept across restarts (the latest 20, within the retention)',
     sql: QUALIFICATIONS_MIGRATION_SQL,
   },
 ];

@@ -5,8 +5,11 @@
 import type Database from 'better-sqlite3';
 import type { Qualification } from '../../shared/wire.ts';
 
-/** Most finished qualifications kept; the oldest go first. */
-export const KEEP_FINISHED = 100;
+/**
+ * Most finished qualifications kept, the oldest going first: as many as the collector holds in memory,
+ * since GET /api/v1/qualifications answers each with every measurement (some 30 KB per link).
+ */
+export const KEEP_FINISHED = 20;
 
 export const QUALIFICATIONS_MIGRATION_SQL = `
   CREATE TABLE qualifications (
@@ -22,6 +25,9 @@ export class QualificationArchive {
   private readonly trim: Database.Statement;
   private readonly one: Database.Statement;
   private readonly latest: Database.Statement;
+  private readonly stamp: Database.Statement;
+  /** The list as last read, and what the table looked like then. */
+  private cached: { stamp: string; list: Qualification[] } | null = null;
 
   constructor(
     private readonly db: Database.Database,
@@ -37,6 +43,9 @@ export class QualificationArchive {
     );
     this.one = db.prepare('SELECT json FROM qualifications WHERE id = ?');
     this.latest = db.prepare('SELECT json FROM qualifications ORDER BY created_at_ms DESC, id LIMIT ?');
+    this.stamp = db.prepare(
+      'SELECT count(*) AS n, max(finished_at_ms) AS f, min(created_at_ms) AS c, group_concat(length(json)) AS l FROM qualifications',
+    );
   }
 
   /** Keeps a finished qualification (again, if a late report changed it). */
@@ -52,9 +61,16 @@ export class QualificationArchive {
     return row ? (JSON.parse(row.json) as Qualification) : undefined;
   }
 
-  /** The latest kept, newest first. */
-  list(limit = this.keep): Qualification[] {
-    return (this.latest.all(limit) as { json: string }[]).map((r) => JSON.parse(r.json) as Qualification);
+  /** The latest kept, newest first; read again only when the table changed (the console polls it). */
+  list(): Qualification[] {
+    const stamp = JSON.stringify(this.stamp.get());
+    if (this.cached?.stamp !== stamp) {
+      const list = (this.latest.all(this.keep) as { json: string }[]).map(
+        (r) => JSON.parse(r.json) as Qualification,
+      );
+      this.cached = { stamp, list };
+    }
+    return this.cached.list;
   }
 }
 

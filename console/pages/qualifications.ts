@@ -1,4 +1,5 @@
-// Qualifications: the mesh qualifications the collector holds (its latest 20, in memory), newest first;
+// Qualifications: the mesh qualifications the collector holds (its latest 20, the finished ones kept in
+// its store across restarts), newest first;
 // a running one's tasks with their progress, read again every few seconds; what each link measured,
 // each link judged as `wanwatch qualify` judges it (qualify/report/mesh.ts, against the requirements
 // of GET /api/v1/links) with its checks, and the report downloadable as the same self-contained HTML
@@ -75,8 +76,8 @@ export function reportOf(q: Qualification, links: LinksReply, now: number): Qual
     version: 'web console',
     mode: 'mesh',
     started_at_ms: q.created_at_ms,
-    finished_at_ms: now,
-    duration_ms: now - q.created_at_ms,
+    finished_at_ms: q.finished_at_ms ?? now,
+    duration_ms: (q.finished_at_ms ?? now) - q.created_at_ms,
     links: judged,
   });
 }
@@ -92,7 +93,7 @@ function render(body: HTMLElement, list: Qualification[], links: LinksReply | nu
       el(
         'section',
         { class: 'card' },
-        el('p', { class: 'muted' }, 'No qualification since the collector started.'),
+        el('p', { class: 'muted' }, 'No qualification kept by the collector yet.'),
       ),
     );
     return;
