@@ -80,8 +80,9 @@ class IcmpSocket {
     if (!r) return;
     const key = ((r.id << 16) | r.seq) >>> 0;
     const p = this.pending.get(key);
+    // Matched by identifier and sequence alone: the source's spelling may differ from the target's (an
+    // IPv6 address written out in full), and only this process's requests carry these numbers.
     if (!p) return;
-    if (r.kind === 'reply' && from !== p.address) return;
     this.pending.delete(key);
     clearTimeout(p.timer);
     if (r.kind === 'reply') {
