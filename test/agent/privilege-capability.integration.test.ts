@@ -21,20 +21,19 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { execa, type ResultPromise } from 'execa';
+import type { ResultPromise } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Spool } from '../../agent/spool/spool.ts';
 import type { RttResult } from '../../shared/result.ts';
 import type { TestCollector } from '../../testbed/collector.ts';
-import { AGENT_UNIT, setprivCaps, unitDirectives, unitEnvironment } from '../deploy/units.ts';
+import { nobodyId, nobodyStateDirectory, wanwatchAsNobody } from '../deploy/as-nobody.ts';
+import { AGENT_UNIT, unitDirectives, unitEnvironment } from '../deploy/units.ts';
 import { rttResult } from '../support/agent-results.ts';
 import { requireRoot } from '../support/privilege.ts';
 import { startTwoAgentCollector } from '../support/two-agent-collector.ts';
 
 const root = requireRoot('running the agent as nobody through setpriv, with and without CAP_NET_RAW');
-const WANWATCH_BIN = new URL('../../bin/wanwatch.js', import.meta.url).pathname;
 const TOKEN_A = 'capability-token-a';
-const id = (flag: string) => Number(execFileSync('id', [flag, 'nobody'], { encoding: 'utf8' }).trim());
 
 let collector: TestCollector;
 let base: string;
@@ -53,7 +52,7 @@ beforeAll(async () => {
   credentials = join(base, 'credentials');
   mkdirSync(credentials, { mode: 0o700 });
   writeFileSync(join(credentials, 'token'), `${TOKEN_A}\n`, { mode: 0o400 });
-  for (const p of [credentials, join(credentials, 'token')]) chownSync(p, id('-u'), id('-g'));
+  for (const p of [credentials, join(credentials, 'token')]) chownSync(p, nobodyId('-u'), nobodyId('-g'));
 });
 
 afterAll(async () => {
@@ -69,39 +68,21 @@ interface Run {
 }
 
 /**
- * `wanwatch agent` for site a as the unit runs it, as nobody through setpriv, holding `caps`
- * (systemd's spelling, e.g. the unit's `CAP_NET_RAW`; '' for none) as inheritable, ambient and
- * bounding capabilities, with no way to gain more (no_new_privs).
+ * `wanwatch agent` for site a as the unit runs it, as nobody through setpriv holding `caps` (systemd's
+ * spelling, e.g. the unit's `CAP_NET_RAW`; '' for none), with the unit's environment and agent.env's.
  */
 function runAsUnit(caps: string, env: Record<string, string>): Run {
-  const set = caps === '' ? '-all' : `-all,${setprivCaps(caps)}`;
   const unitEnv = unitEnvironment(AGENT_UNIT, { instance: 'a', credentialsDir: credentials });
-  const child = execa(
-    'setpriv',
-    [
-      '--reuid=nobody',
-      '--regid=nogroup',
-      '--init-groups',
-      `--inh-caps=${set}`,
-      `--ambient-caps=${set}`,
-      `--bounding-set=${set}`,
-      '--no-new-privs',
-      '--',
-      'env',
-      '-i',
-      `PATH=${process.env.PATH ?? '/usr/bin:/bin'}`,
-      ...Object.entries({
-        ...unitEnv,
-        // agent.env
-        WANWATCH_COLLECTOR: collector.url,
-        WANWATCH_LOG: 'info',
-        ...env,
-      }).map(([k, v]) => `${k}=${v}`),
-      'node',
-      WANWATCH_BIN,
-      'agent',
-    ],
-    { reject: false },
+  const child = wanwatchAsNobody(
+    caps,
+    {
+      ...unitEnv,
+      // agent.env
+      WANWATCH_COLLECTOR: collector.url,
+      WANWATCH_LOG: 'info',
+      ...env,
+    },
+    ['agent'],
   );
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => {
@@ -124,11 +105,7 @@ function runAsUnit(caps: string, env: Record<string, string>): Run {
 
 /** What StateDirectory=wanwatch/agent-%i makes: a directory owned by the service's user. */
 function stateDirectory(name: string): string {
-  const dir = join(base, name, 'wanwatch', 'agent-a');
-  mkdirSync(dir, { recursive: true, mode: 0o755 });
-  chmodSync(dir, 0o700);
-  chownSync(dir, id('-u'), id('-g'));
-  return dir;
+  return nobodyStateDirectory(join(base, name, 'wanwatch', 'agent-a'));
 }
 
 async function until<T>(what: string, run: Run | undefined, check: () => T | undefined): Promise<T> {
@@ -172,12 +149,12 @@ describe.runIf(root)('the agent as its systemd unit runs it, as nobody', () => {
       }
       // It is nobody, and holds that one capability in every set, with no way to gain another.
       const status = processStatus(run.child.pid!);
-      expect(status.Uid?.split('\t')).toEqual(Array(4).fill(String(id('-u'))));
+      expect(status.Uid?.split('\t')).toEqual(Array(4).fill(String(nobodyId('-u'))));
       for (const set of ['CapEff', 'CapPrm', 'CapAmb', 'CapBnd']) expect(status[set]).toBe(CAP_NET_RAW_MASK);
       expect(status.NoNewPrivs).toBe('1');
       // No --data-dir: its spool is in $STATE_DIRECTORY, as under systemd.
       expect(readdirSync(state)).toContain('spool');
-      expect(statSync(join(state, 'spool')).uid).toBe(id('-u'));
+      expect(statSync(join(state, 'spool')).uid).toBe(nobodyId('-u'));
       expect(run.logs().filter((l) => String(l.msg).startsWith('CANNOT MEASURE'))).toEqual([]);
     } finally {
       await run.stop();
@@ -228,7 +205,7 @@ describe.runIf(root)('the agent as its systemd unit runs it, as nobody', () => {
     expect(untouched.stderr()).toContain(`the data directory ${dataDir} is owned by root and this agent`);
 
     // Only the top directory handed over (a half fix): still refused, naming the spool.
-    chownSync(dataDir, id('-u'), id('-g'));
+    chownSync(dataDir, nobodyId('-u'), nobodyId('-g'));
     const refused = runAsUnit('CAP_NET_RAW', env);
     const done = await refused.child;
     expect(done.exitCode, refused.stderr()).toBe(2);

@@ -3,7 +3,6 @@
 // what is wrong and what to run; every round is still a Result, `permission_denied`; its heartbeats count
 // them by code, and the agents view shows them, with the collector's measurement_failing naming the
 // cause, and no link alert.
-import { execFileSync } from 'node:child_process';
 import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentJson } from '../../shared/wire.ts';
 import { type CliAgent, startCliAgent } from '../../testbed/agents.ts';
 import type { TestCollector } from '../../testbed/collector.ts';
+import { nobodyId } from '../deploy/as-nobody.ts';
 import { requireRoot } from '../support/privilege.ts';
 import { startTwoAgentCollector } from '../support/two-agent-collector.ts';
 
@@ -35,8 +35,7 @@ beforeAll(async () => {
   chmodSync(nobodyDir, 0o755);
   const dataDir = join(nobodyDir, 'agent-a');
   mkdirSync(dataDir);
-  const id = (flag: string) => Number(execFileSync('id', [flag, 'nobody'], { encoding: 'utf8' }).trim());
-  chownSync(dataDir, id('-u'), id('-g'));
+  chownSync(dataDir, nobodyId('-u'), nobodyId('-g'));
   agent = startCliAgent({ site: 'a', token: TOKEN_A, collector: collector.url, dataDir, user: 'nobody' });
 });
 

@@ -4,26 +4,16 @@
 // user as StateDirectory= makes it) and deploy/etc/collector.env's. It serves, stores, and stops cleanly.
 // And every variable the units and their environment files name is one wanwatch reads.
 import { execFileSync } from 'node:child_process';
-import {
-  chmodSync,
-  chownSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
 import { requireRoot } from '../support/privilege.ts';
+import { nobodyId, nobodyStateDirectory, wanwatchAsNobody } from './as-nobody.ts';
 import { AGENT_UNIT, COLLECTOR_UNIT, envFile, unitEnvironment } from './units.ts';
 
 const WANWATCH_BIN = new URL('../../bin/wanwatch.js', import.meta.url).pathname;
 const root = requireRoot('running the collector as nobody through setpriv');
-const id = (flag: string) => Number(execFileSync('id', [flag, 'nobody'], { encoding: 'utf8' }).trim());
 let base: string | undefined;
 
 afterAll(() => {
@@ -60,9 +50,7 @@ describe.runIf(root)('the collector as its unit runs it, as nobody with no capab
     expect(env.WANWATCH_DATA_DIR).toBe(join(stateRoot, 'wanwatch', 'collector'));
     // What StateDirectory=wanwatch/collector makes: root's parents, the user's directory.
     const dataDir = env.WANWATCH_DATA_DIR ?? '';
-    mkdirSync(dataDir, { recursive: true, mode: 0o755 });
-    chmodSync(dataDir, 0o700);
-    chownSync(dataDir, id('-u'), id('-g'));
+    nobodyStateDirectory(dataDir);
     // The topology stands where /etc/wanwatch/collector.yaml would, readable by the user.
     const config = join(base, 'collector.yaml');
     writeFileSync(
@@ -72,31 +60,10 @@ describe.runIf(root)('the collector as its unit runs it, as nobody with no capab
     );
     const fromFile = envFile('collector.env');
     expect(fromFile.WANWATCH_LISTEN).toBe('0.0.0.0:8080');
-    const child = execa(
-      'setpriv',
-      [
-        '--reuid=nobody',
-        '--regid=nogroup',
-        '--init-groups',
-        '--inh-caps=-all',
-        '--ambient-caps=-all',
-        '--bounding-set=-all',
-        '--no-new-privs',
-        '--',
-        'env',
-        '-i',
-        `PATH=${process.env.PATH ?? '/usr/bin:/bin'}`,
-        ...Object.entries({
-          ...env,
-          ...fromFile,
-          WANWATCH_CONFIG: config,
-          WANWATCH_LISTEN: '127.0.0.1:0',
-        }).map(([k, v]) => `${k}=${v}`),
-        'node',
-        WANWATCH_BIN,
-        'collector',
-      ],
-      { reject: false },
+    const child = wanwatchAsNobody(
+      '',
+      { ...env, ...fromFile, WANWATCH_CONFIG: config, WANWATCH_LISTEN: '127.0.0.1:0' },
+      ['collector'],
     );
     try {
       let out = '';
@@ -118,7 +85,7 @@ describe.runIf(root)('the collector as its unit runs it, as nobody with no capab
       const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
       expect(status).toMatch(/^CapEff:\s+0{16}$/m);
       expect(status).toMatch(/^CapBnd:\s+0{16}$/m);
-      expect(status).toMatch(new RegExp(`^Uid:\\s+${id('-u')}\\s`, 'm'));
+      expect(status).toMatch(new RegExp(`^Uid:\\s+${nobodyId('-u')}\\s`, 'm'));
       expect(existsSync(join(dataDir, 'wanwatch.sqlite'))).toBe(true);
       child.kill('SIGTERM');
       expect((await child).exitCode).toBe(0);
