@@ -3,13 +3,15 @@
 //      page to every cell drawn, and one redraw from a poll's reply; beside it `wanwatch status`
 //      printing the same links on a terminal;
 //   2. a 30-day series of one link direction (10-second rounds: 259,200 of them) from
-//      GET /api/v1/series: the first request (nothing cached), the next poll's, and the bytes; beside
-//      it the same month in Debian's InfluxDB 1.6.7 asked what the Grafana dashboards would ask
+//      GET /api/v1/series: the first request (nothing cached: read from the 5-minute rollup kept at
+//      ingest), the same computed from the rounds' JSON as before the rollup, the next poll's, and the
+//      bytes; beside it the same month in Debian's InfluxDB 1.6.7 asked what the Grafana dashboards would ask
 //      (min, max, p5, median and p95 per hour, InfluxQL).
 //   npx tsx bench/console.ts [sites=50]
 import { performance } from 'node:perf_hooks';
 import { execa } from 'execa';
 import { chromium } from 'playwright-core';
+import { SeriesCache } from '../collector/store/series.ts';
 import { deriveLinks } from '../shared/topology/requirements.ts';
 import { startTestCollector } from '../testbed/collector.ts';
 import { seedHistory } from '../testbed/history.ts';
@@ -128,6 +130,22 @@ collector:
     const cold = await timed(url(now));
     const polls: number[] = [];
     for (let i = 1; i <= 5; i++) polls.push((await timed(url(now + i * 10_000))).ms);
+    // The first request again in-process (a new cache each time, no HTTP): from the rollup, and from
+    // the rounds' JSON as before the rollup, turn about.
+    const inProcess = { rollup: [] as number[], rounds: [] as number[] };
+    for (let i = 0; i < 3; i++) {
+      for (const rollup of [true, false]) {
+        const s = performance.now();
+        await new SeriesCache(c.store.db, { rollup }).series({
+          src: 'a',
+          dst: 'b',
+          fromMs: now - 30 * DAY,
+          toMs: now,
+          points: 1000,
+        });
+        inProcess[rollup ? 'rollup' : 'rounds'].push(performance.now() - s);
+      }
+    }
 
     // The same month of a → b rounds in InfluxDB, as the collector's output would have written it.
     await influx.createDatabase('wanwatch');
@@ -158,6 +176,12 @@ collector:
     console.log(`series, 30 days of one direction (${rounds.length} rounds of 10 s):`);
     console.log(
       `  GET /api/v1/series, first request        ${Math.round(cold.ms)} ms, ${Math.round(cold.bytes / 1024)} KB, ${cold.points} points`,
+    );
+    const runs = (xs: number[]) =>
+      `median ${Math.round(median(xs))} ms  (runs: ${xs.map(Math.round).join(', ')})`;
+    console.log(`  first request in-process, from the rollup   ${runs(inProcess.rollup)}`);
+    console.log(
+      `  first request in-process, from the rounds   ${runs(inProcess.rounds)}  (before the rollup)`,
     );
     console.log(
       `  GET /api/v1/series, each next poll       median ${Math.round(median(polls))} ms  (runs: ${polls.map(Math.round).join(', ')})`,

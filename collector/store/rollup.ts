@@ -20,7 +20,8 @@ export interface RollupAcc {
   received: number | null;
   jitter_sum: number | null;
   jitter_n: number;
-  medians: number[];
+  /** The rounds' medians, each rollup bucket's sorted; mergeMedians gives them as one sorted array. */
+  medians: Float64Array[];
 }
 
 const MEDIANS_ADD = 'wanwatch_medians_add';
@@ -28,10 +29,23 @@ const MEDIANS_AGG = 'wanwatch_medians';
 
 function decode(blob: Buffer | null): Float64Array {
   if (blob === null) return new Float64Array(0);
-  // A copy: the Buffer's offset in its pool need not be 8-aligned.
-  const out = new Float64Array(blob.length / 8);
-  Buffer.from(out.buffer).set(blob);
-  return out;
+  // A copy unless aligned: the Buffer's offset in its memory need not be a multiple of 8.
+  if (blob.byteOffset % 8 === 0) return new Float64Array(blob.buffer, blob.byteOffset, blob.length / 8);
+  return new Float64Array(blob.buffer.slice(blob.byteOffset, blob.byteOffset + blob.length));
+}
+
+/** The medians of a merged bucket, sorted. */
+export function mergeMedians(parts: Float64Array[]): Float64Array {
+  if (parts.length === 1) return parts[0] as Float64Array;
+  let n = 0;
+  for (const p of parts) n += p.length;
+  const out = new Float64Array(n);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out.sort();
 }
 
 function encode(values: Float64Array): Buffer {
@@ -191,7 +205,7 @@ export function readRollup(
     const meds = decode(r.medians);
     const acc = out.get(b);
     if (acc === undefined) {
-      out.set(b, { ...r, medians: Array.from(meds) });
+      out.set(b, { ...r, medians: [meds] });
       continue;
     }
     acc.rounds += r.rounds;
@@ -202,7 +216,7 @@ export function readRollup(
     acc.received = combine(acc.received, r.received, (x, y) => x + y);
     acc.jitter_sum = combine(acc.jitter_sum, r.jitter_sum, (x, y) => x + y);
     acc.jitter_n += r.jitter_n;
-    for (const m of meds) acc.medians.push(m);
+    acc.medians.push(meds);
   }
   return out;
 }

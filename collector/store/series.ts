@@ -15,7 +15,7 @@
 // narrower widths read the rounds.
 import type Database from 'better-sqlite3';
 import type { SeriesReply } from '../../shared/series-wire.ts';
-import { nearestRank, ROLLUP_MS, type RollupAcc, readRollup } from './rollup.ts';
+import { mergeMedians, nearestRank, ROLLUP_MS, type RollupAcc, readRollup } from './rollup.ts';
 
 export interface SeriesRange {
   src: string;
@@ -341,7 +341,7 @@ export class SeriesCache {
 
 /** A wide bucket merged from the rollup, as the rounds' query would have computed it. */
 function fromRollup(b: number, acc: RollupAcc): RttRow {
-  const meds = Float64Array.from(acc.medians).sort();
+  const meds = mergeMedians(acc.medians);
   return {
     b,
     rounds: acc.rounds,

@@ -4,14 +4,16 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { MIGRATIONS } from '../../../collector/store/migrations.ts';
 import {
   BUCKET_WIDTHS_MS,
   bucketWidth,
   SeriesBusyError,
   SeriesCache,
 } from '../../../collector/store/series.ts';
-import { Store } from '../../../collector/store/store.ts';
+import { DB_FILE, Store } from '../../../collector/store/store.ts';
 import type { Result } from '../../../shared/result.ts';
 import { batch, rttResult, throughputResult } from '../../../testbed/results.ts';
 
@@ -259,13 +261,31 @@ describe('RTT rollup', () => {
     ingest(mixedRounds(T0, T0 + 2 * DAY, 13));
     const q = { src: 'a', dst: 'b', fromMs: T0, toMs: T0 + 2 * DAY, points: 500 };
     const expected = await new SeriesCache(store.db).series(q);
-    // As a store written before the rollup: no table, schema version 3.
-    store.db.exec('DROP TABLE rtt_rollup; DELETE FROM migrations WHERE version >= 4');
-    store.close();
-    store = Store.open(dir);
-    expect(store.schemaVersion()).toBeGreaterThanOrEqual(4);
-    const again = await new SeriesCache(store.db).series(q);
-    expect(again.rtt).toEqual(expected.rtt);
+    // A store written before the rollup: schema 3, holding the same rounds.
+    const old = mkdtempSync(join(tmpdir(), 'wanwatch-series-old-'));
+    try {
+      const db = new Database(join(old, DB_FILE));
+      db.exec(
+        'CREATE TABLE migrations (version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at_ms INTEGER NOT NULL)',
+      );
+      for (const m of MIGRATIONS.filter((x) => x.version <= 3)) {
+        db.exec(m.sql);
+        db.prepare('INSERT INTO migrations VALUES (?, ?, ?)').run(m.version, m.description, 0);
+      }
+      db.exec(
+        `ATTACH '${join(dir, DB_FILE)}' AS now; INSERT INTO results SELECT * FROM now.results; DETACH now`,
+      );
+      db.close();
+      const reopened = Store.open(old);
+      try {
+        expect(reopened.schemaVersion()).toBeGreaterThanOrEqual(4);
+        expect((await new SeriesCache(reopened.db).series(q)).rtt).toEqual(expected.rtt);
+      } finally {
+        reopened.close();
+      }
+    } finally {
+      rmSync(old, { recursive: true, force: true });
+    }
   });
 
   it('follows the retention: buckets before the cutoff go, the one it cuts holds what is left', async () => {
