@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { percentileSorted } from '../shared/stats.ts';
 import { eventually, tempDir } from '../testbed/collector.ts';
+import { startCollectorProcess } from '../testbed/collector-process.ts';
 import { freePort } from '../testbed/ports.ts';
 import { rttResult } from '../testbed/results.ts';
 
@@ -86,33 +87,10 @@ async function collectorAt(sites: number) {
   writeFileSync(join(dir, 'topology.yaml'), `${yaml}\n`);
   const env: Record<string, string> = { BENCH_VIEWER: VIEWER, WANWATCH_EVALUATE_INTERVAL_MS: '600000' };
   for (const s of names) env[`T_${s}`] = token(s);
-  const proc = execa(
-    'node',
-    [
-      new URL('../bin/wanwatch.js', import.meta.url).pathname,
-      'collector',
-      '-c',
-      join(dir, 'topology.yaml'),
-      '--listen',
-      '127.0.0.1:0',
-      '--data-dir',
-      join(dir, 'data'),
-    ],
-    { env, reject: false },
-  );
-  let out = '';
-  let err = '';
-  proc.stdout?.on('data', (d: Buffer) => {
-    out += d.toString();
-  });
-  proc.stderr?.on('data', (d: Buffer) => {
-    err += d.toString();
-  });
   // A large topology takes a while to load (its plans are computed at start).
-  const url = await eventually(
-    () => /listening on (\S+)/.exec(out)?.[1],
-    300_000,
-    `the collector (exit ${proc.exitCode}, stderr: ${err.slice(-500)})`,
+  const { proc, url } = await startCollectorProcess(
+    ['-c', join(dir, 'topology.yaml'), '--listen', '127.0.0.1:0', '--data-dir', join(dir, 'data')],
+    { env, timeoutMs: 300_000 },
   );
   const post = async (site: string, path: string, body: unknown) => {
     const res = await fetch(`${url}/api/v1/${path}`, {

@@ -13,7 +13,8 @@ import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { Agent, fetch as fetchFrom } from 'undici';
 import { percentileSorted } from '../shared/stats.ts';
-import { eventually, tempDir } from '../testbed/collector.ts';
+import { tempDir } from '../testbed/collector.ts';
+import { startCollectorProcess } from '../testbed/collector-process.ts';
 import { rttResult } from '../testbed/results.ts';
 
 // The readers' viewer credential (collector.credentials below): reads need one.
@@ -82,25 +83,10 @@ async function main(): Promise<void> {
   const env: Record<string, string> = { BENCH_VIEWER: VIEWER };
   for (const s of names) env[`T_${s}`] = token(s);
 
-  const collector = execa(
-    'node',
-    [
-      new URL('../bin/wanwatch.js', import.meta.url).pathname,
-      'collector',
-      '-c',
-      join(dir, 'topology.yaml'),
-      '--listen',
-      '127.0.0.1:0',
-      '--data-dir',
-      join(dir, 'data'),
-    ],
-    { env, reject: false },
+  const { proc: collector, url } = await startCollectorProcess(
+    ['-c', join(dir, 'topology.yaml'), '--listen', '127.0.0.1:0', '--data-dir', join(dir, 'data')],
+    { env },
   );
-  let out = '';
-  collector.stdout?.on('data', (d: Buffer) => {
-    out += d.toString();
-  });
-  const url = await eventually(() => /listening on (\S+)/.exec(out)?.[1], 30_000, 'the collector');
 
   async function push(site: string, results: ReturnType<typeof rttResult>[]): Promise<number> {
     const t0 = performance.now();
