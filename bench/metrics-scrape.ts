@@ -15,10 +15,11 @@ import { execa } from 'execa';
 import { percentileSorted } from '../shared/stats.ts';
 import { eventually, tempDir } from '../testbed/collector.ts';
 import { startCollectorProcess } from '../testbed/collector-process.ts';
+import { MESH_VIEWER, writeMesh } from '../testbed/mesh.ts';
 import { freePort } from '../testbed/ports.ts';
 import { rttResult } from '../testbed/results.ts';
 
-const VIEWER = 'bench-viewer-token';
+const VIEWER = MESH_VIEWER;
 const args = process.argv.slice(2).map(Number);
 const SCRAPES = args.length > 1 ? (args.pop() as number) : 20;
 const SIZES = args.length > 0 ? args : [50, 200];
@@ -68,29 +69,16 @@ const median = (xs: number[]) =>
 const kb = (bytes: number) => `${(bytes / 1024).toFixed(0)} KiB`;
 
 async function collectorAt(sites: number) {
-  const names = Array.from({ length: sites }, (_, i) => `s${String(i).padStart(3, '0')}`);
-  const token = (s: string) => `bench-token-${s}`;
   const dir = tempDir('bench-metrics');
-  const yaml = [
-    'sites:',
-    ...names.map(
-      (s, i) =>
-        `  ${s}: {address: 127.${1 + Math.floor(i / 250)}.${i % 250}.1, token_env: T_${s}, iperf3_port: 5201}`,
-    ),
-    'clusters:',
-    '  one:',
-    '    subclusters:',
-    ...names.map((s) => `      sc_${s}: {nodes: {n_${s}: ${s}}}`),
-    'probes: {throughput: {enabled: false}, heartbeat: {interval: 1h, timeout: 1h}}',
-    'collector: {credentials: [{name: bench, role: viewer, token_env: BENCH_VIEWER}]}',
-  ].join('\n');
-  writeFileSync(join(dir, 'topology.yaml'), `${yaml}\n`);
-  const env: Record<string, string> = { BENCH_VIEWER: VIEWER, WANWATCH_EVALUATE_INTERVAL_MS: '600000' };
-  for (const s of names) env[`T_${s}`] = token(s);
+  const { names, token, configPath, env } = writeMesh(
+    dir,
+    sites,
+    '{throughput: {enabled: false}, heartbeat: {interval: 1h, timeout: 1h}}',
+  );
   // A large topology takes a while to load (its plans are computed at start).
   const { proc, url } = await startCollectorProcess(
-    ['-c', join(dir, 'topology.yaml'), '--listen', '127.0.0.1:0', '--data-dir', join(dir, 'data')],
-    { env, timeoutMs: 300_000 },
+    ['-c', configPath, '--listen', '127.0.0.1:0', '--data-dir', join(dir, 'data')],
+    { env: { ...env, WANWATCH_EVALUATE_INTERVAL_MS: '600000' }, timeoutMs: 300_000 },
   );
   const post = async (site: string, path: string, body: unknown) => {
     const res = await fetch(`${url}/api/v1/${path}`, {

@@ -7,7 +7,7 @@
 // …), as clients on separate hosts would.
 //   npx tsx bench/read-load.ts [sites=40] [seconds per phase=30] [readers=4]
 import { randomUUID } from 'node:crypto';
-import { rmSync, writeFileSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
@@ -15,10 +15,11 @@ import { Agent, fetch as fetchFrom } from 'undici';
 import { percentileSorted } from '../shared/stats.ts';
 import { tempDir } from '../testbed/collector.ts';
 import { startCollectorProcess } from '../testbed/collector-process.ts';
+import { MESH_VIEWER, writeMesh } from '../testbed/mesh.ts';
 import { rttResult } from '../testbed/results.ts';
 
-// The readers' viewer credential (collector.credentials below): reads need one.
-const VIEWER = 'bench-viewer-token';
+// The readers' viewer credential (the mesh's collector.credentials): reads need one.
+const VIEWER = MESH_VIEWER;
 
 /** `readers` clients reading GET /api/v1/links at `url` as fast as they can for `seconds`. */
 async function readersFor(
@@ -63,28 +64,11 @@ async function main(): Promise<void> {
   const BATCH_MS = 2_000;
   const WINDOW_MS = 5 * 60_000;
 
-  const names = Array.from({ length: sites }, (_, i) => `s${String(i).padStart(3, '0')}`);
-  const token = (s: string) => `bench-token-${s}`;
   const dir = tempDir('bench-read');
-  const yaml = [
-    'sites:',
-    ...names.map(
-      (s, i) =>
-        `  ${s}: {address: 127.${1 + Math.floor(i / 250)}.${i % 250}.1, token_env: T_${s}, iperf3_port: 5201}`,
-    ),
-    'clusters:',
-    '  one:',
-    '    subclusters:',
-    ...names.map((s) => `      sc_${s}: {nodes: {n_${s}: ${s}}}`),
-    'probes: {throughput: {enabled: false}}',
-    'collector: {credentials: [{name: bench, role: viewer, token_env: BENCH_VIEWER}]}',
-  ].join('\n');
-  writeFileSync(join(dir, 'topology.yaml'), `${yaml}\n`);
-  const env: Record<string, string> = { BENCH_VIEWER: VIEWER };
-  for (const s of names) env[`T_${s}`] = token(s);
+  const { names, token, configPath, env } = writeMesh(dir, sites, '{throughput: {enabled: false}}');
 
   const { proc: collector, url } = await startCollectorProcess(
-    ['-c', join(dir, 'topology.yaml'), '--listen', '127.0.0.1:0', '--data-dir', join(dir, 'data')],
+    ['-c', configPath, '--listen', '127.0.0.1:0', '--data-dir', join(dir, 'data')],
     { env },
   );
 
