@@ -9,6 +9,8 @@
 // (api/refusals.ts). While a mesh qualification runs at a site, the plans served leave out the
 // throughput slots of that site (plan/hold.ts), and its tasks wait until no monitoring test can still
 // run there.
+import { heldReport } from '../qualify/report/held.ts';
+import { renderHtml } from '../qualify/report/html.ts';
 import type { Logger } from '../shared/log.ts';
 import { WANWATCH_VERSION } from '../shared/version.ts';
 import type { AgentPlan, Heartbeat, IngestReply, ResultBatch } from '../shared/wire.ts';
@@ -18,6 +20,7 @@ import { checkBatch, checkHeartbeat, type Refusal } from './api/ingest-checks.ts
 import { AgentInstances } from './api/instances.ts';
 import { type ApiLimits, DEFAULT_API_LIMITS, TokenBuckets } from './api/limits.ts';
 import { RefusalLog } from './api/refusals.ts';
+import { ReportKeys } from './api/report.ts';
 import type { ApiContext } from './api/routes.ts';
 import { seriesReply } from './api/series.ts';
 import { AgentVersions } from './api/versions.ts';
@@ -81,6 +84,7 @@ export function apiHandlers(parts: HandlerParts): ApiContext {
     return base === undefined ? undefined : withHold(base, qualifications.heldSites());
   };
   const replies = new ReadReplies(evaluator, store);
+  const reportKeys = new ReportKeys();
   const seriesCache = new SeriesCache(store.db);
   const instances = new AgentInstances(log);
   const versions = new AgentVersions(WANWATCH_VERSION);
@@ -144,6 +148,13 @@ export function apiHandlers(parts: HandlerParts): ApiContext {
         }),
       list: () => qualifications.list(Date.now()),
       get: (id) => qualifications.get(id, Date.now()),
+      report: (id) => {
+        const q = qualifications.get(id, Date.now());
+        if (q === undefined || q.state === 'running') return undefined;
+        const { topology, links } = parts.topology();
+        return renderHtml(heldReport(q, links, topology.thresholds, WANWATCH_VERSION, Date.now()));
+      },
+      reportKeys,
       cancel: (id, by) => {
         const q = qualifications.cancel(id, Date.now());
         waiters.poke();

@@ -17,7 +17,7 @@ export const LAYERS: Record<string, string[]> = {
   responder: ['probes', 'shared'],
   qualify: ['probes', 'responder', 'shared'],
   agent: ['qualify', 'probes', 'responder', 'shared'],
-  collector: ['shared'],
+  collector: ['qualify', 'shared'],
   dashboards: ['collector', 'shared'],
   cli: ['agent', 'collector', 'qualify', 'responder', 'probes', 'shared'],
   lab: ['shared'],

@@ -33,6 +33,7 @@ import { ConsoleFiles, isConsolePath } from '../console/static.ts';
 import { checkSite, type Gate, type Requester } from './access.ts';
 import { HttpError, type JsonText, parseJson, readBody, sendError, sendJson, zodDetails } from './http.ts';
 import { badText } from './ingest-checks.ts';
+import { type ReportKeys, sendReport } from './report.ts';
 import { parseSeriesQuery } from './series.ts';
 
 export interface ApiContext {
@@ -61,6 +62,9 @@ export interface ApiContext {
     /** Those the collector still holds, newest first (GET /api/v1/qualifications). */
     list(): Qualification[];
     get(id: string): Qualification | undefined;
+    /** A finished one's report page (api/report.ts), or undefined; its URL with a key for frames. */
+    report(id: string): string | undefined;
+    reportKeys: ReportKeys;
     cancel(id: string, by: Requester): Qualification | undefined;
     /** The site's ready tasks, waiting up to `waitMs` for some (a long poll) unless `signal` aborts. */
     take(site: string, waitMs: number, signal: AbortSignal): Promise<QualifyTask[]>;
@@ -108,13 +112,31 @@ async function route(
     }
   };
 
+  const report = new RegExp(`^${API_PREFIX}/qualifications/([^/]+)/report\\.html$`).exec(path);
+  if (report) {
+    only('GET');
+    const id = report[1] as string;
+    if (!ctx.qualifications.reportKeys.valid(id, url.searchParams, Date.now())) ctx.gate.reader(req, from);
+    const html = ctx.qualifications.report(id);
+    if (html === undefined)
+      throw new HttpError(404, `no finished qualification ${id} (a running one has no report yet)`);
+    return sendReport(res, html);
+  }
   const qualification = new RegExp(`^${API_PREFIX}/qualifications(?:/([^/]+))?$`).exec(path);
   if (qualification) {
     const id = qualification[1];
     if (id === undefined) {
       if (method === 'GET') {
         ctx.gate.reader(req, from);
-        return sendJson(res, 200, { qualifications: ctx.qualifications.list() });
+        const qualifications = ctx.qualifications.list();
+        const now = Date.now();
+        // Each finished one's report page, with a key a frame can use (api/report.ts).
+        const reports = Object.fromEntries(
+          qualifications
+            .filter((q) => q.state !== 'running')
+            .map((q) => [q.id, ctx.qualifications.reportKeys.url(q.id, now)]),
+        );
+        return sendJson(res, 200, { qualifications, reports });
       }
       only('POST');
       const by = ctx.gate.operator(req, from, 'starting a qualification');

@@ -4,9 +4,10 @@
 // each link judged as `wanwatch qualify` judges it (qualify/report/mesh.ts, against the requirements
 // of GET /api/v1/links) with its checks, and the report downloadable as the same self-contained HTML
 // page and JSON the command writes.
+
+import { heldReport } from '../../qualify/report/held.ts';
 import { renderHtml } from '../../qualify/report/html.ts';
-import { judgeQualification } from '../../qualify/report/mesh.ts';
-import { buildReport, type LinkReport, type QualifyReport } from '../../qualify/report/model.ts';
+import type { LinkReport, QualifyReport } from '../../qualify/report/model.ts';
 import type { RttStatistic } from '../../shared/config/schema.ts';
 import type { LinksReply, Qualification } from '../../shared/wire.ts';
 import { api, NeedsCredential } from '../api.ts';
@@ -67,19 +68,17 @@ export function qualificationsPage(root: HTMLElement, live: Live): Page {
 /** The report `wanwatch qualify` would write for `q`, judged against the links the collector holds. */
 export function reportOf(q: Qualification, links: LinksReply, now: number): QualifyReport {
   const first = links.links[0];
-  const judged = judgeQualification(q, links.links, {
-    max_rtt_ms: first?.max_rtt_ms ?? 80,
-    max_loss_percent: first?.max_loss_percent ?? 1,
-    rtt_statistic: links.rtt_statistic as RttStatistic,
-  });
-  return buildReport({
-    version: 'web console',
-    mode: 'mesh',
-    started_at_ms: q.created_at_ms,
-    finished_at_ms: q.finished_at_ms ?? now,
-    duration_ms: (q.finished_at_ms ?? now) - q.created_at_ms,
-    links: judged,
-  });
+  return heldReport(
+    q,
+    links.links,
+    {
+      max_rtt_ms: first?.max_rtt_ms ?? 80,
+      max_loss_percent: first?.max_loss_percent ?? 1,
+      rtt_statistic: links.rtt_statistic as RttStatistic,
+    },
+    'web console',
+    now,
+  );
 }
 
 const verdictClass = (v: string) =>

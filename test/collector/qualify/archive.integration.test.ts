@@ -1,10 +1,12 @@
 // Finished qualifications outlive the collector: run one on a real collector (the agent's part through
 // the API as an agent does it), stop the collector, start another on the same data directory, and the
-// finished run is still listed, with what it measured, and its report served.
+// finished run is still listed, with what it measured, and its report served (reads closed: a viewer
+// credential, or the key the list gives).
 
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REPORT_CSP } from '../../../collector/api/report.ts';
 import { API_PREFIX, type Qualification } from '../../../shared/wire.ts';
 import { startTestCollector, type TestCollector, tempDir } from '../../../testbed/collector.ts';
 import { rttResult } from '../../../testbed/results.ts';
@@ -22,7 +24,7 @@ let c: TestCollector;
 const start = () => startTestCollector('', { dir, env: { ...TOKEN_ENV, ...CREDENTIAL_ENV } });
 beforeAll(async () => {
   // No monitoring throughput tests to hold: a qualification's first round is ready at once.
-  const yaml = threeSites().replace(
+  const yaml = threeSites({ publicRead: false }).replace(
     'probes:\n  heartbeat: {interval: 1h, timeout: 1h}',
     'probes:\n  heartbeat: {interval: 1h, timeout: 1h}\n  throughput: {enabled: false}',
   );
@@ -92,5 +94,34 @@ describe('finished qualifications', () => {
     expect(one.state).toBe('done');
     expect(one.finished_at_ms).toBeGreaterThanOrEqual(one.created_at_ms);
     expect(one.tasks[0]?.measurements?.rounds).toHaveLength(10);
+  });
+
+  it('serve their report as a page of its own, under a policy that allows its styles and nothing else', async () => {
+    const { qualifications, reports } = (await (await read('/qualifications')).json()) as {
+      qualifications: Qualification[];
+      reports: Record<string, string>;
+    };
+    const id = qualifications[0]?.id as string;
+    const page = await read(`/qualifications/${id}/report.html`);
+    expect(page.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    expect(page.headers.get('content-security-policy')).toBe(REPORT_CSP);
+    expect(REPORT_CSP).toContain("default-src 'none'");
+    expect(REPORT_CSP).not.toContain('script');
+    const html = await page.text();
+    expect(html).toMatch(/^<!doctype html>/);
+    expect(html).toMatch(/WAN link qualification <span class="badge" style="background:[^"]+">(PASS|WARN)</);
+    expect(html).toContain('a ↔ b');
+    expect(html).not.toContain('<script');
+    // A frame cannot send the credential: the listed URL carries a key for this one report.
+    const url = reports[id] as string;
+    expect(url).toMatch(new RegExp(`^${API_PREFIX}/qualifications/${id}/report\\.html\\?exp=\\d+&key=`));
+    expect((await fetch(`${c.url}${url}`)).status).toBe(200);
+    expect((await fetch(`${c.url}${API_PREFIX}/qualifications/${id}/report.html`)).status).toBe(401);
+    expect((await fetch(`${c.url}${url.replace(/key=./, 'key=x')}`)).status).toBe(401);
+    expect((await fetch(`${c.url}${url.replace(id, 'other')}`)).status).toBe(401);
+    const none = await fetch(`${c.url}${API_PREFIX}/qualifications/nope/report.html`, {
+      headers: { authorization: `Bearer ${VIEWER_TOKEN}` },
+    });
+    expect(none.status).toBe(404);
   });
 });
