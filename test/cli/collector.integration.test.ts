@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { join } from 'node:path';
@@ -7,6 +6,7 @@ import { eventually, tempDir } from '../../testbed/collector.ts';
 import { batch, rttResult } from '../../testbed/results.ts';
 import { push, twoSites } from '../../testbed/topologies.ts';
 import { runCollector, wanwatch } from '../support/cli.ts';
+import { selfSignedCert } from '../support/tls.ts';
 
 describe('wanwatch collector and wanwatch status (the real CLI)', () => {
   const dir = tempDir('cli-collector');
@@ -94,29 +94,7 @@ describe('wanwatch collector and wanwatch status (the real CLI)', () => {
 describe('wanwatch collector over HTTPS', () => {
   it('serves the API over TLS with --tls-cert and --tls-key', async () => {
     const dir = tempDir('cli-tls');
-    const cert = join(dir, 'cert.pem');
-    const key = join(dir, 'key.pem');
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'rsa:2048',
-        '-nodes',
-        '-keyout',
-        key,
-        '-out',
-        cert,
-        '-days',
-        '1',
-        '-subj',
-        '/CN=127.0.0.1',
-        '-addext',
-        'subjectAltName=IP:127.0.0.1',
-      ],
-      { stdio: 'ignore' },
-    );
+    const { cert, key } = selfSignedCert(dir, 'rsa');
     const config = join(dir, 'topology.yaml');
     writeFileSync(config, twoSites());
     const c = await runCollector([

@@ -1,13 +1,12 @@
 // The console over HTTPS: a collector with its TLS certificate serves the page, its files and the reads
 // it makes on the same port, and the page works there as over HTTP (the matrix drawn, no error, no
 // request elsewhere).
-import { execFileSync } from 'node:child_process';
-import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestCollector, type TestCollector, tempDir } from '../../testbed/collector.ts';
 import { TOKEN_ENV, twoSites } from '../../testbed/topologies.ts';
 import { launchChromium } from '../support/chromium.ts';
+import { selfSignedCert } from '../support/tls.ts';
 import { ensureConsoleBuilt } from './console.ts';
 
 let c: TestCollector;
@@ -15,27 +14,8 @@ let browser: Browser;
 
 beforeAll(async () => {
   await ensureConsoleBuilt();
-  const dir = tempDir('console-tls');
-  const cert = join(dir, 'c.crt');
-  const key = join(dir, 'c.key');
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
-      '-keyout',
-      key,
-      '-out',
-      cert,
-    ].concat(['-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1']),
-    { stdio: 'ignore' },
-  );
-  c = await startTestCollector(twoSites(), { env: TOKEN_ENV, tls: { cert, key } });
+  const tls = selfSignedCert(tempDir('console-tls'), 'ec');
+  c = await startTestCollector(twoSites(), { env: TOKEN_ENV, tls });
   browser = await launchChromium();
 });
 afterAll(async () => {
