@@ -42,7 +42,12 @@ describeLab('accuracy on a 40 ms, 5 Mbps link, against ping and iperf3', () => {
   // "Where the time goes"); timed in JavaScript, p95 was 1 to 5 ms above ping's.
   it('icmp, udp and tcp: median within 0.3 ms of ping’s, p95 within 1 ms, measured side by side', async () => {
     const relay = readState(lab.name)?.relay?.pid;
-    if (relay) await execa('chrt', ['-f', '-p', '50', String(relay)]);
+    // Where real-time priority is not allowed (some containers) the tools still share the link's moments.
+    const chrt = relay
+      ? await execa('chrt', ['-f', '-p', '50', String(relay)], { reject: false })
+      : undefined;
+    if (chrt?.exitCode !== 0)
+      process.stderr.write(`relay at normal priority: ${chrt?.stderr ?? 'no relay pid'}\n`);
     const r = await lab.exec(
       'A',
       process.execPath,
