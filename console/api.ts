@@ -37,7 +37,9 @@ export const api = {
   links: () => get<LinksReply>('/api/v1/links'),
   alerts: () => get<AlertsReply>('/api/v1/alerts'),
   agents: () => get<AgentsReply>('/api/v1/agents'),
-  qualifications: () => get<{ qualifications: Qualification[] }>('/api/v1/qualifications'),
+  /** `reports`: each finished one's report page, with a key a frame can use (no credential needed). */
+  qualifications: () =>
+    get<{ qualifications: Qualification[]; reports?: Record<string, string> }>('/api/v1/qualifications'),
   series: (src: string, dst: string, from: number, to: number, points: number) =>
     get<SeriesReply>(
       `/api/v1/series?${new URLSearchParams({ src, dst, from: String(from), to: String(to), points: String(points) })}`,

@@ -1,7 +1,8 @@
 // The web console's files (built from console/ by scripts/build-console.ts), served at / on the API's own
 // port and TLS. Everything the page needs is one of these files: it loads nothing from anywhere else, and
 // the Content-Security-Policy says so to the browser (no inline script or style, no other origin, no
-// framing). The page itself needs no credential; the API reads it makes do (collector/api/access.ts).
+// framing of the console; its only frames are the collector's own report pages). The page itself needs
+// no credential; the API reads it makes do (collector/api/access.ts).
 //
 // Where the files are: $WANWATCH_CONSOLE_DIR if set; else dist/console/ beside the bundled command
 // (an installed package, dist/wanwatch.js) or at the top of the checkout (running from source).
@@ -18,6 +19,8 @@ export const CONSOLE_CSP = [
   "img-src 'self' data:",
   "connect-src 'self'",
   "font-src 'self'",
+  // The qualification reports the collector serves (collector/api/report.ts), in a sandboxed frame.
+  "frame-src 'self'",
   "object-src 'none'",
   "base-uri 'none'",
   "form-action 'none'",

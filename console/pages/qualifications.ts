@@ -3,7 +3,9 @@
 // a running one's tasks with their progress, read again every few seconds; what each link measured,
 // each link judged as `wanwatch qualify` judges it (qualify/report/mesh.ts, against the requirements
 // of GET /api/v1/links) with its checks, and the report downloadable as the same self-contained HTML
-// page and JSON the command writes.
+// page and JSON the command writes. "View report" shows the report the collector serves
+// (GET /api/v1/qualifications/ID/report.html, under its own policy) in a sandboxed frame above the
+// list, kept out of the list's redraws so the frame is not reloaded by every poll.
 
 import { heldReport } from '../../qualify/report/held.ts';
 import { renderHtml } from '../../qualify/report/html.ts';
@@ -20,6 +22,31 @@ type Task = Qualification['tasks'][number];
 
 export function qualificationsPage(root: HTMLElement, live: Live): Page {
   const body = el('div', {});
+  const viewer = el('div', {});
+  const view = (q: Qualification | null, url?: string) => {
+    if (q === null || url === undefined) return fill(viewer);
+    fill(
+      viewer,
+      el(
+        'section',
+        { class: 'card report-view', 'data-id': q.id },
+        el(
+          'div',
+          { class: 'toolbar' },
+          el('h2', {}, `Report of the qualification started ${time(q.created_at_ms)}`),
+          el('button', { type: 'button', onclick: () => view(null) }, 'Close'),
+        ),
+        el('iframe', {
+          class: 'report',
+          src: url,
+          sandbox: '',
+          title: `Qualification report ${q.id}`,
+          referrerpolicy: 'no-referrer',
+        }),
+      ),
+    );
+    viewer.scrollIntoView({ block: 'start' });
+  };
   fill(
     root,
     el('section', { class: 'toolbar' }, el('h1', {}, 'Qualifications')),
@@ -30,6 +57,7 @@ export function qualificationsPage(root: HTMLElement, live: Live): Page {
       el('code', {}, 'wanwatch qualify -c FILE --collector URL'),
       '. Each link is judged as that command judges it, against the requirement the collector holds now.',
     ),
+    viewer,
     body,
   );
   let timer: number | undefined;
@@ -37,9 +65,9 @@ export function qualificationsPage(root: HTMLElement, live: Live): Page {
   const load = async () => {
     window.clearTimeout(timer);
     try {
-      const { qualifications } = await api.qualifications();
+      const { qualifications, reports } = await api.qualifications();
       if (stopped) return;
-      render(body, qualifications, live.latest?.links ?? null);
+      render(body, qualifications, live.latest?.links ?? null, reports ?? {}, view);
     } catch (err) {
       if (stopped) return;
       fill(
@@ -84,7 +112,13 @@ export function reportOf(q: Qualification, links: LinksReply, now: number): Qual
 const verdictClass = (v: string) =>
   v === 'PASS' ? 'ok' : v === 'WARN' ? 'pending' : v === 'FAIL' ? 'firing' : 'stale';
 
-function render(body: HTMLElement, list: Qualification[], links: LinksReply | null): void {
+function render(
+  body: HTMLElement,
+  list: Qualification[],
+  links: LinksReply | null,
+  reports: Record<string, string>,
+  view: (q: Qualification, url: string) => void,
+): void {
   const now = Date.now();
   if (list.length === 0) {
     fill(
@@ -132,6 +166,17 @@ function render(body: HTMLElement, list: Qualification[], links: LinksReply | nu
                 'span',
                 { class: `pill ${verdictClass(report.verdict)}`, 'data-verdict': report.verdict },
                 report.verdict,
+              )
+            : null,
+          reports[q.id]
+            ? el(
+                'button',
+                {
+                  type: 'button',
+                  'data-view': 'report',
+                  onclick: () => view(q, reports[q.id] as string),
+                },
+                'View report',
               )
             : null,
           report

@@ -3,7 +3,7 @@
 // Chromium: reads closed, so the page asks for a viewer credential; the matrix then shows every
 // direction in the state /api/v1/links gives; a link made to breach appears firing in the page within
 // 10 s of the collector saying so, without a reload; a mesh qualification is followed from running to
-// done; nothing is loaded from elsewhere and nothing is logged as an error.
+// done, and its report shown in the page (the collector's report page in a sandboxed frame); nothing is loaded from elsewhere and nothing is logged as an error.
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -172,6 +172,19 @@ describe('the console on a live collector', () => {
     expect(html).toMatch(/^<!doctype html>/);
     expect(html).toContain(`WAN link qualification <span class="badge" style="background:`);
     expect(html).toContain('a ↔ b');
+    // Viewable in the page: the collector's report page in a sandboxed frame, showing the same verdict.
+    await section.locator('[data-view="report"]').click();
+    const frame = w.page.locator(`section.report-view[data-id="${id}"] iframe.report`);
+    await frame.waitFor({ timeout: 5000 });
+    expect(await frame.getAttribute('sandbox')).toBe('');
+    const inside = w.page.frameLocator(`section.report-view[data-id="${id}"] iframe.report`);
+    await expect
+      .poll(async () => inside.locator('body').textContent({ timeout: 5000 }), { timeout: 10_000 })
+      .toContain(`WAN link qualification ${verdict}`);
+    expect(await inside.locator('body').textContent()).toContain('a ↔ b');
+    // Its badge is styled (the report's inline styles apply under its own policy, not the console's).
+    const badge = inside.locator('.badge').first();
+    expect(await badge.evaluate((e) => getComputedStyle(e).backgroundColor)).not.toBe('rgba(0, 0, 0, 0)');
   });
 
   it('logged no error beyond the one refused read that asked for the credential, and requested nothing elsewhere', () => {
