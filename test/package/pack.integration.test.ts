@@ -15,6 +15,7 @@ import { delimiter, dirname, join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DirectionJson, linksReplySchema } from '../../shared/alerts-wire.ts';
+import { loopbackAgentSites } from '../../testbed/agents.ts';
 import { freePort, waitFor } from '../../testbed/ports.ts';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
@@ -159,24 +160,11 @@ describe('the installed package', () => {
   });
 
   it('runs a collector and two agents that measure each other on loopback', async () => {
-    const [collectorPort, reflectorA, reflectorB, iperfA, iperfB] = await Promise.all([
-      freePort('127.0.0.1'),
-      freePort('127.0.0.1'),
-      freePort('127.0.0.2'),
-      freePort('127.0.0.1'),
-      freePort('127.0.0.2'),
-    ]);
+    const [collectorPort, sites] = await Promise.all([freePort('127.0.0.1'), loopbackAgentSites()]);
     const config = join(dir, 'topology.yaml');
     await writeFile(
       config,
-      `sites:
-  a: {address: 127.0.0.1, token_env: WW_TOKEN_A, reflector_port: ${reflectorA}, iperf3_port: ${iperfA}}
-  b: {address: 127.0.0.2, token_env: WW_TOKEN_B, reflector_port: ${reflectorB}, iperf3_port: ${iperfB}}
-clusters:
-  east:
-    subclusters:
-      sc1: {nodes: {n1: a, n2: b}}
-probes:
+      `${sites}probes:
   rtt: {method: udp, interval: 500ms, count: 3, spacing: 10ms, timeout: 500ms}
   throughput: {enabled: false}
   heartbeat: {interval: 1s, timeout: 5s}
