@@ -146,8 +146,13 @@ function shownLink(link: LinkJson): Shown {
 
 function cell(link: LinkJson, d: DirectionJson, compact: boolean): HTMLElement {
   const s = shown(d);
+  const alerting = (rule: keyof DirectionJson['alerts']) =>
+    d.alerts[rule] === 'firing' || d.alerts[rule] === 'pending';
   const rttOver = d.rtt_ms !== null && d.rtt_ms > d.max_rtt_ms;
-  const goodLow = d.goodput_bps !== null && !d.goodput_stale && d.goodput_bps < d.required_bps;
+  const goodLow =
+    (d.goodput_bps !== null && !d.goodput_stale && d.goodput_bps < d.required_bps) || alerting('goodput_low');
+  // A cell red for loss says so: its RTT and goodput may both be within their limits.
+  const lossOver = (d.loss_percent !== null && d.loss_percent > d.max_loss_percent) || alerting('loss_high');
   const title = [
     `${d.src} → ${d.dst}: ${SHOWN[s].word}`,
     `${d.rtt_statistic} RTT ${ms(d.rtt_ms)} (limit ${ms(d.max_rtt_ms)})`,
@@ -190,6 +195,7 @@ function cell(link: LinkJson, d: DirectionJson, compact: boolean): HTMLElement {
                 ? ''
                 : `${(d.goodput_bps / 1e6).toFixed(1)} / ${+(d.required_bps / 1e6).toFixed(1)} Mbps`,
             ),
+            lossOver ? el('span', { class: 'loss over' }, `loss ${percent(d.loss_percent)}`) : null,
           ],
     ),
   );

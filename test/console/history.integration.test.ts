@@ -1,15 +1,17 @@
 // The console against a collector whose store holds 30 days of results for three sites (testbed/
 // history.ts), in headless Chromium: the matrix agrees with /api/v1/links; clicking a cell opens that
 // link's page, whose latency chart holds the series the series endpoint gives, with the limit line; the
-// range buttons change the range fetched; the other pages render what the API says; no console error,
-// no request outside the collector's origin.
+// range buttons change the range fetched; the other pages render what the API says; a cell red for loss
+// says so; no console error, no request outside the collector's origin.
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { percent } from '../../console/format.ts';
 import type { SeriesReply } from '../../shared/series-wire.ts';
 import { deriveLinks } from '../../shared/topology/requirements.ts';
 import type { AgentsReply, LinksReply } from '../../shared/wire.ts';
 import { eventually, startTestCollector, type TestCollector } from '../../testbed/collector.ts';
 import { seedHistory } from '../../testbed/history.ts';
+import { batch, rttResult } from '../../testbed/results.ts';
 import { TOKEN_ENV, threeSites } from '../../testbed/topologies.ts';
 import { launchChromium } from '../support/chromium.ts';
 import { ensureConsoleBuilt, openConsole, type Watched } from './console.ts';
@@ -136,6 +138,30 @@ describe('the console on 30 days of history', () => {
     );
     await w.page.goto(`${c.url}/#/alerts`);
     await w.page.waitForSelector('table.list tbody tr');
+  });
+
+  it('says which measure fails in a cell red for loss while its RTT is within the limit', async () => {
+    await w.page.goto(`${c.url}/#/`);
+    await w.page.waitForSelector('td.cell[data-src="b"][data-dst="c"]');
+    expect(await w.page.locator('td.cell[data-src="b"][data-dst="c"] .loss').count()).toBe(0);
+    // The last two minutes of b → c: fast replies, three probes in four lost (the limit is 50 %).
+    const now = Date.now();
+    const rounds = Array.from({ length: 12 }, (_, i) =>
+      rttResult('b', 'c', now - 120_000 + i * 10_000, [12, null, null, null]),
+    );
+    c.store.ingestBatch(batch('b', rounds), now);
+    await c.evaluateNow();
+    const links = await read<LinksReply>('/api/v1/links');
+    const d = links.links.flatMap((l) => l.directions).find((x) => x.src === 'b' && x.dst === 'c');
+    expect(d?.loss_percent).toBeGreaterThan(d?.max_loss_percent as number);
+    expect(d?.rtt_ms).toBeLessThanOrEqual(d?.max_rtt_ms as number);
+    const cell = w.page.locator('td.cell[data-src="b"][data-dst="c"]');
+    await expect
+      .poll(async () => (await cell.locator('.loss').count()) > 0 && cell.locator('.loss').textContent(), {
+        timeout: 10_000,
+      })
+      .toBe(`loss ${percent(d?.loss_percent)}`);
+    expect(await cell.locator('.rtt').getAttribute('class')).toBe('rtt');
   });
 
   it('logged no error and requested nothing outside its origin', () => {
