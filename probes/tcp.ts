@@ -23,7 +23,7 @@
 // timestamps addon, probes/timestamps.ts). Timed in JavaScript instead (the addon missing), the probe
 // also counted the socket's creation, Node's deferred connect and the process's wake-up on the SYN-ACK:
 // 0.2 to 0.6 ms more (docs/measuring.md, "Where the time goes").
-import { connect, type Socket } from 'node:net';
+import { Socket } from 'node:net';
 import { DEFAULT_REFLECTOR_PORT } from '../shared/ports.ts';
 import type { RttResult } from '../shared/result.ts';
 import {
@@ -72,8 +72,11 @@ function connectOnce(
       ? ` (a TCP probe waits at most ${TCP_SYN_RETRANSMIT_MS} ms: after that the kernel retransmits the SYN, and the time would be its timer's, not the path's)`
       : '';
   return new Promise((resolve) => {
+    // Without the addon, the start is taken once the socket exists, just before connect() (whose system
+    // call Node makes on the next tick of the loop).
+    const socket = new Socket();
     const t0 = nowMs();
-    const socket = connect({ host: address, port });
+    socket.connect({ host: address, port });
     const timer = setTimeout(() => {
       socket.destroy();
       resolve({
