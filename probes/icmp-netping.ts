@@ -28,9 +28,25 @@ type NetPing = typeof import('net-ping').default;
 let loadedNetPing: NetPing | undefined;
 /** net-ping (and its raw-socket addon), loaded on first use: most agents never need it. */
 const netPingModule = (): NetPing => {
-  loadedNetPing ??= createRequire(import.meta.url)('net-ping') as NetPing;
+  try {
+    loadedNetPing ??= createRequire(import.meta.url)('net-ping') as NetPing;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') throw err;
+    throw new IcmpUnavailableError();
+  }
   return loadedNetPing;
 };
+
+/** Neither ICMP implementation is installed: no privilege would help, so the message says what would. */
+export class IcmpUnavailableError extends Error {
+  constructor() {
+    super(
+      "ICMP is unavailable: wanwatch's kernel timestamps addon (probes/native) was not built and the " +
+        'optional net-ping module is not installed. Reinstall wanwatch with g++, make and python3 present ' +
+        '(apt-get install g++ make python3) so the addon compiles, or measure with --method udp or tcp',
+    );
+  }
+}
 
 interface IcmpSession {
   session: Session;
@@ -90,6 +106,7 @@ export function checkNetPingPrivilege(): { ok: true } | { ok: false; message: st
     openSession(4, 2000);
     return { ok: true };
   } catch (err) {
+    if (err instanceof IcmpUnavailableError) return { ok: false, message: err.message };
     return { ok: false, message: `${errorMessage(err)}: ${ICMP_PRIVILEGE_HINT}` };
   }
 }
