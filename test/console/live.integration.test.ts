@@ -184,7 +184,8 @@ describe('the console on a live collector', () => {
     expect(await inside.locator('body').textContent()).toContain('a ↔ b');
     // Its badge is styled (the report's inline styles apply under its own policy, not the console's).
     const badge = inside.locator('.badge').first();
-    expect(await badge.evaluate((e) => getComputedStyle(e).backgroundColor)).not.toBe('rgba(0, 0, 0, 0)');
+    const background = (await badge.evaluate('(e) => getComputedStyle(e).backgroundColor')) as string;
+    expect(background).not.toBe('rgba(0, 0, 0, 0)');
   });
 
   it('logged no error beyond the one refused read that asked for the credential, and requested nothing elsewhere', () => {
