@@ -37,6 +37,9 @@ const netPingModule = (): NetPing => {
   return loadedNetPing;
 };
 
+/** Whether ICMP echo can be sent; `unavailable` when no implementation is installed (no privilege helps). */
+export type IcmpCheck = { ok: true } | { ok: false; message: string; unavailable?: true };
+
 /** Neither ICMP implementation is installed: no privilege would help, so the message says what would. */
 export class IcmpUnavailableError extends Error {
   constructor() {
@@ -101,12 +104,12 @@ export function closeNetPingSessions(): void {
 }
 
 /** Whether this process may open raw ICMP sockets; the message says how to allow it when not. */
-export function checkNetPingPrivilege(): { ok: true } | { ok: false; message: string } {
+export function checkNetPingPrivilege(): IcmpCheck {
   try {
     openSession(4, 2000);
     return { ok: true };
   } catch (err) {
-    if (err instanceof IcmpUnavailableError) return { ok: false, message: err.message };
+    if (err instanceof IcmpUnavailableError) return { ok: false, message: err.message, unavailable: true };
     return { ok: false, message: `${errorMessage(err)}: ${ICMP_PRIVILEGE_HINT}` };
   }
 }

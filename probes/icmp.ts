@@ -3,7 +3,7 @@
 // timed in JavaScript and loaded only then.
 import type { RttResult } from '../shared/result.ts';
 import { checkNativeIcmpPrivilege, closeNativeIcmp, nativeIcmpProbe } from './icmp-native.ts';
-import { checkNetPingPrivilege, closeNetPingSessions, netPingProbe } from './icmp-netping.ts';
+import { checkNetPingPrivilege, closeNetPingSessions, type IcmpCheck, netPingProbe } from './icmp-netping.ts';
 import { kernelTimestamps } from './timestamps.ts';
 import type { RttProbe } from './types.ts';
 
@@ -25,7 +25,7 @@ export function closeIcmpSessions(): void {
 }
 
 /** Whether this process may open raw ICMP sockets; the message says how to allow it when not. */
-export function checkIcmpPrivilege(): { ok: true } | { ok: false; message: string } {
+export function checkIcmpPrivilege(): IcmpCheck {
   const addon = kernelTimestamps().native;
   return addon ? checkNativeIcmpPrivilege(addon) : checkNetPingPrivilege();
 }

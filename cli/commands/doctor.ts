@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { execa } from 'execa';
 import { checkIcmpPrivilege, closeIcmpSessions } from '../../probes/icmp.ts';
 import { IPERF3_INSTALL_HINT } from '../../probes/iperf3.ts';
+import { kernelTimestamps } from '../../probes/timestamps.ts';
 import { DEFAULT_IPERF3_PORT, DEFAULT_REFLECTOR_PORT } from '../../shared/ports.ts';
 
 import { EXIT } from '../errors.ts';
@@ -25,8 +26,10 @@ export function registerDoctor(program: Command): void {
     .summary('check what measuring needs here: iperf3, ICMP privilege, free reflector/iperf3 ports')
     .description(
       [
-        'Checks that iperf3 is installed (3.7 or later), that this process may send ICMP echo (root or',
-        'CAP_NET_RAW), and that the reflector port (UDP and TCP) and the iperf3 port are free on the address.',
+        "Checks that iperf3 is installed (3.7 or later), that wanwatch's kernel timestamps addon is built",
+        '(without it probes are timed in JavaScript, up to milliseconds high on a busy host), that this',
+        'process may send ICMP echo (root or CAP_NET_RAW), and that the reflector port (UDP and TCP) and the',
+        'iperf3 port are free on the address.',
         'Says how to fix each problem. Exit code 1 when something is missing.',
       ].join(' '),
     )
@@ -44,7 +47,7 @@ export function registerDoctor(program: Command): void {
       DEFAULT_IPERF3_PORT,
     )
     .action(async (opts: { address: string; reflectorPort: number; iperf3Port: number }) => {
-      const checks: Check[] = [await checkIperf3(), checkIcmp()];
+      const checks: Check[] = [await checkIperf3(), checkTimestamps(), checkIcmp()];
       checks.push(await checkPort('reflector', opts.address, opts.reflectorPort, ['udp', 'tcp']));
       checks.push(await checkPort('iperf3', opts.address, opts.iperf3Port, ['tcp']));
       for (const c of checks) {
@@ -91,9 +94,23 @@ async function checkIperf3(): Promise<Check> {
       };
 }
 
+function checkTimestamps(): Check {
+  const { native, why } = kernelTimestamps();
+  return native
+    ? { name: 'kernel timestamps', ok: true, detail: 'probes are timed by the kernel' }
+    : {
+        name: 'kernel timestamps',
+        ok: false,
+        detail: `probes are timed in JavaScript, up to milliseconds high on a busy host: ${why}`,
+        fix: 'install g++, make and python3, then reinstall wanwatch (or npm rebuild in a checkout)',
+      };
+}
+
 function checkIcmp(): Check {
   const r = checkIcmpPrivilege();
   closeIcmpSessions();
+  if (!r.ok && r.unavailable)
+    return { name: 'ICMP echo', ok: false, detail: r.message, fix: 'see the kernel timestamps fix' };
   return r.ok
     ? { name: 'ICMP echo', ok: true, detail: 'raw sockets allowed' }
     : {

@@ -193,6 +193,24 @@ describe('wanwatch doctor', () => {
     expect(r.exitCode).toBe(0);
   });
 
+  it('says whether probes are timed by the kernel, and fails (exit 1) when the addon is not used', async () => {
+    const args = [
+      'doctor',
+      '--address',
+      '127.0.0.1',
+      '--reflector-port',
+      String(await freeTcpPort('127.0.0.1')),
+    ];
+    const built = await wanwatch(args);
+    expect(built.stdout).toContain('ok    kernel timestamps: probes are timed by the kernel');
+    const off = await wanwatch(args, { env: { WANWATCH_KERNEL_TIMESTAMPS: '0' } });
+    expect(off.stdout).toContain(
+      'FAIL  kernel timestamps: probes are timed in JavaScript, up to milliseconds high on a busy host: WANWATCH_KERNEL_TIMESTAMPS=0',
+    );
+    expect(off.stdout).toContain('fix: install g++, make and python3, then reinstall wanwatch');
+    expect(off.exitCode).toBe(1);
+  });
+
   it('fails (exit 1) when a port is taken, and says how to find what holds it', async () => {
     const holder: Server = createServer();
     await new Promise<void>((r) => holder.listen({ host: '127.0.0.1', port: 0 }, r));
