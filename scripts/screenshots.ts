@@ -114,7 +114,8 @@ try {
 
 /**
  * The Qualifications page needs a real run: a second collector with two real agents on loopback (UDP
- * echo, iperf3) qualifies its link for a few seconds, and the page is taken once it is judged.
+ * echo, iperf3) qualifies its link for a few seconds, and the page is taken once it is judged, then
+ * again showing its report.
  */
 async function qualificationShot(browser: Browser): Promise<void> {
   const sites = await twoLoopbackAgentSites();
@@ -153,6 +154,16 @@ ${sites}probes:
     await page.waitForTimeout(400);
     await page.screenshot({ path: join(OUT, 'console-qualifications.png') });
     console.log('docs/img/console-qualifications.png');
+    // Its report in the page: the collector's report page in the page's frame.
+    await page.click('section.qualification [data-view="report"]');
+    await page
+      .frameLocator('iframe.report')
+      .locator('text=WAN link qualification')
+      .first()
+      .waitFor({ timeout: 10_000 });
+    await page.waitForTimeout(300);
+    await page.screenshot({ path: join(OUT, 'console-qualification-report.png') });
+    console.log('docs/img/console-qualification-report.png');
   } finally {
     await fleet.stop();
     await q.dispose();

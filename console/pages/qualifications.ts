@@ -25,27 +25,25 @@ export function qualificationsPage(root: HTMLElement, live: Live): Page {
   const viewer = el('div', {});
   const view = (q: Qualification | null, url?: string) => {
     if (q === null || url === undefined) return fill(viewer);
-    fill(
-      viewer,
+    const section = el(
+      'section',
+      { class: 'card report-view', 'data-id': q.id },
       el(
-        'section',
-        { class: 'card report-view', 'data-id': q.id },
-        el(
-          'div',
-          { class: 'toolbar' },
-          el('h2', {}, `Report of the qualification started ${time(q.created_at_ms)}`),
-          el('button', { type: 'button', onclick: () => view(null) }, 'Close'),
-        ),
-        el('iframe', {
-          class: 'report',
-          src: url,
-          sandbox: '',
-          title: `Qualification report ${q.id}`,
-          referrerpolicy: 'no-referrer',
-        }),
+        'div',
+        { class: 'toolbar' },
+        el('h2', {}, `Report of the qualification started ${time(q.created_at_ms)}`),
+        el('button', { type: 'button', onclick: () => view(null) }, 'Close'),
       ),
+      el('iframe', {
+        class: 'report',
+        src: url,
+        sandbox: '',
+        title: `Qualification report ${q.id}`,
+        referrerpolicy: 'no-referrer',
+      }),
     );
-    viewer.scrollIntoView({ block: 'start' });
+    fill(viewer, section);
+    section.scrollIntoView({ block: 'start' });
   };
   fill(
     root,
