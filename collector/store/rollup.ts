@@ -3,8 +3,9 @@
 // reads some 8,640 small rows instead of 260,000 rounds' JSON. A bucket keeps the counts, the extremes,
 // the probe and jitter sums, and every round's median (a sorted Float64 blob): percentiles of a wider
 // bucket are then taken over exactly the medians the rounds' own query would rank, not estimated.
-// Widths that are a multiple of 5 minutes (every width of a range over about a day) read the rollup;
-// narrower ones read the rounds (collector/store/series.ts).
+// Widths that are a multiple of 5 minutes (every width of a range over about 33 hours) read the rollup;
+// narrower ones read the rounds (collector/store/series.ts). The blob holds the platform's doubles
+// (little-endian on x86-64 and arm64).
 import type Database from 'better-sqlite3';
 import type { Result } from '../../shared/result.ts';
 
