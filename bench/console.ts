@@ -10,9 +10,9 @@
 //   npx tsx bench/console.ts [sites=50]
 import { performance } from 'node:perf_hooks';
 import { execa } from 'execa';
-import { chromium } from 'playwright-core';
 import { SeriesCache } from '../collector/store/series.ts';
 import { deriveLinks } from '../shared/topology/requirements.ts';
+import { launchChromium } from '../testbed/chromium.ts';
 import { startTestCollector } from '../testbed/collector.ts';
 import { seedHistory } from '../testbed/history.ts';
 import { startInfluxd } from '../testbed/influxd.ts';
@@ -43,18 +43,7 @@ async function overview(): Promise<void> {
     seedHistory(c.store, { links, nowMs: Date.now(), spanMs: 10 * 60_000, rttIntervalMs: 60_000 });
     await c.evaluateNow();
     const cells = links.length * 2;
-    const browser = await chromium.launch({
-      executablePath: process.env.WANWATCH_CHROMIUM ?? '/usr/bin/chromium',
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    const browser = await launchChromium();
     const loads: number[] = [];
     const renders: number[] = [];
     try {

@@ -7,9 +7,10 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { deriveLinks } from '../shared/topology/requirements.ts';
 import { startFleet, twoLoopbackAgentSites } from '../testbed/agents.ts';
+import { launchChromium } from '../testbed/chromium.ts';
 import { startTestCollector } from '../testbed/collector.ts';
 import { seedHistory } from '../testbed/history.ts';
 import { CREDENTIAL_ENV, OPERATOR_TOKEN, TOKEN_A, TOKEN_B, TOKEN_ENV } from '../testbed/topologies.ts';
@@ -76,18 +77,7 @@ try {
   console.log(`${n} results in the store; collector at ${c.url}`);
 
   mkdirSync(OUT, { recursive: true });
-  const browser = await chromium.launch({
-    executablePath: process.env.WANWATCH_CHROMIUM ?? '/usr/bin/chromium',
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  const browser = await launchChromium();
   try {
     const page = await browser.newPage({ viewport: { width: 1440, height: 900 }, deviceScaleFactor: 1 });
     const shot = async (hash: string, file: string, ready: string, fullPage = false) => {

@@ -9,11 +9,11 @@ import { percent } from '../../console/format.ts';
 import type { SeriesReply } from '../../shared/series-wire.ts';
 import { deriveLinks } from '../../shared/topology/requirements.ts';
 import type { AgentsReply, LinksReply } from '../../shared/wire.ts';
+import { launchChromium } from '../../testbed/chromium.ts';
 import { eventually, startTestCollector, type TestCollector } from '../../testbed/collector.ts';
 import { seedHistory } from '../../testbed/history.ts';
 import { batch, rttResult } from '../../testbed/results.ts';
 import { TOKEN_ENV, threeSites } from '../../testbed/topologies.ts';
-import { launchChromium } from '../support/chromium.ts';
 import { ensureConsoleBuilt, openConsole, type Watched } from './console.ts';
 
 const DAY = 86_400_000;

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONSOLE_CSP } from '../../collector/console/static.ts';
 import type { LinksReply } from '../../shared/wire.ts';
 import { type Fleet, startFleet, twoLoopbackAgentSites } from '../../testbed/agents.ts';
+import { launchChromium } from '../../testbed/chromium.ts';
 import { eventually, startTestCollector, type TestCollector } from '../../testbed/collector.ts';
 import {
   CREDENTIAL_ENV,
@@ -19,7 +20,6 @@ import {
   TOKEN_ENV,
   VIEWER_TOKEN,
 } from '../../testbed/topologies.ts';
-import { launchChromium } from '../support/chromium.ts';
 import { ensureConsoleBuilt, openConsole, type Watched } from './console.ts';
 
 let collector: TestCollector;

@@ -3,9 +3,9 @@
 // request elsewhere).
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium } from '../../testbed/chromium.ts';
 import { startTestCollector, type TestCollector, tempDir } from '../../testbed/collector.ts';
 import { TOKEN_ENV, twoSites } from '../../testbed/topologies.ts';
-import { launchChromium } from '../support/chromium.ts';
 import { selfSignedCert } from '../support/tls.ts';
 import { ensureConsoleBuilt } from './console.ts';
 

@@ -7,7 +7,7 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { QualifyReport } from '../../qualify/report/model.ts';
 import { type Responder, startResponder } from '../../responder/index.ts';
-import { launchChromium } from '../support/chromium.ts';
+import { launchChromium } from '../../testbed/chromium.ts';
 import { WANWATCH, wanwatch } from '../support/cli.ts';
 
 describe('wanwatch qualify, direct mode, on loopback', () => {

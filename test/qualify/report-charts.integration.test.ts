@@ -18,8 +18,8 @@ import { buildReport, linkReport, nameEnds, type QualifyReport } from '../../qua
 import { renderMarkdown } from '../../qualify/report/text.ts';
 import { judgeLink, type LinkMeasurements } from '../../qualify/verdict.ts';
 import type { ThroughputResult } from '../../shared/result.ts';
+import { launchChromium } from '../../testbed/chromium.ts';
 import { rttResult } from '../../testbed/results.ts';
-import { launchChromium } from '../support/chromium.ts';
 
 const capture = (name: string) =>
   readFileSync(new URL(`../fixtures/iperf3/${name}.json`, import.meta.url), 'utf8');

@@ -1,4 +1,5 @@
-// Headless Debian Chromium driven by playwright-core, for tests that look at pages as a person would.
+// Headless Debian Chromium driven by playwright-core, for the tests, benchmarks and screenshot script
+// that look at pages as a person would.
 // Background networking is switched off: the page under test must be the only source of requests.
 import { existsSync } from 'node:fs';
 import { type Browser, chromium } from 'playwright-core';
