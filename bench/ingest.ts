@@ -8,6 +8,8 @@
 // batch one site's rounds towards its peers, dated now: the collector judges them as they arrive, as it
 // would in service.
 //   npx tsx bench/ingest.ts [clients=4] [batches per client=200] [results per batch=100]
+// BENCH_SHAPE=link sends every round from one site to one peer instead (one link direction, whose window
+// then holds every round sent: the shape this bench had before, a worst case for the evaluation).
 // BENCH_BASELINE=DIR also runs the collector of another wanwatch checkout (e.g. `git archive <commit> |
 // tar -x -C DIR`, with DIR/node_modules linked to this one's) in the same turns, as "baseline".
 import { randomUUID } from 'node:crypto';
@@ -38,11 +40,16 @@ interface Run {
 }
 
 /** One site's batch: a round towards each peer in turn, dated now. */
-function batchOf(site: number, k: number): { site: string; results: RttResult[] } {
+const oneLink = process.env.BENCH_SHAPE === 'link';
+
+function batchOf(mesh: number, k: number): { site: string; results: RttResult[] } {
+  const site = oneLink ? 0 : mesh;
   const src = names[site] as string;
   const results: RttResult[] = [];
   for (let i = 0; i < perBatch; i++) {
-    const peer = names[(site + 1 + ((k * perBatch + i) % (SITES - 1))) % SITES] as string;
+    const peer = oneLink
+      ? (names[1] as string)
+      : (names[(site + 1 + ((k * perBatch + i) % (SITES - 1))) % SITES] as string);
     const samples = Array.from({ length: 10 }, () => 10 + Math.random() * 2);
     results.push(rttResult(src, peer, Date.now(), samples, 'icmp'));
   }
@@ -159,7 +166,8 @@ const rate = (r: Run) => r.stored / r.seconds;
 
 console.log(
   `machine: ${cpus().length} cores (${cpus()[0]?.model.trim()}), Node ${process.versions.node}; ` +
-    `${batchesPerClient} batches per client of ${perBatch} RTT rounds (10 samples each), store in ${tmpdir()}; median of 3 runs each`,
+    `${batchesPerClient} batches per client of ${perBatch} RTT rounds (10 samples each), ` +
+    `${oneLink ? 'all on one link direction' : `a ${SITES}-site full mesh`}, store in ${tmpdir()}; median of 3 runs each`,
 );
 // Warm-up: the JIT, the disk, influxd's first start.
 await runWanwatch(1);
