@@ -6,6 +6,7 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startCollector } from '../collector/collector.ts';
 import { createLogger } from '../shared/log.ts';
+import { WANWATCH_VERSION } from '../shared/version.ts';
 import { tempDir } from '../testbed/collector.ts';
 import { startInfluxd } from '../testbed/influxd.ts';
 import { influxCounts, pending, storeCounts } from '../testbed/outputs.ts';
@@ -57,7 +58,7 @@ const producer = (async () => {
       if (i % RATE === 0)
         await heartbeatAs(c.url, {
           site: 'a',
-          version: '0.1.0',
+          version: WANWATCH_VERSION,
           time_ms: now,
           started_at_ms: started,
           plan_version: null,

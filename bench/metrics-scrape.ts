@@ -13,6 +13,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { percentileSorted } from '../shared/stats.ts';
+import { WANWATCH_VERSION } from '../shared/version.ts';
 import { eventually, tempDir } from '../testbed/collector.ts';
 import { startCollectorProcess } from '../testbed/collector-process.ts';
 import { MESH_VIEWER, writeMesh } from '../testbed/mesh.ts';
@@ -103,7 +104,7 @@ async function collectorAt(sites: number) {
         await post(s, 'results', { batch_id: randomUUID(), site: s, results });
         await post(s, 'heartbeat', {
           site: s,
-          version: '0.1.0',
+          version: WANWATCH_VERSION,
           time_ms: Date.now(),
           started_at_ms: t,
           plan_version: null,

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WebhookPayloadV2 } from '../../collector/notifiers/webhook.ts';
+import { WANWATCH_VERSION } from '../../shared/version.ts';
 import { agentsReplySchema, heartbeatReplySchema } from '../../shared/wire.ts';
 import { eventually, startTestCollector, type TestCollector } from '../../testbed/collector.ts';
 import { TOKEN_A, TOKEN_ENV, twoSites } from '../../testbed/topologies.ts';
@@ -29,7 +30,7 @@ const beat = (spool_queued = 0) =>
     headers: { authorization: `Bearer ${TOKEN_A}` },
     body: JSON.stringify({
       site: 'a',
-      version: '0.1.0',
+      version: WANWATCH_VERSION,
       time_ms: Date.now(),
       started_at_ms: Date.now() - 5000,
       plan_version: null,
@@ -63,7 +64,13 @@ describe('agent heartbeats', () => {
       expect(agentEvents('a')).toEqual([]);
       const agents = agentsReplySchema.parse(await (await fetch(`${c.url}/api/v1/agents`)).json());
       expect(agents.agents).toEqual([
-        expect.objectContaining({ site: 'a', up: true, version: '0.1.0', spool_queued: 7, spool_dropped: 2 }),
+        expect.objectContaining({
+          site: 'a',
+          up: true,
+          version: WANWATCH_VERSION,
+          spool_queued: 7,
+          spool_dropped: 2,
+        }),
         expect.objectContaining({ site: 'b', up: false, version: null, spool_queued: null }),
       ]);
     } finally {

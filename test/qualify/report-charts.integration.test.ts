@@ -18,6 +18,7 @@ import { buildReport, linkReport, nameEnds, type QualifyReport } from '../../qua
 import { renderMarkdown } from '../../qualify/report/text.ts';
 import { judgeLink, type LinkMeasurements } from '../../qualify/verdict.ts';
 import type { ThroughputResult } from '../../shared/result.ts';
+import { WANWATCH_VERSION } from '../../shared/version.ts';
 import { launchChromium } from '../../testbed/chromium.ts';
 import { rttResult } from '../../testbed/results.ts';
 
@@ -79,7 +80,7 @@ beforeAll(async () => {
     rtt_statistic: 'p95',
   });
   const built = buildReport({
-    version: '0.1.0',
+    version: WANWATCH_VERSION,
     mode: 'direct',
     started_at_ms: t0,
     finished_at_ms: t0 + 60_000,

@@ -9,6 +9,7 @@ import Database from 'better-sqlite3';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_MAX_CLOCK_SKEW_MS } from '../../../shared/config/schema.ts';
+import { WANWATCH_VERSION } from '../../../shared/version.ts';
 import { API_PREFIX } from '../../../shared/wire.ts';
 import { startTestCollector, type TestCollector } from '../../../testbed/collector.ts';
 import { batch, rttResult } from '../../../testbed/results.ts';
@@ -62,7 +63,7 @@ const nearValidHeartbeat = fc
   })
   .map(({ field, value }) => ({
     site: 'a',
-    version: '0.0.0',
+    version: WANWATCH_VERSION,
     time_ms: Date.now(),
     started_at_ms: Date.now() - 1000,
     plan_version: null,

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WANWATCH_VERSION } from '../../../shared/version.ts';
 import { MAX_BODY_BYTES } from '../../../shared/wire.ts';
 import { startTestCollector, type TestCollector } from '../../../testbed/collector.ts';
 import { batch, rttResult, throughputResult } from '../../../testbed/results.ts';
@@ -174,7 +175,7 @@ describe('plan and heartbeat endpoints', () => {
   it('records a heartbeat and refuses one with a bad field', async () => {
     const hb = {
       site: 'a',
-      version: '0.1.0',
+      version: WANWATCH_VERSION,
       time_ms: Date.now(),
       started_at_ms: Date.now() - 1000,
       plan_version: null,

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_MAX_CLOCK_SKEW_MS } from '../../../shared/config/schema.ts';
+import { WANWATCH_VERSION } from '../../../shared/version.ts';
 import { API_PREFIX, type Heartbeat, heartbeatReplySchema } from '../../../shared/wire.ts';
 import { startTestCollector, type TestCollector } from '../../../testbed/collector.ts';
 import { batch, rttResult, throughputResult } from '../../../testbed/results.ts';
@@ -44,7 +45,7 @@ async function refused(results: unknown[]): Promise<{ error: string; details: st
 }
 
 /** What an agent with nothing to report says besides its site and times. */
-const QUIET = { version: '0.1.0', plan_version: null, spool_queued: 0, spool_dropped: 0, errors: 0 };
+const QUIET = { version: WANWATCH_VERSION, plan_version: null, spool_queued: 0, spool_dropped: 0, errors: 0 };
 const heartbeat = (over: Partial<Heartbeat> = {}): Heartbeat => {
   const now = Date.now();
   return { ...QUIET, site: 'a', time_ms: now, started_at_ms: now - 1000, ...over };

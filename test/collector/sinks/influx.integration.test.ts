@@ -11,6 +11,7 @@ import { Store } from '../../../collector/store/store.ts';
 import { createLogger } from '../../../shared/log.ts';
 import { outputsReplySchema } from '../../../shared/outputs-wire.ts';
 import { percentileSorted } from '../../../shared/stats.ts';
+import { WANWATCH_VERSION } from '../../../shared/version.ts';
 import type { Heartbeat } from '../../../shared/wire.ts';
 import { eventually, startTestCollector, type TestCollector, tempDir } from '../../../testbed/collector.ts';
 import { type Influxd, startInfluxd } from '../../../testbed/influxd.ts';
@@ -29,7 +30,7 @@ function v1Output(url: string, db: string, extra = ''): string {
 function heartbeat(site: string, time_ms: number, spool_queued = 0): Heartbeat {
   return {
     site,
-    version: '0.2.0',
+    version: WANWATCH_VERSION,
     time_ms,
     started_at_ms: time_ms - 60_000,
     plan_version: null,

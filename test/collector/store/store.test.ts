@@ -11,6 +11,7 @@ import { MIGRATIONS } from '../../../collector/store/migrations.ts';
 import { DB_FILE, Store } from '../../../collector/store/store.ts';
 import { parseTopology } from '../../../shared/config/load.ts';
 import { deriveLinks } from '../../../shared/topology/requirements.ts';
+import { WANWATCH_VERSION } from '../../../shared/version.ts';
 import { batch, rttResult, throughputResult } from '../../../testbed/results.ts';
 import { twoSites } from '../../../testbed/topologies.ts';
 
@@ -159,7 +160,7 @@ describe('the SQLite store', () => {
     const day = 86_400_000;
     const hb = (site: string, time_ms: number, spool_queued: number) => ({
       site,
-      version: '0.1.0',
+      version: WANWATCH_VERSION,
       time_ms,
       started_at_ms: 0,
       plan_version: null,
