@@ -55,6 +55,9 @@ function row(a: AgentJson, now: number): HTMLElement {
     ...a.measurement_failing.map((m) => `${m.code}: ${m.message}`),
     a.spool_error ? `spool: ${a.spool_error}` : '',
     a.double ? `two agents running (${a.double.instances.length} instances)` : '',
+    a.version_refused
+      ? `refused: wanwatch ${a.version_refused.version} is too ${a.version_refused.verdict === 'too_old' ? 'old' : 'new'} for this collector (${a.version_refused.collector_version}): ${a.version_refused.message}`
+      : '',
   ].filter(Boolean);
   return el(
     'tr',

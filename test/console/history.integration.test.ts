@@ -8,12 +8,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { percent } from '../../console/format.ts';
 import type { SeriesReply } from '../../shared/series-wire.ts';
 import { deriveLinks } from '../../shared/topology/requirements.ts';
+import { VERSION_HEADER } from '../../shared/version.ts';
 import type { AgentsReply, LinksReply } from '../../shared/wire.ts';
 import { launchChromium } from '../../testbed/chromium.ts';
 import { eventually, startTestCollector, type TestCollector } from '../../testbed/collector.ts';
 import { seedHistory } from '../../testbed/history.ts';
 import { batch, rttResult } from '../../testbed/results.ts';
-import { TOKEN_ENV, threeSites } from '../../testbed/topologies.ts';
+import { TOKEN_A, TOKEN_ENV, threeSites } from '../../testbed/topologies.ts';
 import { ensureConsoleBuilt, openConsole, type Watched } from './console.ts';
 
 const DAY = 86_400_000;
@@ -127,10 +128,18 @@ describe('the console on 30 days of history', () => {
   });
 
   it('lists the agents, the plan and the alerts as the API gives them', async () => {
+    // Site a's agent claims a release line after the collector's: refused, and the page says so.
+    const refused = await fetch(`${c.url}/api/v1/plan?site=a`, {
+      headers: { authorization: `Bearer ${TOKEN_A}`, [VERSION_HEADER]: '99.0.0' },
+    });
+    expect(refused.status).toBe(403);
     await w.page.goto(`${c.url}/#/agents`);
     await w.page.waitForSelector('#agents tbody tr');
     const agents = await read<AgentsReply>('/api/v1/agents');
     expect(await w.page.locator('#agents tbody tr').count()).toBe(agents.agents.length);
+    await w.page.waitForSelector(
+      '#agents tr[data-site="a"] .problems :text("refused: wanwatch 99.0.0 is too new")',
+    );
     await w.page.goto(`${c.url}/#/plan`);
     await w.page.waitForSelector('#plan tbody tr');
     expect(await w.page.locator('#plan tbody tr').allTextContents()).toEqual(
