@@ -1,23 +1,6 @@
-// ICMP echo on a raw socket of the timestamps addon (probes/timestamps.ts): the send time is taken just
-// before the send system call, the receive time is the kernel's, so neither this process's wake-up nor
-// its event loop's other work is in the RTT (as with ping, which also reads the kernel's receive time).
-// Raw sockets: root or CAP_NET_RAW.
-//
-// One socket per address family for the whole process, filtered by the kernel to echo replies and the
-// errors a probe reports. Every raw ICMP socket on the host sees every echo reply, so requests carry an
-// identifier and sequence number (a 32-bit counter starting at random) by which replies are matched.
-import type { RttResult } from '../shared/result.ts';
 import { decodeIcmp, encodeEchoRequest, ICMP_PRIVILEGE_HINT } from './icmp-packet.ts';
-import {
-  checkRoundOptions,
-  errorMessage,
-  failedRound,
-  nowMs,
-  type ProbeOutcome,
-  resolveHost,
-  roundResult,
-  sendSpaced,
-} from './round.ts';
+import { icmpRoundProbe } from './icmp-round.ts';
+import { errorMessage, type ProbeOutcome } from './round.ts';
 import { type NativeSocket, nativeErrno, type WwSock } from './timestamps.ts';
 import type { RttProbe } from './types.ts';
 
@@ -153,51 +136,12 @@ export function checkNativeIcmpPrivilege(native: WwSock): { ok: true } | { ok: f
 }
 
 export function nativeIcmpProbe(native: WwSock): RttProbe {
-  return async (target, opts): Promise<RttResult> => {
-    const time_ms = Date.now();
-    const bad = checkRoundOptions(opts);
-    if (bad) return failedRound('icmp', target, target.host, time_ms, 'internal', `icmp probe: ${bad}`);
-    let resolved: { address: string; family: 4 | 6 };
-    try {
-      resolved = await resolveHost(target.host);
-    } catch (err) {
-      return failedRound(
-        'icmp',
-        target,
-        target.host,
-        time_ms,
-        'dns',
-        `cannot resolve "${target.host}": ${errorMessage(err)}`,
-      );
-    }
-    let s: IcmpSocket;
-    try {
-      s = socketFor(native, resolved.family);
-    } catch (err) {
+  return icmpRoundProbe<IcmpSocket>({
+    open: (family) => socketFor(native, family),
+    isPermissionError: (err) => {
       const code = nativeErrno(err);
-      const perm = code === 'EPERM' || code === 'EACCES';
-      return failedRound(
-        'icmp',
-        target,
-        resolved.address,
-        time_ms,
-        perm ? 'permission_denied' : 'internal',
-        perm
-          ? `cannot open a raw ICMP socket (${errorMessage(err)}). ${ICMP_PRIVILEGE_HINT}`
-          : `cannot open an ICMP socket: ${errorMessage(err)}`,
-      );
-    }
-    const t0 = nowMs();
-    const outcomes = await sendSpaced(opts.count, opts.spacing_ms, opts.signal, () =>
-      s.echo(resolved.address, opts.timeout_ms),
-    );
-    return roundResult({
-      method: 'icmp',
-      target,
-      label: resolved.address,
-      time_ms,
-      duration_ms: nowMs() - t0,
-      outcomes,
-    });
-  };
+      return code === 'EPERM' || code === 'EACCES';
+    },
+    echo: (s, address, timeout_ms) => s.echo(address, timeout_ms),
+  });
 }

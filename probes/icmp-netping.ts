@@ -10,18 +10,9 @@
 import { createRequire } from 'node:module';
 import type { PingRequest, Session } from 'net-ping';
 import { log } from '../shared/log.ts';
-import type { RttResult } from '../shared/result.ts';
 import { ICMP_PRIVILEGE_HINT } from './icmp-packet.ts';
-import {
-  checkRoundOptions,
-  errorMessage,
-  failedRound,
-  nowMs,
-  type ProbeOutcome,
-  resolveHost,
-  roundResult,
-  sendSpaced,
-} from './round.ts';
+import { icmpRoundProbe } from './icmp-round.ts';
+import { errorMessage, nowMs, type ProbeOutcome } from './round.ts';
 import type { RttProbe } from './types.ts';
 
 type NetPing = typeof import('net-ping').default;
@@ -144,49 +135,8 @@ function echoOnce(s: IcmpSession, address: string, timeout_ms: number): Promise<
   });
 }
 
-export const netPingProbe: RttProbe = async (target, opts): Promise<RttResult> => {
-  const time_ms = Date.now();
-  const bad = checkRoundOptions(opts);
-  if (bad) return failedRound('icmp', target, target.host, time_ms, 'internal', `icmp probe: ${bad}`);
-  let resolved: { address: string; family: 4 | 6 };
-  try {
-    resolved = await resolveHost(target.host);
-  } catch (err) {
-    return failedRound(
-      'icmp',
-      target,
-      target.host,
-      time_ms,
-      'dns',
-      `cannot resolve "${target.host}": ${errorMessage(err)}`,
-    );
-  }
-  let s: IcmpSession;
-  try {
-    s = openSession(resolved.family, opts.timeout_ms);
-  } catch (err) {
-    const perm = isPermissionError(err);
-    return failedRound(
-      'icmp',
-      target,
-      resolved.address,
-      time_ms,
-      perm ? 'permission_denied' : 'internal',
-      perm
-        ? `cannot open a raw ICMP socket (${errorMessage(err)}). ${ICMP_PRIVILEGE_HINT}`
-        : `cannot open an ICMP socket: ${errorMessage(err)}`,
-    );
-  }
-  const t0 = nowMs();
-  const outcomes = await sendSpaced(opts.count, opts.spacing_ms, opts.signal, () =>
-    echoOnce(s, resolved.address, opts.timeout_ms),
-  );
-  return roundResult({
-    method: 'icmp',
-    target,
-    label: resolved.address,
-    time_ms,
-    duration_ms: nowMs() - t0,
-    outcomes,
-  });
-};
+export const netPingProbe: RttProbe = icmpRoundProbe<IcmpSession>({
+  open: openSession,
+  isPermissionError,
+  echo: echoOnce,
+});
