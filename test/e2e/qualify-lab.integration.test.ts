@@ -32,9 +32,14 @@ describeLab('wanwatch qualify in the emulated WAN (three-site example)', () => {
     );
 
   beforeAll(async () => {
-    lab = await startLab(loadLabFile('lab/examples/three-sites.yaml'), {
-      name: `q${randomBytes(3).toString('hex')}`,
-    });
+    // A–B is the healthy link: its queue is kept short (25 ms, not the example's 100), as a shaped WAN
+    // link's is, so the RTT under qualify's full-rate TCP tests stays well within 80 ms. With 100 ms of
+    // buffer, latency under load reaches 75–90 ms and the verdict is rightly WARN or FAIL.
+    const spec = loadLabFile('lab/examples/three-sites.yaml');
+    for (const l of spec.links) {
+      if (l.a === 'A' && l.b === 'B') for (const d of [l.a_to_b, l.b_to_a]) d.queue_ms = 25;
+    }
+    lab = await startLab(spec, { name: `q${randomBytes(3).toString('hex')}` });
     for (const site of ['B', 'C']) {
       const child = lab.spawn(site, 'node', [WANWATCH, 'reflector', '--address', lab.siteAddress(site)], {
         reject: false,
