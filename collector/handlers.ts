@@ -220,6 +220,7 @@ export function apiHandlers(parts: HandlerParts): ApiContext {
       instances.heard(hb, from, now, aliveMs());
       store.recordHeartbeat(hb, now);
       parts.metrics.heard(hb);
+      parts.evaluator.heard(hb.site);
       parts.queueEvaluation();
       parts.pokeOutputs();
       // The collector's clock, so the agent can tell its operator when its own is off.

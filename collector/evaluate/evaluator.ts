@@ -62,6 +62,8 @@ export class Evaluator {
   /** The next step steps every subject (after a start, a reload or a failed step). */
   private full = true;
   private agentsSteppedAt = Number.NEGATIVE_INFINITY;
+  /** Sites heard from (a heartbeat) since the last step: their agent is stepped then, whatever the spacing. */
+  private readonly heardSites = new Set<string>();
   /** Dedup keys of the alerts pending or firing: stepped at every evaluation. */
   private active = new Set<string>();
 
@@ -155,8 +157,12 @@ export class Evaluator {
     // output_rows_refused: the rows each output set aside within the window (the sinks keep them).
     const refused = this.refused.countsBetween(now - outputsWindowMs(topology), now);
     const stepAgents = this.full || now - this.agentsSteppedAt >= AGENT_STEP_SPACING_MS;
-    const heartbeats = stepAgents ? this.heartbeats() : new Map<string, number>();
+    const heartbeats = stepAgents || this.heardSites.size > 0 ? this.heartbeats() : new Map<string, number>();
     if (stepAgents) this.agentsSteppedAt = now;
+    // An agent that beats again is judged at once (agent_down resolves then, not a spacing later).
+    const heard = new Set(this.heardSites);
+    this.heardSites.clear();
+    const stepAgent = (site: string) => stepAgents || heard.has(site);
     const subjects: Subject[] = [];
     if (this.full) {
       for (const e of v.entries) subjects.push(...e.subjects);
@@ -178,7 +184,7 @@ export class Evaluator {
       for (const [e, list] of order)
         for (const s of e.subjects) if (list === e.subjects || list.includes(s)) subjects.push(s);
       for (const site of topology.sites.keys()) {
-        if (stepAgents) subjects.push(agentSubject(topology, site, heartbeats, this.startedAtMs, now));
+        if (stepAgent(site)) subjects.push(agentSubject(topology, site, heartbeats, this.startedAtMs, now));
         const own = this.linkViews.touchedSites.has(site)
           ? this.linkViews.observeSite(v, site)
           : (v.siteSubjects.get(site) ?? []);
@@ -188,6 +194,11 @@ export class Evaluator {
     }
     subjects.push(...outputSubjects(topology, refused));
     return subjects;
+  }
+
+  /** A heartbeat from `site` arrived: the next step judges its agent, whatever the spacing. */
+  heard(site: string): void {
+    this.heardSites.add(site);
   }
 
   evaluate(ctx: EvaluationContext, now: number): AlertEvent[] {
