@@ -151,6 +151,8 @@ function readLinksReply(url: URL, text: string): LinksReply {
 }
 
 const r = (n: number, d = 1) => String(Math.round(n * 10 ** d) / 10 ** d);
+/** RTT to 0.1 ms, below 1 ms to the µs (a LAN or loopback RTT of 0.014 ms is not shown as 0). */
+const rtt = (ms: number) => (ms > 0 && ms < 1 ? r(ms, 3) : r(ms));
 
 export function renderStatus(reply: LinksReply): string {
   if (reply.links.length === 0) return 'No links: no site shares deployment traffic with another.\n';
@@ -158,7 +160,7 @@ export function renderStatus(reply: LinksReply): string {
     l.directions.map((d) => [
       `${l.sites[0]} – ${l.sites[1]}`,
       `${d.src} → ${d.dst}`,
-      `${d.rtt_ms === null ? '-' : r(d.rtt_ms)} / ${r(d.max_rtt_ms)} ms`,
+      `${d.rtt_ms === null ? '-' : rtt(d.rtt_ms)} / ${r(d.max_rtt_ms)} ms`,
       `${d.loss_percent === null ? '-' : r(d.loss_percent, 2)} / ${r(d.max_loss_percent, 2)} %`,
       `${d.goodput_bps === null ? '-' : r(d.goodput_bps / 1e6, 2)} / ${r(d.required_bps / 1e6, 2)} Mbps${d.goodput_stale ? ' (stale)' : ''}`,
       d.not_measured === null ? d.state : d.state === 'unknown' ? 'not measured' : `${d.state}, not measured`,
